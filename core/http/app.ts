@@ -1,0 +1,171 @@
+/**
+ * The runtime-neutral HTTP API of a node, built on hono. Runtime adapters
+ * (Bun.serve, Deno.serve) only pass requests to `app.fetch`.
+ *
+ *   GET  /healthz            200 while the process serves
+ *   GET  /readyz             200 when the node is ready, else 503 with a reason
+ *   GET  /metrics            Prometheus text exposition 0.0.4
+ *   GET  /v1/stats           counters and INFO sections as JSON
+ *   GET  /v1/cluster         members as JSON (this node alone unless `clusterView` is given)
+ *   *    /v1/maps/...        maps and keys, see keys.ts
+ *   GET  /v1/pubsub/:channel SSE subscription (?pattern=1), see sse.ts
+ *   POST /v1/pubsub/:channel publishes the body, answers {receivers}
+ *
+ * Errors are JSON `{error, message}`: 400 bad input, 401 missing/wrong token,
+ * 404 missing key or route, 412 NX/XX not met, 413 value too large,
+ * 414 key/map/channel too long, 503 not ready or too many subscribers.
+ */
+import { Hono } from "hono";
+import { ShoalError } from "../errors.ts";
+import { ContentTypeTable } from "./content-types.ts";
+import { keyRoutes } from "./keys.ts";
+import { HttpRequestCounter, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import type { ClusterView, HttpNode, HttpOptions } from "./node.ts";
+import { BadRequest, checkName, parseFlag, readBodyCapped } from "./params.ts";
+import { jsonError } from "./problem.ts";
+import { SubscriberCount, sseResponse } from "./sse.ts";
+
+export type { ClusterView, HttpNode, HttpOptions } from "./node.ts";
+
+const DEFAULTS = {
+  maxValueBytes: 512 * 1024 * 1024,
+  maxKeyBytes: 64 * 1024,
+  maxContentTypes: 100_000,
+  maxSubscribers: 10_000,
+  subscriberBufferBytes: 8 * 1024 * 1024,
+  keepAliveMs: 15_000,
+};
+
+/** Routes that answer without a token even when auth is on (probes). */
+const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
+
+/**
+ * Builds the HTTP API for `node`.
+ * @param opts limits, auth tokens and hooks; see {@link HttpOptions}.
+ */
+export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
+  const cfg = { ...DEFAULTS, ...definedOnly(opts) };
+  const app = new Hono();
+  const requests = new HttpRequestCounter();
+  const subscribers = new SubscriberCount();
+  const types = new ContentTypeTable(cfg.maxContentTypes);
+  const tokens = (opts.authTokens ?? []).filter((t) => t.length > 0);
+
+  app.use(async (c, next) => {
+    await next();
+    requests.count(c.req.method, c.res.status);
+  });
+
+  if (tokens.length > 0) {
+    app.use(async (c, next) => {
+      if (OPEN_PATHS.has(c.req.path)) return next();
+      const auth = c.req.header("authorization") ?? "";
+      const m = /^Bearer\s+(.+)$/i.exec(auth);
+      if (!m || !tokens.some((t) => constantTimeEqual(t, m[1]!.trim()))) {
+        c.header("www-authenticate", 'Bearer realm="shoal"');
+        return jsonError(c, 401, "NOAUTH", "send Authorization: Bearer <token> with a configured token");
+      }
+      return next();
+    });
+  }
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.get("/readyz", (c) => {
+    if (node.ready) return c.json({ ready: true });
+    const reason = opts.notReadyReason?.() ?? "node is starting: partitions not yet synced";
+    return c.json({ ready: false, reason }, 503);
+  });
+
+  app.get("/metrics", (c) =>
+    c.body(renderMetrics(node, opts.rssBytes, requests), 200, { "content-type": METRICS_CONTENT_TYPE }),
+  );
+
+  app.get("/v1/stats", (c) => {
+    const s = node.stats;
+    return c.json({
+      uptimeMs: Math.max(0, node.clock.now() - s.startedAtMs),
+      keys: node.keyCount(),
+      memoryBytes: node.memoryBytes(),
+      commands: Object.fromEntries(s.commands),
+      hits: s.hits,
+      misses: s.misses,
+      evictions: s.evictions,
+      expirations: s.expirations,
+      connections: { current: s.connectionsCurrent, total: s.connectionsTotal, rejected: s.rejectedConnections },
+      protocolErrors: s.protocolErrors,
+      net: { inputBytes: s.netInputBytes, outputBytes: s.netOutputBytes },
+      latencySeconds: { p50: s.latency.quantile(0.5), p99: s.latency.quantile(0.99), count: s.latency.count },
+      sse: { subscribers: subscribers.current, total: subscribers.total },
+      info: node.info(),
+    });
+  });
+
+  app.get("/v1/cluster", (c) => c.json(opts.clusterView?.() ?? singleNodeView(node)));
+
+  app.route("/v1/maps", keyRoutes(node, cfg, types));
+
+  app.get("/v1/pubsub/:channel{.+}", (c) => {
+    const channel = c.req.param("channel");
+    checkName(channel, "channel", cfg.maxKeyBytes);
+    const encoding = c.req.query("encoding") ?? "text";
+    if (encoding !== "text" && encoding !== "base64") {
+      throw new BadRequest(`?encoding= expects text or base64, got "${encoding}"`);
+    }
+    const format = c.req.query("format") ?? "text";
+    if (format !== "text" && format !== "json") throw new BadRequest(`?format= expects text or json, got "${format}"`);
+    const pattern = parseFlag(c.req.query("pattern"), "pattern");
+    if (subscribers.current >= cfg.maxSubscribers) {
+      return jsonError(c, 503, "TOOMANYSUBSCRIBERS", `the node already serves ${cfg.maxSubscribers} SSE subscribers`);
+    }
+    return sseResponse(
+      node.pubsub,
+      node.clock,
+      {
+        channel,
+        pattern,
+        encoding,
+        json: format === "json",
+        keepAliveMs: cfg.keepAliveMs,
+        bufferBytes: cfg.subscriberBufferBytes,
+        signal: c.req.raw.signal,
+      },
+      subscribers,
+    );
+  });
+
+  app.post("/v1/pubsub/:channel{.+}", async (c) => {
+    const channel = c.req.param("channel");
+    checkName(channel, "channel", cfg.maxKeyBytes);
+    const body = await readBodyCapped(c.req.raw, cfg.maxValueBytes);
+    return c.json({ receivers: node.pubsub.publish(channel, body) });
+  });
+
+  app.notFound((c) => jsonError(c, 404, "NOTFOUND", `no route for ${c.req.method} ${c.req.path}`));
+
+  app.onError((err, c) => {
+    if (err instanceof BadRequest) return jsonError(c, err.status, err.code, err.message);
+    if (err instanceof ShoalError) return jsonError(c, err.status as 400, err.prefix, err.message);
+    return jsonError(c, 500, "INTERNAL", err.message || "internal error");
+  });
+
+  return app;
+}
+
+/** GET /v1/cluster for a node without a cluster layer. */
+function singleNodeView(node: HttpNode): ClusterView {
+  const server = node.info().server ?? {};
+  const id = String(server.run_id ?? server.id ?? "self");
+  return { members: [{ id, self: true, ready: node.ready, keys: node.keyCount() }] };
+}
+
+/** Compares two strings in time independent of where they differ. */
+function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1));
+  return diff === 0;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

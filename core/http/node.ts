@@ -1,0 +1,72 @@
+/**
+ * What the HTTP API needs from a node. `ShoalNode` (core/node.ts) satisfies
+ * this structurally; tests pass any object with the same shape.
+ */
+import type { DMap, PubSub } from "../api.ts";
+import type { Clock } from "../clock.ts";
+import type { NodeStats } from "../stats.ts";
+
+/** INFO-style sections: section name → field → value (like Redis INFO). */
+export type InfoSections = Record<string, Record<string, string | number>>;
+
+/** The node surface used by {@link createHttpApp}. */
+export interface HttpNode {
+  /** The named map (created on first use). */
+  map(name: string): DMap;
+  /** Names of the maps that exist. */
+  mapNames(): string[];
+  /** Pub/sub fan-out shared with RESP SUBSCRIBE. */
+  readonly pubsub: PubSub;
+  /** Counters rendered by /metrics and /v1/stats. */
+  readonly stats: NodeStats;
+  /** True once the node serves synced data (/readyz). */
+  readonly ready: boolean;
+  /** Time source (uptime, SSE keep-alives). */
+  readonly clock: Clock;
+  /** INFO sections, served by /v1/stats. */
+  info(): InfoSections;
+  /** Bytes in use by the store (keys + values + per-entry overhead). */
+  memoryBytes(): number;
+  /** Live keys across all maps. */
+  keyCount(): number;
+}
+
+/** A cluster member as shown by GET /v1/cluster. */
+export interface ClusterMemberView {
+  id: string;
+  self: boolean;
+  [field: string]: unknown;
+}
+
+/** The JSON body of GET /v1/cluster. */
+export interface ClusterView {
+  members: ClusterMemberView[];
+  [field: string]: unknown;
+}
+
+/** Options of {@link createHttpApp}. Sizes are bytes, times milliseconds. */
+export interface HttpOptions {
+  /**
+   * Bearer tokens accepted in `Authorization: Bearer <token>`. When set and
+   * non-empty, every route except /healthz and /readyz requires one.
+   */
+  authTokens?: readonly string[];
+  /** Resident set size of the process, for process_resident_memory_bytes (core cannot read it). */
+  rssBytes?: () => number;
+  /** Cluster view for GET /v1/cluster; default: this node alone. */
+  clusterView?: () => ClusterView;
+  /** Why the node is not ready, shown by /readyz with 503; default a generic reason. */
+  notReadyReason?: () => string;
+  /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default 512 MiB. */
+  maxValueBytes?: number;
+  /** Longest key, map name or channel, in UTF-8 bytes (414 past it). Default 64 KiB. */
+  maxKeyBytes?: number;
+  /** Content types remembered for values written over HTTP. Default 100,000. */
+  maxContentTypes?: number;
+  /** Concurrent SSE subscribers before 503. Default 10,000. */
+  maxSubscribers?: number;
+  /** Bytes queued for one slow SSE client before it is disconnected. Default 8 MiB. */
+  subscriberBufferBytes?: number;
+  /** Interval of SSE keep-alive comments. Default 15,000 ms; 0 disables. */
+  keepAliveMs?: number;
+}
