@@ -1,0 +1,141 @@
+import { describe, expect, test } from "bun:test";
+import { createHttpApp } from "../../../core/http/app.ts";
+import { escapeLabel, renderMetrics } from "../../../core/http/metrics.ts";
+import { FakeNode } from "./fake-node.ts";
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  type: string;
+  help: string;
+  samples: Sample[];
+}
+
+const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+const SAMPLE_RE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
+const LABEL_RE = new RegExp(`^(${NAME.replace(":", "")})="((?:[^"\\\\\\n]|\\\\[\\\\"n])*)"(?:,|$)`);
+
+/** Strict parser of the 0.0.4 text format: throws on any line it cannot parse. */
+function parseExposition(text: string): Map<string, Family> {
+  expect(text.endsWith("\n")).toBe(true);
+  const families = new Map<string, Family>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { type: "", help: "", samples: [] }));
+    return f;
+  };
+  for (const line of text.slice(0, -1).split("\n")) {
+    let m: RegExpExecArray | null;
+    if ((m = /^# HELP (\S+) (.*)$/.exec(line))) {
+      if (family(m[1]!).help) throw new Error(`second HELP for ${m[1]}`);
+      family(m[1]!).help = m[2]!;
+    } else if ((m = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line))) {
+      const f = family(m[1]!);
+      if (f.type || f.samples.length) throw new Error(`TYPE for ${m[1]} must come once, before its samples`);
+      f.type = m[2]!;
+    } else if ((m = SAMPLE_RE.exec(line))) {
+      const [, name, rawLabels, rawValue] = m;
+      const labels: Record<string, string> = {};
+      let rest = rawLabels ?? "";
+      while (rest.length > 0) {
+        const l = LABEL_RE.exec(rest);
+        if (!l) throw new Error(`bad labels in: ${line}`);
+        labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, ch: string) => (ch === "n" ? "\n" : ch));
+        rest = rest.slice(l[0].length);
+      }
+      const value = rawValue === "+Inf" ? Infinity : rawValue === "-Inf" ? -Infinity : Number(rawValue);
+      if (Number.isNaN(value) && rawValue !== "NaN") throw new Error(`bad value in: ${line}`);
+      const base = name!.replace(/_(bucket|sum|count)$/, "");
+      const owner = families.has(name!) ? name! : families.get(base)?.type === "histogram" ? base : name!;
+      family(owner).samples.push({ name: name!, labels, value });
+    } else {
+      throw new Error(`unparseable line: ${JSON.stringify(line)}`);
+    }
+  }
+  for (const [name, f] of families) {
+    if (!f.help || !f.type) throw new Error(`${name} lacks HELP or TYPE`);
+    if (f.type === "counter" && !name.endsWith("_total")) throw new Error(`counter ${name} must end in _total`);
+  }
+  return families;
+}
+
+const one = (fams: Map<string, Family>, name: string) => fams.get(name)!.samples[0]!.value;
+
+describe("/metrics", () => {
+  test("every line parses, every family has HELP and TYPE, values follow the node", async () => {
+    const node = new FakeNode();
+    node.stats.countCommand("get");
+    node.stats.countCommand("get");
+    node.stats.countCommand("set");
+    node.stats.hits = 5;
+    node.stats.misses = 2;
+    node.stats.evictions = 3;
+    node.stats.expirations = 4;
+    node.stats.connectionsCurrent = 6;
+    node.stats.connectionsTotal = 9;
+    for (const s of [0.00001, 0.0003, 0.0003, 0.02, 5]) node.stats.latency.observe(s);
+    node.map("m").put("a", "1");
+    node.map("m").put("b", "2");
+    const app = createHttpApp(node, { rssBytes: () => 123_456_789 });
+    await app.request("http://shoal/healthz");
+    const r = await app.request("http://shoal/metrics");
+    expect(r.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const fams = parseExposition(await r.text());
+
+    const cmds = fams.get("shoal_commands_total")!;
+    expect(cmds.type).toBe("counter");
+    expect(cmds.samples.map((s) => [s.labels.command, s.value])).toEqual([
+      ["get", 2],
+      ["set", 1],
+    ]);
+    expect(one(fams, "shoal_keyspace_hits_total")).toBe(5);
+    expect(one(fams, "shoal_keyspace_misses_total")).toBe(2);
+    expect(one(fams, "shoal_keys")).toBe(2);
+    expect(one(fams, "shoal_memory_used_bytes")).toBe(4096);
+    expect(one(fams, "shoal_evictions_total")).toBe(3);
+    expect(one(fams, "shoal_expirations_total")).toBe(4);
+    expect(one(fams, "shoal_connected_clients")).toBe(6);
+    expect(one(fams, "shoal_connections_total")).toBe(9);
+    expect(one(fams, "shoal_up")).toBe(1);
+    expect(one(fams, "process_resident_memory_bytes")).toBe(123_456_789);
+    expect(fams.get("shoal_http_requests_total")!.samples).toContainEqual({
+      name: "shoal_http_requests_total",
+      labels: { method: "GET", code: "200" },
+      value: 1,
+    });
+
+    const h = fams.get("shoal_command_duration_seconds")!;
+    expect(h.type).toBe("histogram");
+    const buckets = h.samples.filter((s) => s.name.endsWith("_bucket"));
+    const les = buckets.map((b) => Number(b.labels.le === "+Inf" ? Infinity : b.labels.le));
+    expect(les).toEqual([...les].sort((a, b) => a - b));
+    const values = buckets.map((b) => b.value);
+    expect(values).toEqual([...values].sort((a, b) => a - b)); // cumulative
+    expect(buckets.find((b) => b.labels.le === "0.00005")!.value).toBe(1);
+    expect(buckets.find((b) => b.labels.le === "0.0005")!.value).toBe(3);
+    expect(buckets.find((b) => b.labels.le === "1")!.value).toBe(4);
+    expect(buckets.at(-1)).toMatchObject({ labels: { le: "+Inf" }, value: 5 });
+    expect(h.samples.find((s) => s.name.endsWith("_count"))!.value).toBe(5);
+    expect(h.samples.find((s) => s.name.endsWith("_sum"))!.value).toBeCloseTo(5.02061, 5);
+  });
+
+  test("without rssBytes there is no process family; label values are escaped", () => {
+    const node = new FakeNode();
+    node.stats.countCommand('we"ird\\name\n');
+    const text = renderMetrics(node);
+    expect(text).not.toContain("process_resident_memory_bytes");
+    const fams = parseExposition(text);
+    expect(fams.get("shoal_commands_total")!.samples[0]!.labels.command).toBe('we"ird\\name\n');
+    expect(escapeLabel('a"b')).toBe('a\\"b');
+  });
+
+  test("the parser rejects what Prometheus would reject", () => {
+    expect(() => parseExposition("shoal_x 1\n")).toThrow(/HELP or TYPE/);
+    expect(() => parseExposition("# HELP c x\n# TYPE c counter\nc 1\n")).toThrow(/_total/);
+    expect(() => parseExposition('# HELP g x\n# TYPE g gauge\ng{a="b} 1\n')).toThrow();
+    expect(() => parseExposition("# HELP g x\n# TYPE g gauge\ng one\n")).toThrow();
+  });
+});

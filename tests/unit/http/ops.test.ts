@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { createHttpApp } from "../../../core/http/app.ts";
+import { ShoalError } from "../../../core/errors.ts";
+import { FakeNode } from "./fake-node.ts";
+
+const url = (path: string) => `http://shoal${path}`;
+
+describe("probes", () => {
+  test("/healthz is 200 even when not ready; /readyz follows node.ready with a reason", async () => {
+    const node = new FakeNode();
+    node.ready = false;
+    const app = createHttpApp(node, { notReadyReason: () => "syncing 12 of 271 partitions" });
+    expect((await app.request(url("/healthz"))).status).toBe(200);
+    const r = await app.request(url("/readyz"));
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ ready: false, reason: "syncing 12 of 271 partitions" });
+    node.ready = true;
+    expect((await app.request(url("/readyz"))).status).toBe(200);
+  });
+
+  test("/readyz has a default reason", async () => {
+    const node = new FakeNode();
+    node.ready = false;
+    const body = (await (await createHttpApp(node).request(url("/readyz"))).json()) as { reason: string };
+    expect(body.reason.length).toBeGreaterThan(5);
+  });
+});
+
+describe("auth", () => {
+  const node = new FakeNode();
+  const app = createHttpApp(node, { authTokens: ["s3cret", "other-token"] });
+
+  test("without or with a wrong token: 401 with WWW-Authenticate; probes stay open", async () => {
+    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Basic czNjcmV0" }]) {
+      const r = await app.request(url("/v1/maps/m/keys/k"), { method: "PUT", body: "v", headers });
+      expect(r.status).toBe(401);
+      expect(r.headers.get("www-authenticate")).toContain("Bearer");
+      expect(await r.json()).toMatchObject({ error: "NOAUTH" });
+    }
+    expect(node.map("m").get("k")).toBeNull();
+    expect((await app.request(url("/metrics"))).status).toBe(401);
+    expect((await app.request(url("/healthz"))).status).toBe(200);
+    expect((await app.request(url("/readyz"))).status).toBe(200);
+  });
+
+  test("any configured token is accepted", async () => {
+    for (const token of ["s3cret", "other-token"]) {
+      const r = await app.request(url("/v1/maps/m/keys/k"), { method: "PUT", body: "v", headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(204);
+    }
+  });
+});
+
+describe("JSON views", () => {
+  test("/v1/stats reports counters, keys, memory and INFO sections", async () => {
+    const node = new FakeNode();
+    node.stats.countCommand("get");
+    node.stats.hits = 3;
+    node.map("m").put("k", "v");
+    node.clock.advance(5000);
+    const s = (await (await createHttpApp(node).request(url("/v1/stats"))).json()) as Record<string, unknown>;
+    expect(s).toMatchObject({ keys: 1, memoryBytes: 4096, hits: 3, commands: { get: 1 }, uptimeMs: 5000 });
+    expect(s.info).toEqual({ server: { run_id: "fake-node", version: "test" } });
+  });
+
+  test("/v1/cluster shows this node alone, or the injected view", async () => {
+    const node = new FakeNode();
+    const alone = (await (await createHttpApp(node).request(url("/v1/cluster"))).json()) as { members: unknown[] };
+    expect(alone.members).toEqual([{ id: "fake-node", self: true, ready: true, keys: 0 }]);
+    const view = { members: [{ id: "a", self: true }, { id: "b", self: false }], epoch: 7 };
+    const app = createHttpApp(node, { clusterView: () => view });
+    expect(await (await app.request(url("/v1/cluster"))).json()).toEqual(view);
+  });
+
+  test("unknown routes are 404 JSON; domain errors keep their prefix and status", async () => {
+    const node = new FakeNode();
+    const app = createHttpApp(node);
+    const r = await app.request(url("/nope"));
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ error: "NOTFOUND" });
+    node.map("m").put = () => {
+      throw new ShoalError("ERR", "value is 9 bytes, above the limit of 8 bytes", 413);
+    };
+    const e = await app.request(url("/v1/maps/m/keys/k"), { method: "PUT", body: "123456789" });
+    expect(e.status).toBe(413);
+    expect(await e.json()).toEqual({ error: "ERR", message: "value is 9 bytes, above the limit of 8 bytes" });
+    node.map("m").get = () => {
+      throw new Error("boom");
+    };
+    const crash = await app.request(url("/v1/maps/m/keys/k"));
+    expect(crash.status).toBe(500);
+    expect(await crash.json()).toMatchObject({ error: "INTERNAL" });
+  });
+});
