@@ -65,7 +65,7 @@ export interface DMap {
   /** Removes the TTL; true when there was one. */
   persist(key: Bytes): boolean;
   /** Adds `by` to an integer value (missing = 0); throws ProtocolError-like errors on non-integers/overflow. */
-  incrBy(key: Bytes, by: number): number;
+  incrBy(key: Bytes, by: number | bigint): bigint;
   /** Adds `by` to a float value; returns the new value as Redis formats it. */
   incrByFloat(key: Bytes, by: number): string;
   /** Cursor scan; `match` is a Redis glob. */

@@ -1,0 +1,205 @@
+import type { MapLimits } from "./api.ts";
+import type { Clock, Rng, Timer } from "./clock.ts";
+import type { Logger } from "./discovery.ts";
+import { CommandTable } from "./protocol/command-table.ts";
+import { infoSections } from "./protocol/commands/info.ts";
+import type { ClientSession } from "./protocol/session.ts";
+import { PubSubHub } from "./pubsub.ts";
+import { NodeStats } from "./stats.ts";
+import { MapStore } from "./store/map-store.ts";
+
+/** The settings a node reads (a subset of ShoalConfig, so embedded users can pass less). */
+export interface NodeSettings {
+  nodeName: string;
+  port: number;
+  httpPort: number;
+  bind: string;
+  requirepass?: string;
+  maxClients: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxMultibulkLen: number;
+  maxInlineBytes: number;
+  maxQueryBufferBytes: number;
+  frameTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** proto-max-bulk-len: the largest bulk the parser accepts (>= maxValueBytes). */
+  maxBulkBytes: number;
+  mapDefaults: MapLimits;
+  maps: Record<string, Partial<MapLimits>>;
+  partitionCount: number;
+}
+
+/** Defaults for every setting (Redis-like limits). */
+export const DEFAULT_SETTINGS: NodeSettings = {
+  nodeName: "shoal",
+  port: 3320,
+  httpPort: 3380,
+  bind: "127.0.0.1",
+  maxClients: 10000,
+  maxKeyBytes: 64 * 1024,
+  maxValueBytes: 512 * 1024 * 1024,
+  maxMultibulkLen: 1024 * 1024,
+  maxInlineBytes: 64 * 1024,
+  maxQueryBufferBytes: 1024 * 1024 * 1024,
+  frameTimeoutMs: 30_000,
+  idleTimeoutMs: 0,
+  maxBulkBytes: 512 * 1024 * 1024,
+  mapDefaults: { ttlMs: 0, maxIdleMs: 0, maxKeys: 0, maxInuse: 0 },
+  maps: {},
+  partitionCount: 271,
+};
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * One shoal node: its maps, pub/sub hub, client sessions, stats and
+ * housekeeping timers. Runtime-neutral; listeners are attached by adapters.
+ */
+export class ShoalNode {
+  readonly config: NodeSettings;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly log: Logger;
+  readonly stats: NodeStats;
+  readonly pubsub = new PubSubHub();
+  readonly commands = new CommandTable();
+  readonly sessions = new Set<ClientSession>();
+  private readonly maps = new Map<string, MapStore>();
+  private clientIds = 0;
+  private timers: Timer[] = [];
+  private stopped = false;
+  /** True once the node serves its data (single node: right after start). */
+  ready = false;
+  /** The default map plain Redis commands use. */
+  readonly db: MapStore;
+
+  constructor(opts: { config?: Partial<NodeSettings>; clock: Clock; rng: Rng; log?: Logger }) {
+    this.config = { ...DEFAULT_SETTINGS, ...opts.config };
+    this.config.maxBulkBytes = Math.max(this.config.maxBulkBytes, this.config.maxValueBytes, this.config.maxKeyBytes);
+    this.clock = opts.clock;
+    this.rng = opts.rng;
+    this.log = opts.log ?? silent;
+    this.stats = new NodeStats(this.clock.now());
+    this.db = this.map("default");
+  }
+
+  /** Starts housekeeping (active expiry at 10 Hz, frame/idle timeouts at 1 Hz) and marks the node ready. */
+  start(): void {
+    const expire = (): void => {
+      if (this.stopped) return;
+      for (const m of this.maps.values()) m.activeExpire(2);
+      this.timers[0] = this.clock.setTimer(100, expire);
+    };
+    const sweep = (): void => {
+      if (this.stopped) return;
+      this.sweepClients();
+      this.timers[1] = this.clock.setTimer(1000, sweep);
+    };
+    this.timers = [this.clock.setTimer(100, expire), this.clock.setTimer(1000, sweep)];
+    this.ready = true;
+  }
+
+  /** Stops timers and closes every client. */
+  stop(): void {
+    this.stopped = true;
+    this.ready = false;
+    for (const t of this.timers) t.cancel();
+    for (const s of [...this.sessions]) s.close();
+  }
+
+  /** The named map, created with its configured limits on first use. */
+  map(name: string): MapStore {
+    let m = this.maps.get(name);
+    if (!m) {
+      const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
+      m = new MapStore(name, limits, this.clock, this.rng, this.stats);
+      this.maps.set(name, m);
+    }
+    return m;
+  }
+
+  /** Existing map or undefined (does not create). */
+  findMap(name: string): MapStore | undefined {
+    return this.maps.get(name);
+  }
+
+  /** Drops a map and all its entries. */
+  destroyMap(name: string): boolean {
+    const m = this.maps.get(name);
+    if (!m) return false;
+    if (name === "default") m.clear();
+    else this.maps.delete(name);
+    return true;
+  }
+
+  /** Names of maps that exist. */
+  mapNames(): string[] {
+    return [...this.maps.keys()];
+  }
+
+  /** Live keys across all maps. */
+  keyCount(): number {
+    let n = 0;
+    for (const m of this.maps.values()) n += m.size();
+    return n;
+  }
+
+  /** Bytes in use by stored data (keys, values, entry metadata). */
+  memoryBytes(): number {
+    let n = 0;
+    for (const m of this.maps.values()) n += m.inuseBytes();
+    return n;
+  }
+
+  /** Bytes reserved by the store from the runtime. */
+  reservedBytes(): number {
+    let n = 0;
+    for (const m of this.maps.values()) n += m.reservedBytes();
+    return n;
+  }
+
+  /** INFO sections as field → value records (HTTP /v1/stats). */
+  info(): Record<string, Record<string, string | number>> {
+    const out: Record<string, Record<string, string | number>> = {};
+    for (const [name, fields] of Object.entries(infoSections(this))) out[name] = Object.fromEntries(fields);
+    return out;
+  }
+
+  requiresAuth(): boolean {
+    return !!this.config.requirepass;
+  }
+
+  nextClientId(): number {
+    return ++this.clientIds;
+  }
+
+  /** Whether a new client may connect (max clients). */
+  acceptsClient(): boolean {
+    return this.sessions.size < this.config.maxClients;
+  }
+
+  attach(s: ClientSession): void {
+    this.sessions.add(s);
+    this.stats.connectionsTotal++;
+    this.stats.connectionsCurrent = this.sessions.size;
+  }
+
+  detach(s: ClientSession): void {
+    this.sessions.delete(s);
+    this.stats.connectionsCurrent = this.sessions.size;
+  }
+
+  /** Closes clients stalled mid-frame past frameTimeout, and idle ones past idleTimeout. */
+  sweepClients(): void {
+    const mono = this.clock.monotonic();
+    const now = this.clock.now();
+    const { frameTimeoutMs, idleTimeoutMs } = this.config;
+    for (const s of [...this.sessions]) {
+      if (frameTimeoutMs > 0 && s.partialSince > 0 && mono - s.partialSince > frameTimeoutMs) {
+        this.log.info("client closed: incomplete frame timeout", { client: s.id, remote: s.io.remote });
+        s.close();
+      } else if (idleTimeoutMs > 0 && !s.subscribed && now - s.lastActive > idleTimeoutMs) s.close();
+    }
+  }
+}

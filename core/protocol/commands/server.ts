@@ -1,0 +1,292 @@
+import { ShoalError, syntaxError } from "../../errors.ts";
+import { REDIS_COMPAT_VERSION } from "../../version.ts";
+import { type Command, type CommandContext, cmd } from "../command.ts";
+import { infoText } from "./info.ts";
+
+function hello(ctx: CommandContext): void {
+  const a = ctx.args;
+  let proto = ctx.reply.proto;
+  let i = 1;
+  if (a.n > 1) {
+    const v = a.intOrNull(1);
+    if (v === null) throw new ShoalError("ERR", "Protocol version is not an integer or out of range");
+    if (v !== 2 && v !== 3) throw new ShoalError("NOPROTO", "unsupported protocol version");
+    proto = v;
+    i = 2;
+  }
+  for (; i < a.n; i++) {
+    if (a.is(i, "auth") && i + 2 < a.n) {
+      if (!checkPassword(ctx, a.str(i + 1), a.str(i + 2))) return;
+      i += 2;
+    } else if (a.is(i, "setname") && i + 1 < a.n) ctx.session.name = a.str(++i);
+    else throw new ShoalError("ERR", `Syntax error in HELLO option '${a.latin1(i)}'`);
+  }
+  if (!ctx.session.authenticated) {
+    ctx.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    return;
+  }
+  ctx.reply.proto = proto;
+  ctx.reply.map(7);
+  ctx.reply.bulkStr("server");
+  ctx.reply.bulkStr("redis");
+  ctx.reply.bulkStr("version");
+  ctx.reply.bulkStr(REDIS_COMPAT_VERSION);
+  ctx.reply.bulkStr("proto");
+  ctx.reply.int(proto);
+  ctx.reply.bulkStr("id");
+  ctx.reply.int(ctx.session.id);
+  ctx.reply.bulkStr("mode");
+  ctx.reply.bulkStr("standalone");
+  ctx.reply.bulkStr("role");
+  ctx.reply.bulkStr("master");
+  ctx.reply.bulkStr("modules");
+  ctx.reply.arr(0);
+}
+
+/** Checks user/password against requirepass; writes the error reply and returns false on failure. */
+function checkPassword(ctx: CommandContext, user: string, pass: string): boolean {
+  const want = ctx.node.config.requirepass;
+  if (!want) {
+    if (user === "default") {
+      ctx.session.authenticated = true;
+      return true;
+    }
+    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
+  }
+  if (user !== "default" || !constantTimeEqual(pass, want)) {
+    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
+  }
+  ctx.session.authenticated = true;
+  return true;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
+
+function commandInfo(ctx: CommandContext, c: Command): void {
+  const r = ctx.reply;
+  r.arr(10);
+  r.bulkStr(c.name);
+  r.int(c.arity);
+  r.set(c.flags.length);
+  for (const f of c.flags) r.simple(f);
+  r.int(c.firstKey);
+  r.int(c.lastKey);
+  r.int(c.step);
+  r.set(0);
+  r.set(0);
+  r.arr(0);
+  r.arr(0);
+}
+
+function command(ctx: CommandContext): void {
+  const a = ctx.args;
+  const table = ctx.node.commands.byName;
+  if (a.n === 1) {
+    ctx.reply.arr(table.size);
+    for (const c of table.values()) commandInfo(ctx, c);
+    return;
+  }
+  const sub = a.lower(1);
+  if (sub === "count") return ctx.reply.int(table.size);
+  if (sub === "info") {
+    ctx.reply.arr(a.n - 2);
+    for (let i = 2; i < a.n; i++) {
+      const c = table.get(a.lower(i));
+      if (c) commandInfo(ctx, c);
+      else ctx.reply.nilArray();
+    }
+    return;
+  }
+  if (sub === "docs") return ctx.reply.map(0);
+  if (sub === "list") {
+    ctx.reply.arr(table.size);
+    for (const c of table.values()) ctx.reply.bulkStr(c.name);
+    return;
+  }
+  if (sub === "getkeys") {
+    const c = a.n > 2 ? table.get(a.lower(2)) : undefined;
+    if (!c || c.firstKey === 0) throw new ShoalError("ERR", "The command has no key arguments");
+    const last = c.lastKey < 0 ? a.n - 2 + c.lastKey : c.lastKey;
+    const keys: Uint8Array[] = [];
+    for (let i = c.firstKey; i <= last && i + 2 < a.n; i += c.step) keys.push(a.bytes(i + 2).slice());
+    ctx.reply.arr(keys.length);
+    for (const k of keys) ctx.reply.bulk(k);
+    return;
+  }
+  throw new ShoalError("ERR", `unknown subcommand '${a.latin1(1)}'. Try COMMAND HELP.`);
+}
+
+const CONFIG_PARAMS = (ctx: CommandContext): [string, string][] => {
+  const c = ctx.node.config;
+  return [
+    ["maxclients", String(c.maxClients)],
+    ["proto-max-bulk-len", String(c.maxBulkBytes)],
+    ["timeout", String(Math.floor(c.idleTimeoutMs / 1000))],
+    ["port", String(c.port)],
+    ["bind", c.bind],
+    ["save", ""],
+    ["appendonly", "no"],
+    ["databases", "1"],
+    ["maxmemory", String(c.mapDefaults.maxInuse)],
+    ["maxmemory-policy", c.mapDefaults.maxInuse > 0 || c.mapDefaults.maxKeys > 0 ? "allkeys-lru" : "noeviction"],
+    ["requirepass", ""],
+    ["cluster-enabled", "no"],
+  ];
+};
+
+function config(ctx: CommandContext): void {
+  const a = ctx.args;
+  const sub = a.lower(1);
+  if (sub === "get") {
+    if (a.n < 3) throw new ShoalError("ERR", "wrong number of arguments for 'config|get' command");
+    const pats: Uint8Array[] = [];
+    for (let i = 2; i < a.n; i++) pats.push(new TextEncoder().encode(a.lower(i)));
+    const out = CONFIG_PARAMS(ctx).filter(([k]) => pats.some((p) => globMatchStr(p, k)));
+    ctx.reply.map(out.length);
+    for (const [k, v] of out) {
+      ctx.reply.bulkStr(k);
+      ctx.reply.bulkStr(v);
+    }
+    return;
+  }
+  if (sub === "set") throw new ShoalError("ERR", "CONFIG SET is not supported: restart the node with new flags or shoal.yaml");
+  if (sub === "resetstat") return ctx.reply.ok();
+  if (sub === "rewrite") throw new ShoalError("ERR", "CONFIG REWRITE is not supported");
+  throw new ShoalError("ERR", `unknown subcommand '${a.latin1(1)}'. Try CONFIG HELP.`);
+}
+
+import { globMatch } from "../../store/glob.ts";
+const globMatchStr = (p: Uint8Array, s: string): boolean => globMatch(p, new TextEncoder().encode(s), true);
+
+function client(ctx: CommandContext): void {
+  const a = ctx.args;
+  const sub = a.lower(1);
+  const s = ctx.session;
+  if (sub === "setname" && a.n === 3) {
+    const name = a.latin1(2);
+    if (/[\s]/.test(name) || /[^\x21-\x7e]/.test(name))
+      throw new ShoalError("ERR", "Client names cannot contain spaces, newlines or special characters.");
+    s.name = name;
+    return ctx.reply.ok();
+  }
+  if (sub === "getname" && a.n === 2) return ctx.reply.bulk(s.name ? new TextEncoder().encode(s.name) : null);
+  if (sub === "id" && a.n === 2) return ctx.reply.int(s.id);
+  if (sub === "setinfo" && a.n === 4) return ctx.reply.ok();
+  if (sub === "no-evict" || sub === "no-touch" || sub === "reply") return ctx.reply.ok();
+  if ((sub === "list" || sub === "info") && (a.n === 2 || sub === "list")) {
+    const now = ctx.node.clock.now();
+    const line = (c: typeof s): string =>
+      `id=${c.id} addr=${c.io.remote} laddr=${ctx.node.config.bind}:${ctx.node.config.port} fd=0 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastActive) / 1000)} flags=N db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user} redir=-1 resp=${c.reply.proto}\n`;
+    if (sub === "info") return ctx.reply.bulkStr(line(s));
+    let out = "";
+    for (const c of ctx.node.sessions) out += line(c);
+    return ctx.reply.bulkStr(out);
+  }
+  if (sub === "kill" && a.n === 4 && a.is(2, "id")) {
+    const id = a.int(3);
+    for (const c of ctx.node.sessions) {
+      if (c.id === id) {
+        ctx.reply.int(1);
+        if (c === s) ctx.session.flush();
+        c.close();
+        return;
+      }
+    }
+    return ctx.reply.int(0);
+  }
+  throw new ShoalError("ERR", `unknown subcommand or wrong number of arguments for '${a.latin1(1)}'. Try CLIENT HELP.`);
+}
+
+/** Connection and server commands. */
+export const serverCommands: Command[] = [
+  cmd(
+    "ping",
+    -1,
+    "fast",
+    [0, 0, 0],
+    (ctx) => {
+      if (ctx.args.n > 2) throw new ShoalError("ERR", "wrong number of arguments for 'ping' command");
+      if (ctx.session.subscribed && ctx.reply.proto === 2) {
+        ctx.reply.arr(2);
+        ctx.reply.bulkStr("pong");
+        ctx.reply.bulk(ctx.args.n === 2 ? ctx.args.bytes(1) : new Uint8Array(0));
+        return;
+      }
+      if (ctx.args.n === 2) ctx.reply.bulk(ctx.args.bytes(1));
+      else ctx.reply.simple("PONG");
+    },
+    { inSubscribe: true },
+  ),
+  cmd("echo", 2, "fast", [0, 0, 0], (ctx) => ctx.reply.bulk(ctx.args.bytes(1))),
+  cmd(
+    "quit",
+    -1,
+    "fast",
+    [0, 0, 0],
+    (ctx) => {
+      ctx.reply.ok();
+      ctx.session.close();
+    },
+    { noAuth: true, inSubscribe: true },
+  ),
+  cmd(
+    "reset",
+    1,
+    "fast",
+    [0, 0, 0],
+    (ctx) => {
+      const s = ctx.session;
+      for (const off of s.channels.values()) off();
+      for (const off of s.patterns.values()) off();
+      s.channels.clear();
+      s.patterns.clear();
+      s.name = "";
+      ctx.reply.proto = 2;
+      s.authenticated = !ctx.node.requiresAuth();
+      ctx.reply.simple("RESET");
+    },
+    { noAuth: true, inSubscribe: true },
+  ),
+  cmd(
+    "auth",
+    -2,
+    "fast",
+    [0, 0, 0],
+    (ctx) => {
+      const a = ctx.args;
+      if (a.n > 3) throw syntaxError();
+      if (a.n === 2 && !ctx.node.config.requirepass)
+        throw new ShoalError("ERR", "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+      if (checkPassword(ctx, a.n === 3 ? a.str(1) : "default", a.str(a.n - 1))) ctx.reply.ok();
+    },
+    { noAuth: true },
+  ),
+  cmd("hello", -1, "fast", [0, 0, 0], hello, { noAuth: true }),
+  cmd("select", 2, "fast", [0, 0, 0], (ctx) => {
+    const db = ctx.args.intOrNull(1);
+    if (db === null) throw new ShoalError("ERR", "value is not an integer or out of range");
+    if (db !== 0) throw new ShoalError("ERR", "DB index is out of range");
+    ctx.reply.ok();
+  }),
+  cmd("info", -1, "", [0, 0, 0], (ctx) => {
+    const wanted: string[] = [];
+    for (let i = 1; i < ctx.args.n; i++) wanted.push(ctx.args.lower(i));
+    ctx.reply.verbatim(infoText(ctx.node, wanted));
+  }),
+  cmd("command", -1, "", [0, 0, 0], command),
+  cmd("config", -2, "", [0, 0, 0], config),
+  cmd("client", -2, "", [0, 0, 0], client),
+  cmd("time", 1, "fast", [0, 0, 0], (ctx) => {
+    const now = ctx.node.clock.now();
+    ctx.reply.arr(2);
+    ctx.reply.bulkStr(String(Math.floor(now / 1000)));
+    ctx.reply.bulkStr(String(Math.floor((now % 1000) * 1000)));
+  }),
+  cmd("lastsave", 1, "fast", [0, 0, 0], (ctx) => ctx.reply.int(Math.floor(ctx.node.stats.startedAtMs / 1000))),
+];

@@ -1,0 +1,368 @@
+import { ShoalError } from "../errors.ts";
+import type { ShoalNode } from "../node.ts";
+import { Args } from "./args.ts";
+import { type Command, arityError } from "./command.ts";
+import { Reply } from "./reply.ts";
+
+/** What a socket adapter gives a session. */
+export interface SessionIO {
+  /** Writes bytes now; the adapter must copy or fully consume them before returning. */
+  write(bytes: Uint8Array): void;
+  /** Closes the connection after pending writes. */
+  close(): void;
+  /** "ip:port" of the peer. */
+  remote: string;
+}
+
+const enc = new TextEncoder();
+
+/**
+ * One client connection speaking RESP2/RESP3: incremental parsing straight
+ * out of the read chunk (no per-argument allocation), command dispatch, and
+ * one write per read event. Runtime-neutral: fed by any socket adapter.
+ */
+export class ClientSession {
+  readonly id: number;
+  readonly args = new Args();
+  readonly reply = new Reply();
+  name = "";
+  authenticated: boolean;
+  user = "default";
+  readonly createdAt: number;
+  lastCommand = "NULL";
+  lastActive: number;
+  /** Monotonic ms when a partial frame started waiting, 0 when none. */
+  partialSince = 0;
+  /** Channel/pattern subscriptions: key → unsubscribe. */
+  readonly channels = new Map<string, () => void>();
+  readonly patterns = new Map<string, () => void>();
+  closed = false;
+  private pending: Uint8Array | null = null;
+  private pendingLen = 0;
+  /** Set while an async command runs; later input queues behind it. */
+  private busy: Promise<void> | null = null;
+
+  constructor(
+    readonly node: ShoalNode,
+    readonly io: SessionIO,
+  ) {
+    this.id = node.nextClientId();
+    this.authenticated = !node.requiresAuth();
+    this.createdAt = node.clock.now();
+    this.lastActive = this.createdAt;
+    node.attach(this);
+  }
+
+  /** True in RESP2 subscribed mode. */
+  get subscribed(): boolean {
+    return this.channels.size + this.patterns.size > 0;
+  }
+
+  /** Feeds bytes read from the socket. */
+  onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.node.stats.netInputBytes += chunk.length;
+    this.lastActive = this.node.clock.now();
+    if (this.busy || this.pendingLen > 0) {
+      this.append(chunk);
+      if (this.busy) return;
+      const data = this.pending!;
+      const len = this.pendingLen;
+      const used = this.process(data, len);
+      this.keep(data, used, len, true);
+    } else {
+      const used = this.process(chunk, chunk.length);
+      this.keep(chunk, used, chunk.length, false);
+    }
+    this.flush();
+  }
+
+  private append(chunk: Uint8Array): void {
+    const need = this.pendingLen + chunk.length;
+    if (need > this.node.config.maxQueryBufferBytes) {
+      this.protocolError("Protocol error: query buffer limit reached");
+      return;
+    }
+    if (!this.pending || this.pending.length < need) {
+      let cap = this.pending ? this.pending.length * 2 : 16 * 1024;
+      while (cap < need) cap *= 2;
+      const b = new Uint8Array(cap);
+      if (this.pending) b.set(this.pending.subarray(0, this.pendingLen));
+      this.pending = b;
+    }
+    this.pending.set(chunk, this.pendingLen);
+    this.pendingLen = need;
+  }
+
+  /** Keeps unparsed bytes [used, len) of data for the next read. */
+  private keep(data: Uint8Array, used: number, len: number, inPending: boolean): void {
+    if (this.closed) return;
+    const rest = len - used;
+    if (rest === 0) {
+      this.pendingLen = 0;
+      this.partialSince = 0;
+      if (this.pending && this.pending.length > 1 << 20) this.pending = null;
+      return;
+    }
+    if (inPending) {
+      if (used > 0) this.pending!.copyWithin(0, used, len);
+      this.pendingLen = rest;
+    } else {
+      this.pendingLen = 0;
+      this.append(data.subarray(used, len));
+    }
+    if (this.partialSince === 0 || used > 0) this.partialSince = this.node.clock.monotonic();
+  }
+
+  /** Writes buffered replies to the socket. */
+  flush(): void {
+    if (this.reply.len === 0) return;
+    const out = this.reply.take();
+    this.node.stats.netOutputBytes += out.length;
+    this.io.write(out);
+    this.reply.shrink();
+  }
+
+  /** Parses and runs complete commands in data[0, len); returns bytes consumed. */
+  private process(data: Uint8Array, len: number): number {
+    let pos = 0;
+    const a = this.args;
+    const cfg = this.node.config;
+    while (pos < len && !this.closed && !this.busy) {
+      const start = pos;
+      if (data[pos] === 42 /* * */) {
+        const nl = data.indexOf(10, pos);
+        if (nl < 0 || nl >= len) {
+          if (len - pos > 64 * 1024) this.protocolError("Protocol error: too big mbulk count string");
+          return start;
+        }
+        const count = parseLine(data, pos + 1, nl - 1);
+        if (count === null || count > cfg.maxMultibulkLen) {
+          this.protocolError("Protocol error: invalid multibulk length");
+          return len;
+        }
+        pos = nl + 1;
+        if (count <= 0) continue;
+        a.reserve(count);
+        let ok = true;
+        for (let i = 0; i < count; i++) {
+          if (pos >= len) {
+            ok = false;
+            break;
+          }
+          if (data[pos] !== 36 /* $ */) {
+            this.protocolError(`Protocol error: expected '$', got '${String.fromCharCode(data[pos]!)}'`);
+            return len;
+          }
+          const bl = data.indexOf(10, pos);
+          if (bl < 0 || bl >= len) {
+            if (len - pos > 64 * 1024) this.protocolError("Protocol error: too big bulk count string");
+            ok = false;
+            break;
+          }
+          const blen = parseLine(data, pos + 1, bl - 1);
+          if (blen === null || blen < 0 || blen > cfg.maxBulkBytes) {
+            this.protocolError("Protocol error: invalid bulk length");
+            return len;
+          }
+          const body = bl + 1;
+          if (body + blen + 2 > len) {
+            ok = false;
+            break;
+          }
+          a.off[i] = body;
+          a.len[i] = blen;
+          pos = body + blen + 2;
+        }
+        if (!ok) return start;
+        a.buf = data;
+        a.n = count;
+      } else {
+        const nl = data.indexOf(10, pos);
+        if (nl < 0 || nl >= len) {
+          if (len - pos > cfg.maxInlineBytes) this.protocolError("Protocol error: too big inline request");
+          return start;
+        }
+        const end = nl > pos && data[nl - 1] === 13 ? nl - 1 : nl;
+        pos = nl + 1;
+        if (!splitInline(data, start, end, a)) {
+          this.protocolError("Protocol error: unbalanced quotes in request");
+          return len;
+        }
+        if (a.n === 0) continue;
+      }
+      this.execute();
+    }
+    return pos;
+  }
+
+  private protocolError(msg: string): void {
+    this.node.stats.protocolErrors++;
+    this.reply.error(`ERR ${msg}`);
+    this.flush();
+    this.close();
+  }
+
+  /** Runs the command in this.args. */
+  private execute(): void {
+    const a = this.args;
+    const node = this.node;
+    const t0 = node.clock.monotonic();
+    const command = node.commands.lookup(a);
+    if (!command) {
+      let rest = "";
+      for (let i = 1; i < a.n && rest.length < 128; i++) rest += `'${a.latin1(i).slice(0, 128 - rest.length)}' `;
+      this.reply.error(`ERR unknown command '${a.latin1(0).slice(0, 128)}', with args beginning with: ${rest}`);
+      return;
+    }
+    if ((command.arity > 0 && a.n !== command.arity) || (command.arity < 0 && a.n < -command.arity)) {
+      this.reply.error(arityError(command.name));
+      return;
+    }
+    if (!this.authenticated && !command.noAuth) {
+      this.reply.error("NOAUTH Authentication required.");
+      return;
+    }
+    if (this.subscribed && this.reply.proto === 2 && !command.inSubscribe) {
+      this.reply.error(
+        `ERR Can't execute '${command.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+      );
+      return;
+    }
+    node.stats.countCommand(command.name);
+    this.lastCommand = command.name;
+    try {
+      const r = command.run({ node, session: this, reply: this.reply, args: a });
+      if (r) this.wait(r);
+    } catch (e) {
+      this.replyError(e);
+    }
+    node.stats.latency.observe((node.clock.monotonic() - t0) / 1000);
+  }
+
+  /** Writes an error reply for a thrown error. */
+  replyError(e: unknown): void {
+    if (e instanceof ShoalError) this.reply.error(e.resp);
+    else {
+      this.node.log.error("command failed", { error: String(e) });
+      this.reply.error(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Parks the input behind an async command; resumes parsing when it settles. */
+  private wait(p: Promise<void>): void {
+    const a = this.args;
+    // the rest of the current chunk must survive: copy it into pending
+    this.busy = p.then(
+      () => undefined,
+      (e) => this.replyError(e),
+    );
+    void a;
+    this.busy.then(() => {
+      this.busy = null;
+      if (this.closed) return;
+      this.flush();
+      if (this.pendingLen > 0) {
+        const data = this.pending!;
+        const len = this.pendingLen;
+        const used = this.process(data, len);
+        this.keep(data, used, len, true);
+        this.flush();
+      }
+    });
+  }
+
+  /** Sends a push (pub/sub message) right away. */
+  pushNow(write: (r: Reply) => void): void {
+    if (this.closed) return;
+    write(this.reply);
+    this.flush();
+  }
+
+  /** Closes the connection after flushing. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.io.close();
+    this.onClose();
+  }
+
+  /** Called by the adapter when the socket closed. */
+  onClose(): void {
+    this.closed = true;
+    for (const off of this.channels.values()) off();
+    for (const off of this.patterns.values()) off();
+    this.channels.clear();
+    this.patterns.clear();
+    this.node.detach(this);
+  }
+
+  /** Encodes a string for replies. */
+  static bytes(s: string): Uint8Array {
+    return enc.encode(s);
+  }
+}
+
+/** Parses a RESP length line (digits, optional '-') between [from, to); null when malformed. */
+function parseLine(d: Uint8Array, from: number, to: number): number | null {
+  if (to <= from || d[to] !== 13) return null;
+  let i = from;
+  let neg = false;
+  if (d[i] === 45) {
+    neg = true;
+    i++;
+  }
+  if (i >= to || to - i > 15) return null;
+  let v = 0;
+  for (; i < to; i++) {
+    const c = d[i]!;
+    if (c < 48 || c > 57) return null;
+    v = v * 10 + (c - 48);
+  }
+  return neg ? -v : v;
+}
+
+/** Splits an inline command (Redis sdssplitargs rules, simplified) into args; false on unbalanced quotes. */
+function splitInline(d: Uint8Array, from: number, to: number, a: Args): boolean {
+  // Inline args are rewritten into a fresh buffer because quotes/escapes change bytes.
+  const out = new Uint8Array(to - from);
+  const offs: number[] = [];
+  const lens: number[] = [];
+  let o = 0;
+  let i = from;
+  while (i < to) {
+    while (i < to && (d[i] === 32 || d[i] === 9 || d[i] === 13)) i++;
+    if (i >= to) break;
+    const st = o;
+    const q = d[i] === 34 || d[i] === 39 ? d[i]! : 0;
+    if (q) {
+      i++;
+      let closed = false;
+      while (i < to) {
+        if (q === 34 && d[i] === 92 && i + 1 < to) {
+          const n = d[i + 1]!;
+          out[o++] = n === 110 ? 10 : n === 114 ? 13 : n === 116 ? 9 : n;
+          i += 2;
+        } else if (d[i] === q) {
+          closed = true;
+          i++;
+          break;
+        } else out[o++] = d[i++]!;
+      }
+      if (!closed || (i < to && d[i] !== 32 && d[i] !== 9)) return false;
+    } else {
+      while (i < to && d[i] !== 32 && d[i] !== 9) out[o++] = d[i++]!;
+    }
+    offs.push(st);
+    lens.push(o - st);
+  }
+  a.reserve(offs.length);
+  for (let k = 0; k < offs.length; k++) {
+    a.off[k] = offs[k]!;
+    a.len[k] = lens[k]!;
+  }
+  a.buf = out;
+  a.n = offs.length;
+  return true;
+}

@@ -1,0 +1,271 @@
+import { SlabArena } from "./arena.ts";
+
+const LIVE = 1;
+
+/** Writes the decimal digits of a non-negative integer; returns the new offset. */
+function writeUint(buf: Uint8Array, off: number, n: number): number {
+  if (n < 10) {
+    buf[off] = 48 + n;
+    return off + 1;
+  }
+  const s = String(n);
+  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
+  return off + s.length;
+}
+
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length;
+}
+
+/**
+ * Open-addressing hash table (linear probing, backward-shift delete) whose
+ * entries are struct-of-arrays metadata plus one arena chunk holding
+ * `key | $<len>\r\n | value | \r\n`, so a GET reply is a single copy.
+ *
+ * Entry indices are stable for an entry's life; cursors scan them in order.
+ */
+export class EntryTable {
+  private slots: Int32Array;
+  private mask: number;
+  private capacity: number;
+  private freeIdx: number[] = [];
+  /** One past the highest entry index ever used. */
+  hiWater = 0;
+  /** Live entries. */
+  size = 0;
+
+  hash: Uint32Array;
+  ref: Float64Array;
+  keyLen: Uint32Array;
+  valLen: Uint32Array;
+  hdrLen: Uint8Array;
+  flags: Uint8Array;
+  /** Absolute expiry in Unix ms; 0 = none. */
+  expireAt: Float64Array;
+  /** Write version (hybrid logical clock). */
+  version: Float64Array;
+  /** Last access, Unix ms (LRU and max-idle). */
+  access: Float64Array;
+  /** Position in the volatile index, -1 when the entry has no TTL. */
+  volPos: Int32Array;
+
+  constructor(
+    readonly arena: SlabArena,
+    initial = 64,
+  ) {
+    this.capacity = initial;
+    this.hash = new Uint32Array(initial);
+    this.ref = new Float64Array(initial);
+    this.keyLen = new Uint32Array(initial);
+    this.valLen = new Uint32Array(initial);
+    this.hdrLen = new Uint8Array(initial);
+    this.flags = new Uint8Array(initial);
+    this.expireAt = new Float64Array(initial);
+    this.version = new Float64Array(initial);
+    this.access = new Float64Array(initial);
+    this.volPos = new Int32Array(initial).fill(-1);
+    this.slots = new Int32Array(initial * 2);
+    this.mask = initial * 2 - 1;
+  }
+
+  /** Bytes of metadata per entry slot (for memory accounting). */
+  static readonly META_BYTES = 4 + 8 + 4 + 4 + 1 + 1 + 8 + 8 + 8 + 4 + 8;
+
+  /** Bytes held by metadata arrays and slots. */
+  metaBytes(): number {
+    return this.capacity * EntryTable.META_BYTES + this.slots.length * 4;
+  }
+
+  /** True when entry `idx` is live. */
+  isLive(idx: number): boolean {
+    return idx < this.hiWater && (this.flags[idx]! & LIVE) !== 0;
+  }
+
+  /** Finds the entry for key bytes `buf[off, off+len)` with hash `h`; -1 when absent. */
+  find(buf: Uint8Array, off: number, len: number, h: number): number {
+    const slots = this.slots;
+    let s = h & this.mask;
+    for (;;) {
+      const v = slots[s]!;
+      if (v === 0) return -1;
+      const idx = v - 1;
+      if (this.hash[idx] === h && this.keyLen[idx] === len && this.keyEquals(idx, buf, off, len)) return idx;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  private keyEquals(idx: number, buf: Uint8Array, off: number, len: number): boolean {
+    const r = this.ref[idx]!;
+    const page = this.arena.bufferOf(r);
+    const p = this.arena.offsetOf(r);
+    for (let i = 0; i < len; i++) if (page[p + i] !== buf[off + i]) return false;
+    return true;
+  }
+
+  /** Total chunk payload size for a key/value pair. */
+  private static itemSize(kLen: number, vLen: number): number {
+    return kLen + digits(vLen) + 3 + vLen + 2;
+  }
+
+  /** Inserts a key that is known to be absent; returns its entry index. */
+  insert(h: number, kBuf: Uint8Array, kOff: number, kLen: number, vBuf: Uint8Array, vOff: number, vLen: number): number {
+    if ((this.size + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
+    let idx = this.freeIdx.pop();
+    if (idx === undefined) {
+      if (this.hiWater === this.capacity) this.grow();
+      idx = this.hiWater++;
+    }
+    const r = this.arena.alloc(EntryTable.itemSize(kLen, vLen));
+    this.ref[idx] = r;
+    this.hash[idx] = h;
+    this.keyLen[idx] = kLen;
+    this.flags[idx] = LIVE;
+    this.expireAt[idx] = 0;
+    this.volPos[idx] = -1;
+    const page = this.arena.bufferOf(r);
+    const p = this.arena.offsetOf(r);
+    page.set(kBuf.subarray(kOff, kOff + kLen), p);
+    this.writeValue(idx, page, p + kLen, vBuf, vOff, vLen);
+    let s = h & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = idx + 1;
+    this.size++;
+    return idx;
+  }
+
+  private writeValue(idx: number, page: Uint8Array, at: number, vBuf: Uint8Array, vOff: number, vLen: number): void {
+    page[at] = 36; // $
+    let o = writeUint(page, at + 1, vLen);
+    page[o++] = 13;
+    page[o++] = 10;
+    this.hdrLen[idx] = o - at;
+    if (vLen > 0) page.set(vBuf.subarray(vOff, vOff + vLen), o);
+    o += vLen;
+    page[o] = 13;
+    page[o + 1] = 10;
+    this.valLen[idx] = vLen;
+  }
+
+  /** Replaces the value of entry `idx`, reusing its chunk when the size class allows. */
+  setValue(idx: number, vBuf: Uint8Array, vOff: number, vLen: number): void {
+    const kLen = this.keyLen[idx]!;
+    const oldSize = EntryTable.itemSize(kLen, this.valLen[idx]!);
+    const newSize = EntryTable.itemSize(kLen, vLen);
+    let r = this.ref[idx]!;
+    if (!(r >= 0 && SlabArena.sameClass(oldSize, newSize))) {
+      const nr = this.arena.alloc(newSize);
+      const np = this.arena.bufferOf(nr);
+      const op = this.arena.bufferOf(r);
+      const oo = this.arena.offsetOf(r);
+      np.set(op.subarray(oo, oo + kLen), this.arena.offsetOf(nr));
+      this.arena.free(r, oldSize);
+      this.ref[idx] = r = nr;
+    }
+    this.writeValue(idx, this.arena.bufferOf(r), this.arena.offsetOf(r) + kLen, vBuf, vOff, vLen);
+  }
+
+  /** Removes entry `idx` (must be live). The caller maintains any side index (volPos). */
+  remove(idx: number): void {
+    const h = this.hash[idx]!;
+    let s = h & this.mask;
+    while (this.slots[s] !== idx + 1) s = (s + 1) & this.mask;
+    // backward-shift deletion keeps probe chains intact without tombstones
+    let hole = s;
+    let j = (s + 1) & this.mask;
+    for (;;) {
+      const v = this.slots[j]!;
+      if (v === 0) break;
+      const home = this.hash[v - 1]! & this.mask;
+      const dist = (j - home) & this.mask;
+      const holeDist = (j - hole) & this.mask;
+      if (dist >= holeDist) {
+        this.slots[hole] = v;
+        hole = j;
+      }
+      j = (j + 1) & this.mask;
+    }
+    this.slots[hole] = 0;
+    this.arena.free(this.ref[idx]!, EntryTable.itemSize(this.keyLen[idx]!, this.valLen[idx]!));
+    this.flags[idx] = 0;
+    this.freeIdx.push(idx);
+    this.size--;
+  }
+
+  /** Bytes of arena this entry's chunk occupies. */
+  entryBytes(idx: number): number {
+    return SlabArena.chunkSize(EntryTable.itemSize(this.keyLen[idx]!, this.valLen[idx]!)) + EntryTable.META_BYTES + 8;
+  }
+
+  /** Bytes an entry of these sizes would occupy. */
+  static bytesFor(kLen: number, vLen: number): number {
+    return SlabArena.chunkSize(EntryTable.itemSize(kLen, vLen)) + EntryTable.META_BYTES + 8;
+  }
+
+  /** Copy of the key bytes. */
+  key(idx: number): Uint8Array {
+    const r = this.ref[idx]!;
+    const o = this.arena.offsetOf(r);
+    return this.arena.bufferOf(r).slice(o, o + this.keyLen[idx]!);
+  }
+
+  /** Copy of the value bytes. */
+  value(idx: number): Uint8Array {
+    const r = this.ref[idx]!;
+    const o = this.arena.offsetOf(r) + this.keyLen[idx]! + this.hdrLen[idx]!;
+    return this.arena.bufferOf(r).slice(o, o + this.valLen[idx]!);
+  }
+
+  /** A view (no copy) of the RESP bulk encoding `$n\r\n<value>\r\n`; valid until the next write. */
+  encodedView(idx: number): Uint8Array {
+    const r = this.ref[idx]!;
+    const o = this.arena.offsetOf(r) + this.keyLen[idx]!;
+    return this.arena.bufferOf(r).subarray(o, o + this.hdrLen[idx]! + this.valLen[idx]! + 2);
+  }
+
+  /** A view (no copy) of the raw value; valid until the next write. */
+  valueView(idx: number): Uint8Array {
+    const r = this.ref[idx]!;
+    const o = this.arena.offsetOf(r) + this.keyLen[idx]! + this.hdrLen[idx]!;
+    return this.arena.bufferOf(r).subarray(o, o + this.valLen[idx]!);
+  }
+
+  /** A view of the raw key; valid until the next write. */
+  keyView(idx: number): Uint8Array {
+    const r = this.ref[idx]!;
+    const o = this.arena.offsetOf(r);
+    return this.arena.bufferOf(r).subarray(o, o + this.keyLen[idx]!);
+  }
+
+  private grow(): void {
+    const cap = this.capacity * 2;
+    const g = <T extends Float64Array | Uint32Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.hash = g(this.hash, (n) => new Uint32Array(n));
+    this.ref = g(this.ref, (n) => new Float64Array(n));
+    this.keyLen = g(this.keyLen, (n) => new Uint32Array(n));
+    this.valLen = g(this.valLen, (n) => new Uint32Array(n));
+    this.hdrLen = g(this.hdrLen, (n) => new Uint8Array(n));
+    this.flags = g(this.flags, (n) => new Uint8Array(n));
+    this.expireAt = g(this.expireAt, (n) => new Float64Array(n));
+    this.version = g(this.version, (n) => new Float64Array(n));
+    this.access = g(this.access, (n) => new Float64Array(n));
+    this.volPos = g(this.volPos, (n) => new Int32Array(n).fill(-1));
+    this.capacity = cap;
+  }
+
+  private rehash(nslots: number): void {
+    const slots = new Int32Array(nslots);
+    const mask = nslots - 1;
+    for (let idx = 0; idx < this.hiWater; idx++) {
+      if ((this.flags[idx]! & LIVE) === 0) continue;
+      let s = this.hash[idx]! & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = idx + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}

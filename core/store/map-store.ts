@@ -1,0 +1,369 @@
+import type { Bytes, DMap, LockGrant, MapLimits, PutOptions, ScanPage } from "../api.ts";
+import type { Clock, Rng } from "../clock.ts";
+import { ShoalError, notFloat, notInteger, overflow } from "../errors.ts";
+import type { NodeStats } from "../stats.ts";
+import { SlabArena } from "./arena.ts";
+import { EntryTable } from "./entry-table.ts";
+import { globMatch } from "./glob.ts";
+import { hashBytes } from "./hash.ts";
+import { LockTable } from "./locks.ts";
+
+const enc = new TextEncoder();
+/** Bytes of a key or value given as string or bytes. */
+export const toBytes = (b: Bytes): Uint8Array => (typeof b === "string" ? enc.encode(b) : b);
+
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+
+/** Parses a Redis integer string strictly (no spaces, no '+', no leading zeros). */
+export function parseInt64(b: Uint8Array): bigint | null {
+  const n = b.length;
+  if (n === 0 || n > 20) return null;
+  let i = 0;
+  if (b[0] === 45) {
+    if (n === 1) return null;
+    i = 1;
+  }
+  if (b[i] === 48 && n > i + 1) return null;
+  for (let j = i; j < n; j++) if (b[j]! < 48 || b[j]! > 57) return null;
+  const v = BigInt(String.fromCharCode(...b));
+  if (v > INT64_MAX || v < INT64_MIN) return null;
+  if (i === 1 && v === 0n) return null; // "-0"
+  return v;
+}
+
+/** Formats a double like Redis' human-readable long double output (no exponent). */
+export function formatFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e21) return String(v);
+  let s = String(v);
+  if (s.includes("e")) s = v.toFixed(17).replace(/\.?0+$/, "");
+  return s;
+}
+
+/**
+ * One named map on this node: the Olric DMap fragment. Implements TTL
+ * (lazy + sampled active expiry), max-idle, MaxKeys / MaxInuse with
+ * approximated LRU eviction (Redis-style sampling), locks with fencing.
+ */
+export class MapStore implements DMap {
+  readonly table = new EntryTable(new SlabArena());
+  private volatile = new Int32Array(64);
+  private volCount = 0;
+  readonly locks: LockTable;
+
+  constructor(
+    readonly name: string,
+    public limits: MapLimits,
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+    private readonly stats: NodeStats,
+    private readonly nextVersion: () => number = () => clock.now() * 4096,
+  ) {
+    this.locks = new LockTable(clock, rng);
+  }
+
+  /** Bytes in use: arena chunks plus per-entry metadata. */
+  inuseBytes(): number {
+    return this.table.arena.usedBytes + this.table.size * (EntryTable.META_BYTES + 8);
+  }
+
+  /** Bytes reserved from the runtime (pages, metadata arrays). */
+  reservedBytes(): number {
+    return this.table.arena.reservedBytes + this.table.metaBytes() + this.volatile.length * 4;
+  }
+
+  // ---- raw, allocation-free paths used by the RESP hot path ----
+
+  /** Finds a live entry for key bytes; expires lazily. Counts hits/misses when `count`. -1 when missing. */
+  lookup(buf: Uint8Array, off: number, len: number, count = true): number {
+    const t = this.table;
+    const idx = t.find(buf, off, len, hashBytes(buf, off, len));
+    if (idx < 0) {
+      if (count) this.stats.misses++;
+      return -1;
+    }
+    const now = this.clock.now();
+    const exp = t.expireAt[idx]!;
+    if ((exp !== 0 && exp <= now) || (this.limits.maxIdleMs > 0 && t.access[idx]! + this.limits.maxIdleMs <= now)) {
+      this.removeEntry(idx);
+      this.stats.expirations++;
+      if (count) this.stats.misses++;
+      return -1;
+    }
+    t.access[idx] = now;
+    if (count) this.stats.hits++;
+    return idx;
+  }
+
+  /**
+   * Sets key → value from byte ranges. `expireAt`: 0 none, -1 keep existing; otherwise Unix ms.
+   * Returns the entry index.
+   */
+  setRange(kb: Uint8Array, ko: number, kl: number, vb: Uint8Array, vo: number, vl: number, expireAt: number): number {
+    const t = this.table;
+    const h = hashBytes(kb, ko, kl);
+    let idx = t.find(kb, ko, kl, h);
+    const now = this.clock.now();
+    if (idx >= 0) {
+      if (expireAt === -1) {
+        const e = t.expireAt[idx]!;
+        if (e !== 0 && e <= now) expireAt = 0;
+        else expireAt = e;
+      }
+      t.setValue(idx, vb, vo, vl);
+    } else {
+      if (expireAt === -1) expireAt = 0;
+      idx = t.insert(h, kb, ko, kl, vb, vo, vl);
+    }
+    if (expireAt === 0 && this.limits.ttlMs > 0) expireAt = now + this.limits.ttlMs;
+    this.setExpire(idx, expireAt);
+    t.access[idx] = now;
+    t.version[idx] = this.nextVersion();
+    if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
+    return idx;
+  }
+
+  /** Sets the absolute expiry of a live entry (0 removes it). */
+  setExpire(idx: number, at: number): void {
+    const t = this.table;
+    t.expireAt[idx] = at;
+    const pos = t.volPos[idx]!;
+    if (at !== 0 && pos < 0) {
+      if (this.volCount === this.volatile.length) {
+        const v = new Int32Array(this.volatile.length * 2);
+        v.set(this.volatile);
+        this.volatile = v;
+      }
+      this.volatile[this.volCount] = idx;
+      t.volPos[idx] = this.volCount++;
+    } else if (at === 0 && pos >= 0) this.dropVolatile(idx, pos);
+  }
+
+  private dropVolatile(idx: number, pos: number): void {
+    const last = this.volatile[--this.volCount]!;
+    this.volatile[pos] = last;
+    this.table.volPos[last] = pos;
+    this.table.volPos[idx] = -1;
+  }
+
+  /** Removes a live entry and its side indexes. */
+  removeEntry(idx: number): void {
+    const pos = this.table.volPos[idx]!;
+    if (pos >= 0) this.dropVolatile(idx, pos);
+    this.table.remove(idx);
+  }
+
+  private evictIfNeeded(keep: number): void {
+    const t = this.table;
+    let guard = 0;
+    while (
+      ((this.limits.maxKeys > 0 && t.size > this.limits.maxKeys) ||
+        (this.limits.maxInuse > 0 && this.inuseBytes() > this.limits.maxInuse)) &&
+      t.size > 1 &&
+      guard++ < 10000
+    ) {
+      let victim = -1;
+      let oldest = Number.POSITIVE_INFINITY;
+      for (let tries = 0, found = 0; found < 5 && tries < 100; tries++) {
+        const i = this.rng.int(t.hiWater);
+        if (!t.isLive(i) || i === keep) continue;
+        found++;
+        if (t.access[i]! < oldest) {
+          oldest = t.access[i]!;
+          victim = i;
+        }
+      }
+      if (victim < 0) break;
+      this.removeEntry(victim);
+      this.stats.evictions++;
+    }
+  }
+
+  /**
+   * Active expiry: samples keys with a TTL (Redis' activeExpireCycle) and
+   * removes expired ones, repeating while >25% of a sample was expired,
+   * within `budgetMs` of monotonic time. Also samples for max-idle.
+   */
+  activeExpire(budgetMs: number): number {
+    const start = this.clock.monotonic();
+    const now = this.clock.now();
+    let removed = 0;
+    for (;;) {
+      let expired = 0;
+      const n = Math.min(20, this.volCount);
+      for (let k = 0; k < n && this.volCount > 0; k++) {
+        const idx = this.volatile[this.rng.int(this.volCount)]!;
+        if (this.table.expireAt[idx]! <= now) {
+          this.removeEntry(idx);
+          expired++;
+        }
+      }
+      if (this.limits.maxIdleMs > 0) {
+        const t = this.table;
+        for (let k = 0; k < 20 && t.size > 0; k++) {
+          const i = this.rng.int(t.hiWater);
+          if (t.isLive(i) && t.access[i]! + this.limits.maxIdleMs <= now) {
+            this.removeEntry(i);
+            expired++;
+          }
+        }
+      }
+      removed += expired;
+      if (expired <= 5 || this.clock.monotonic() - start >= budgetMs) break;
+    }
+    this.stats.expirations += removed;
+    return removed;
+  }
+
+  // ---- DMap API (bytes or strings) ----
+
+  get(key: Bytes): Uint8Array | null {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length);
+    return idx < 0 ? null : this.table.value(idx);
+  }
+
+  put(key: Bytes, value: Bytes, opts: PutOptions = {}): boolean {
+    const k = toBytes(key);
+    const v = toBytes(value);
+    if (opts.nx || opts.xx) {
+      const exists = this.lookup(k, 0, k.length, false) >= 0;
+      if ((opts.nx && exists) || (opts.xx && !exists)) return false;
+    }
+    let at = 0;
+    if (opts.expireAtMs !== undefined) at = opts.expireAtMs;
+    else if (opts.ttlMs !== undefined) at = this.clock.now() + opts.ttlMs;
+    else if (opts.keepTtl) at = -1;
+    this.setRange(k, 0, k.length, v, 0, v.length, at);
+    return true;
+  }
+
+  getPut(key: Bytes, value: Bytes): Uint8Array | null {
+    const old = this.get(key);
+    this.put(key, value);
+    return old;
+  }
+
+  delete(key: Bytes): boolean {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    if (idx < 0) return false;
+    this.removeEntry(idx);
+    return true;
+  }
+
+  ttl(key: Bytes): number {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    if (idx < 0) return -2;
+    const e = this.table.expireAt[idx]!;
+    return e === 0 ? -1 : Math.max(0, e - this.clock.now());
+  }
+
+  expire(key: Bytes, ttlMs: number): boolean {
+    return this.expireAt(key, this.clock.now() + ttlMs);
+  }
+
+  expireAt(key: Bytes, atMs: number): boolean {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    if (idx < 0) return false;
+    if (atMs <= this.clock.now()) this.removeEntry(idx);
+    else this.setExpire(idx, atMs);
+    return true;
+  }
+
+  persist(key: Bytes): boolean {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    if (idx < 0 || this.table.expireAt[idx] === 0) return false;
+    this.setExpire(idx, 0);
+    return true;
+  }
+
+  incrBy(key: Bytes, by: number | bigint): bigint {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    let cur = 0n;
+    if (idx >= 0) {
+      const parsed = parseInt64(this.table.valueView(idx));
+      if (parsed === null) throw notInteger();
+      cur = parsed;
+    }
+    const next = cur + BigInt(by);
+    if (next > INT64_MAX || next < INT64_MIN) throw overflow();
+    const v = enc.encode(next.toString());
+    this.setRange(k, 0, k.length, v, 0, v.length, -1);
+    return next;
+  }
+
+  incrByFloat(key: Bytes, by: number): string {
+    const k = toBytes(key);
+    const idx = this.lookup(k, 0, k.length, false);
+    let cur = 0;
+    if (idx >= 0) {
+      const s = new TextDecoder().decode(this.table.valueView(idx));
+      cur = parseFloatStrict(s);
+      if (Number.isNaN(cur)) throw notFloat();
+    }
+    const next = cur + by;
+    if (!Number.isFinite(next)) throw new ShoalError("ERR", "increment would produce NaN or Infinity");
+    const out = formatFloat(next);
+    const v = enc.encode(out);
+    this.setRange(k, 0, k.length, v, 0, v.length, -1);
+    return out;
+  }
+
+  scan(cursor: number, count: number, match?: string): ScanPage {
+    const t = this.table;
+    const pat = match !== undefined && match !== "*" ? enc.encode(match) : null;
+    const keys: Uint8Array[] = [];
+    const now = this.clock.now();
+    let i = Math.max(0, cursor);
+    let seen = 0;
+    while (i < t.hiWater && seen < count) {
+      if (t.isLive(i)) {
+        const e = t.expireAt[i]!;
+        if (e !== 0 && e <= now) this.removeEntry(i);
+        else {
+          seen++;
+          const kv = t.keyView(i);
+          if (!pat || globMatch(pat, kv)) keys.push(kv.slice());
+        }
+      }
+      i++;
+    }
+    return { cursor: i >= t.hiWater ? 0 : i, keys };
+  }
+
+  size(): number {
+    return this.table.size;
+  }
+
+  clear(): void {
+    const t = this.table;
+    for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) this.removeEntry(i);
+  }
+
+  lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null> {
+    return this.locks.acquire(toBytes(key), leaseMs, waitMs);
+  }
+
+  unlock(key: Bytes, token: string): boolean {
+    return this.locks.release(toBytes(key), token);
+  }
+
+  lockLease(key: Bytes, token: string, leaseMs: number): boolean {
+    return this.locks.lease(toBytes(key), token, leaseMs);
+  }
+}
+
+/** Parses a float the way Redis' string2ld accepts it (no spaces, no empty, finite or inf). */
+export function parseFloatStrict(s: string): number {
+  if (s.length === 0 || s.length > 5000 || /^\s|\s$/.test(s)) return Number.NaN;
+  const lower = s.toLowerCase();
+  if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Number.POSITIVE_INFINITY;
+  if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return Number.NaN;
+  return Number(s);
+}
