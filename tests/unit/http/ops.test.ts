@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createHttpApp } from "../../../core/http/app.ts";
 import { ShoalError } from "../../../core/errors.ts";
+import { createHttpApp } from "../../../core/http/app.ts";
 import { FakeNode } from "./fake-node.ts";
 
 const url = (path: string) => `http://shoal${path}`;
@@ -31,7 +31,8 @@ describe("auth", () => {
   const app = createHttpApp(node, { authTokens: ["s3cret", "other-token"] });
 
   test("without or with a wrong token: 401 with WWW-Authenticate; probes stay open", async () => {
-    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Basic czNjcmV0" }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: "Basic czNjcmV0" }];
+    for (const headers of attempts) {
       const r = await app.request(url("/v1/maps/m/keys/k"), { method: "PUT", body: "v", headers });
       expect(r.status).toBe(401);
       expect(r.headers.get("www-authenticate")).toContain("Bearer");
