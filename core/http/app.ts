@@ -44,7 +44,8 @@ const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
  * @param opts limits, auth tokens and hooks; see {@link HttpOptions}.
  */
 export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
-  const cfg = { ...DEFAULTS, ...definedOnly(opts) };
+  const limits = { maxKeyBytes: node.config?.maxKeyBytes, maxValueBytes: node.config?.maxValueBytes };
+  const cfg = { ...DEFAULTS, ...definedOnly(limits), ...definedOnly(opts) };
   const app = new Hono();
   const requests = new HttpRequestCounter();
   const subscribers = new SubscriberCount();
@@ -155,7 +156,7 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
 /** GET /v1/cluster for a node without a cluster layer. */
 function singleNodeView(node: HttpNode): ClusterView {
   const server = node.info().server ?? {};
-  const id = String(server.run_id ?? server.id ?? "self");
+  const id = String(server.node_name ?? server.run_id ?? "self");
   return { members: [{ id, self: true, ready: node.ready, keys: node.keyCount() }] };
 }
 

@@ -13,7 +13,7 @@
  * {@link ContentTypeTable}, never inside the stored value.
  */
 import { type Context, Hono } from "hono";
-import type { PutOptions } from "../api.ts";
+import type { DMap, PutOptions } from "../api.ts";
 import { base64 } from "./base64.ts";
 import type { ContentTypeTable } from "./content-types.ts";
 import { etagOf, ifNoneMatchHits, valueHash } from "./etag.ts";
@@ -41,6 +41,10 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
     return { map, key };
   };
 
+  /** The map when it exists; never creates one. */
+  const existing = (name: string): DMap | undefined =>
+    node.findMap ? node.findMap(name) : node.mapNames().includes(name) ? node.map(name) : undefined;
+
   app.get("/", (c) => {
     const maps = node.mapNames().map((name) => ({ name, size: node.map(name).size() }));
     return c.json({ maps });
@@ -49,10 +53,11 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
   app.delete("/:map", (c) => {
     const map = c.req.param("map");
     checkName(map, "map", limits.maxKeyBytes);
-    if (!node.mapNames().includes(map)) return jsonError(c, 404, "NOSUCHMAP", `map "${map}" does not exist`);
-    const m = node.map(map);
+    const m = existing(map);
+    if (!m) return jsonError(c, 404, "NOSUCHMAP", `map "${map}" does not exist`);
     const removed = m.size();
-    m.clear();
+    if (node.destroyMap) node.destroyMap(map);
+    else m.clear();
     types.forgetMap(map);
     return c.json({ map, removed });
   });
@@ -67,7 +72,7 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
     if (encoding !== "utf-8" && encoding !== "base64") {
       throw new BadRequest(`?encoding= expects utf-8 or base64, got "${encoding}"`);
     }
-    const page = node.map(map).scan(cursor, count, match);
+    const page = existing(map)?.scan(cursor, count, match) ?? { cursor: 0, keys: [] };
     const decoder = new TextDecoder();
     const keys = page.keys.map((k) => (encoding === "base64" ? base64(k) : decoder.decode(k)));
     return c.json({ cursor: page.cursor, keys });
@@ -75,9 +80,9 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
 
   app.get("/:map/keys/:key{.+}", (c) => {
     const { map, key } = names(c);
-    const m = node.map(map);
-    const value = m.get(key);
-    if (value === null) return jsonError(c, 404, "KEYNOTFOUND", `key "${key}" not found in map "${map}"`);
+    const m = existing(map);
+    const value = m ? m.get(key) : null;
+    if (m === undefined || value === null) return jsonError(c, 404, "KEYNOTFOUND", `key "${key}" not found in map "${map}"`);
     const hash = valueHash(value);
     const etag = etagOf(hash, value.length);
     const inm = c.req.header("if-none-match");
@@ -108,7 +113,7 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
   app.delete("/:map/keys/:key{.+}", (c) => {
     const { map, key } = names(c);
     types.forget(map, key);
-    if (!node.map(map).delete(key)) return jsonError(c, 404, "KEYNOTFOUND", `key "${key}" not found in map "${map}"`);
+    if (!existing(map)?.delete(key)) return jsonError(c, 404, "KEYNOTFOUND", `key "${key}" not found in map "${map}"`);
     return c.body(null, 204);
   });
 

@@ -29,6 +29,12 @@ export interface HttpNode {
   memoryBytes(): number;
   /** Live keys across all maps. */
   keyCount(): number;
+  /** The map if it exists, without creating it (reads of a missing map then 404 without creating one). */
+  findMap?(name: string): DMap | undefined;
+  /** Drops a map and its entries (DELETE /v1/maps/:map); without it the map is cleared. */
+  destroyMap?(name: string): boolean;
+  /** Node limits, used when {@link HttpOptions} does not set them. */
+  readonly config?: { readonly maxKeyBytes?: number; readonly maxValueBytes?: number };
 }
 
 /** A cluster member as shown by GET /v1/cluster. */
@@ -57,9 +63,9 @@ export interface HttpOptions {
   clusterView?: () => ClusterView;
   /** Why the node is not ready, shown by /readyz with 503; default a generic reason. */
   notReadyReason?: () => string;
-  /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default 512 MiB. */
+  /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default node.config.maxValueBytes, else 512 MiB. */
   maxValueBytes?: number;
-  /** Longest key, map name or channel, in UTF-8 bytes (414 past it). Default 64 KiB. */
+  /** Longest key, map name or channel, in UTF-8 bytes (414 past it). Default node.config.maxKeyBytes, else 64 KiB. */
   maxKeyBytes?: number;
   /** Content types remembered for values written over HTTP. Default 100,000. */
   maxContentTypes?: number;
