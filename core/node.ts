@@ -69,6 +69,10 @@ export class ShoalNode {
   private clientIds = 0;
   private timers: Timer[] = [];
   private stopped = false;
+  /** Wall time cached for the current batch of commands; 0 outside a batch. */
+  cachedNow = 0;
+  /** The clock maps use: reads the batch-cached time when one is set. */
+  readonly storeClock: Clock;
   /** True once the node serves its data (single node: right after start). */
   ready = false;
   /** The default map plain Redis commands use. */
@@ -81,6 +85,14 @@ export class ShoalNode {
     this.rng = opts.rng;
     this.log = opts.log ?? silent;
     this.stats = new NodeStats(this.clock.now());
+    this.stats.countFrom(() => this.commands.counts());
+    const base = opts.clock;
+    // Redis-style cached time: one clock read per read event instead of one per command.
+    this.storeClock = {
+      now: () => (this.cachedNow !== 0 ? this.cachedNow : base.now()),
+      monotonic: () => base.monotonic(),
+      setTimer: (ms, fn) => base.setTimer(ms, fn),
+    };
     this.db = this.map("default");
   }
 
@@ -113,7 +125,7 @@ export class ShoalNode {
     let m = this.maps.get(name);
     if (!m) {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
-      m = new MapStore(name, limits, this.clock, this.rng, this.stats);
+      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats);
       this.maps.set(name, m);
     }
     return m;

@@ -37,7 +37,8 @@ export class LatencyHistogram {
 /** Counters for one node. Commands are counted by lower-case name. */
 export class NodeStats {
   readonly startedAtMs: number;
-  readonly commands = new Map<string, number>();
+  private readonly counted = new Map<string, number>();
+  private source: (() => Iterable<[string, number]>) | null = null;
   hits = 0;
   misses = 0;
   evictions = 0;
@@ -54,8 +55,21 @@ export class NodeStats {
     this.startedAtMs = nowMs;
   }
 
+  /** Calls per command (lower-case name), those with at least one call. */
+  get commands(): Map<string, number> {
+    if (!this.source) return this.counted;
+    const m = new Map(this.counted);
+    for (const [k, v] of this.source()) if (v > 0) m.set(k, (m.get(k) ?? 0) + v);
+    return m;
+  }
+
+  /** Registers where per-command counters live (the command table keeps them on each command). */
+  countFrom(source: () => Iterable<[string, number]>): void {
+    this.source = source;
+  }
+
   /** Counts one call of `name` (lower-case). */
   countCommand(name: string): void {
-    this.commands.set(name, (this.commands.get(name) ?? 0) + 1);
+    this.counted.set(name, (this.counted.get(name) ?? 0) + 1);
   }
 }

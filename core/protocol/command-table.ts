@@ -36,6 +36,11 @@ export class CommandTable {
     return this.byName.get(a.lower(0));
   }
 
+  /** [name, calls] for every command. */
+  *counts(): Iterable<[string, number]> {
+    for (const c of this.byName.values()) yield [c.name, c.calls];
+  }
+
   /** Adds or replaces a command (cluster layer, plugins). */
   register(c: Command): void {
     this.byName.set(c.name, c);

@@ -25,6 +25,8 @@ export interface Command {
   noAuth?: boolean;
   /** Allowed in RESP2 subscribed mode. */
   inSubscribe?: boolean;
+  /** Calls so far (bumped by the session). */
+  calls: number;
   /** Writes the reply to ctx.reply; may return a promise (blocking commands). */
   run(ctx: CommandContext): void | Promise<void>;
 }
@@ -45,6 +47,7 @@ export function cmd(
     firstKey: keys[0],
     lastKey: keys[1],
     step: keys[2],
+    calls: 0,
     run,
     ...extra,
   };

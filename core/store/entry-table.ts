@@ -4,17 +4,28 @@ const LIVE = 1;
 
 /** Writes the decimal digits of a non-negative integer; returns the new offset. */
 function writeUint(buf: Uint8Array, off: number, n: number): number {
-  if (n < 10) {
-    buf[off] = 48 + n;
-    return off + 1;
-  }
-  const s = String(n);
-  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
-  return off + s.length;
+  const d = digits(n);
+  let o = off + d - 1;
+  do {
+    buf[o--] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  return off + d;
+}
+
+/** Copies src[so, so+n) to dst at `at` without allocating a view for small copies. */
+function copy(dst: Uint8Array, at: number, src: Uint8Array, so: number, n: number): void {
+  if (n <= 128) for (let i = 0; i < n; i++) dst[at + i] = src[so + i]!;
+  else dst.set(src.subarray(so, so + n), at);
 }
 
 function digits(n: number): number {
-  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length;
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
 }
 
 /**
@@ -124,7 +135,7 @@ export class EntryTable {
     this.volPos[idx] = -1;
     const page = this.arena.bufferOf(r);
     const p = this.arena.offsetOf(r);
-    page.set(kBuf.subarray(kOff, kOff + kLen), p);
+    copy(page, p, kBuf, kOff, kLen);
     this.writeValue(idx, page, p + kLen, vBuf, vOff, vLen);
     let s = h & this.mask;
     while (this.slots[s] !== 0) s = (s + 1) & this.mask;
@@ -139,7 +150,7 @@ export class EntryTable {
     page[o++] = 13;
     page[o++] = 10;
     this.hdrLen[idx] = o - at;
-    if (vLen > 0) page.set(vBuf.subarray(vOff, vOff + vLen), o);
+    copy(page, o, vBuf, vOff, vLen);
     o += vLen;
     page[o] = 13;
     page[o + 1] = 10;
@@ -157,7 +168,7 @@ export class EntryTable {
       const np = this.arena.bufferOf(nr);
       const op = this.arena.bufferOf(r);
       const oo = this.arena.offsetOf(r);
-      np.set(op.subarray(oo, oo + kLen), this.arena.offsetOf(nr));
+      copy(np, this.arena.offsetOf(nr), op, oo, kLen);
       this.arena.free(r, oldSize);
       this.ref[idx] = r = nr;
     }
@@ -220,6 +231,22 @@ export class EntryTable {
     const r = this.ref[idx]!;
     const o = this.arena.offsetOf(r) + this.keyLen[idx]!;
     return this.arena.bufferOf(r).subarray(o, o + this.hdrLen[idx]! + this.valLen[idx]! + 2);
+  }
+
+  /** Appends the RESP bulk encoding of entry idx to `out` at `at`; returns the new offset (caller ensured room). */
+  copyEncoded(idx: number, out: Uint8Array, at: number): number {
+    const r = this.ref[idx]!;
+    const page = this.arena.bufferOf(r);
+    const o = this.arena.offsetOf(r) + this.keyLen[idx]!;
+    const n = this.hdrLen[idx]! + this.valLen[idx]! + 2;
+    if (n <= 160) for (let i = 0; i < n; i++) out[at + i] = page[o + i]!;
+    else out.set(page.subarray(o, o + n), at);
+    return at + n;
+  }
+
+  /** Length of the RESP bulk encoding of entry idx. */
+  encodedLength(idx: number): number {
+    return this.hdrLen[idx]! + this.valLen[idx]! + 2;
   }
 
   /** A view (no copy) of the raw value; valid until the next write. */

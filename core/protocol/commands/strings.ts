@@ -24,7 +24,11 @@ const find = (ctx: CommandContext, i: number, count = true): number =>
 /** Writes a stored value as a bulk reply with a single copy. */
 export const replyEntry = (ctx: CommandContext, db: MapStore, idx: number): void => {
   if (idx < 0) ctx.reply.nil();
-  else ctx.reply.raw(db.table.encodedView(idx));
+  else {
+    const r = ctx.reply;
+    r.ensure(db.table.encodedLength(idx));
+    r.len = db.table.copyEncoded(idx, r.buf, r.len);
+  }
 };
 
 /** Stores args[v] under args[k] in the default map. */
