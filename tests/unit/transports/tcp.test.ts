@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Link, Listener } from "../../../core/transport.ts";
+import { TransportError } from "../../../core/transport.ts";
+import { TcpTransport } from "../../../transports/tcp.ts";
+import { runTransportContract } from "./contract.ts";
+
+runTransportContract("tcp", () => new TcpTransport());
+runTransportContract("tcp+cluster-key", () => new TcpTransport({ clusterKey: "contract-cluster-key-0123456789" }));
+
+const enc = new TextEncoder();
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "resolved";
+  } catch (e) {
+    return e instanceof TransportError ? e.code : `other: ${e}`;
+  }
+}
+
+describe("tcp specifics", () => {
+  const listeners: Listener[] = [];
+  const links: Link[] = [];
+  afterEach(async () => {
+    for (const l of links.splice(0)) l.close();
+    for (const l of listeners.splice(0)) await l.close();
+  });
+
+  test("payloads over maxFrameBytes fail with too-large; receiver enforces its own limit", async () => {
+    const small = new TcpTransport({ maxFrameBytes: 1024 });
+    const l = await small.listen("127.0.0.1:0", { onRequest: (_f, p) => p, onMessage: () => {} });
+    listeners.push(l);
+    const link = small.connect(l.address, "a");
+    links.push(link);
+    expect(await codeOf(link.request(new Uint8Array(2048)))).toBe("too-large");
+    expect(() => link.send(new Uint8Array(2048))).toThrow(TransportError);
+    expect((await link.request(new Uint8Array(1024))).length).toBe(1024);
+    // A sender with a larger limit is cut off by the receiver's limit.
+    const big = new TcpTransport({ maxFrameBytes: 1 << 20 }).connect(l.address, "b");
+    links.push(big);
+    expect(await codeOf(big.request(new Uint8Array(4096), 3000))).toBe("closed");
+  });
+
+  test("unreachable peer rejects with unreachable", async () => {
+    const probe = await new TcpTransport().listen("127.0.0.1:0", { onRequest: (_f, p) => p, onMessage: () => {} });
+    const address = probe.address;
+    await probe.close();
+    const link = new TcpTransport().connect(address, "a");
+    links.push(link);
+    expect(await codeOf(link.request(enc.encode("x"), 3000))).toBe("unreachable");
+  });
+
+  test("cluster key: strangers without the key, or with another key, cannot inject", async () => {
+    const seen: string[] = [];
+    const keyed = new TcpTransport({ clusterKey: "the-real-cluster-key-123456" });
+    const l = await keyed.listen("127.0.0.1:0", {
+      onRequest: (from, p) => {
+        seen.push(`${from}:${new TextDecoder().decode(p)}`);
+        return p;
+      },
+      onMessage: (from) => seen.push(`msg from ${from}`),
+    });
+    listeners.push(l);
+    const plain = new TcpTransport().connect(l.address, "plain");
+    const wrong = new TcpTransport({ clusterKey: "a-guessed-cluster-key-xyz" }).connect(l.address, "wrong");
+    const good = keyed.connect(l.address, "good");
+    links.push(plain, wrong, good);
+    plain.send(enc.encode("evil"));
+    wrong.send(enc.encode("evil"));
+    expect(await codeOf(plain.request(enc.encode("evil"), 3000))).toBe("closed");
+    expect(await codeOf(wrong.request(enc.encode("evil"), 3000))).toBe("closed");
+    expect(new TextDecoder().decode(await good.request(enc.encode("hi")))).toBe("hi");
+    expect(seen).toEqual(["good:hi"]);
+  });
+
+  test("raw garbage on the peer port closes that connection and the listener keeps serving", async () => {
+    const t = new TcpTransport();
+    const l = await t.listen("127.0.0.1:0", { onRequest: (_f, p) => p, onMessage: () => {} });
+    listeners.push(l);
+    const [host, port] = [l.address.split(":")[0]!, Number(l.address.split(":")[1])];
+    let closed = false;
+    const s = await Bun.connect({ hostname: host, port, socket: { data() {}, close: () => void (closed = true) } });
+    s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (let i = 0; i < 100 && !closed; i++) await Bun.sleep(10);
+    expect(closed).toBe(true);
+    const link = t.connect(l.address, "ok");
+    links.push(link);
+    expect((await link.request(enc.encode("still up"))).length).toBe(8);
+  });
+});

@@ -1,0 +1,293 @@
+/**
+ * TCP peer transport on Bun.listen / Bun.connect (and TLS when `tls` is set;
+ * see tls.ts). One connection per peer link multiplexes requests by id; the
+ * dialer's first frame is a hello carrying its own listen address, which the
+ * listener reports as `from`. A closed link reconnects on the next request.
+ */
+import type { Socket, TLSOptions } from "bun";
+import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
+import { TransportError } from "../core/transport.ts";
+import { FrameAuthenticator, FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
+import { PeerChannel } from "./framing.ts";
+
+/** Options for {@link TcpTransport}. */
+export interface TcpTransportOptions {
+  /** Largest payload in bytes (default 64 MiB); larger requests fail with TransportError("too-large"). */
+  maxFrameBytes?: number;
+  /** Default request timeout in milliseconds (default 5000). */
+  requestTimeoutMs?: number;
+  /** Shared cluster key: every frame carries an HMAC-SHA256 and unauthenticated peers are cut off. */
+  clusterKey?: string | Uint8Array;
+  /** Server-side TLS options (cert, key, ca, requestCert, rejectUnauthorized). */
+  tlsServer?: TLSOptions;
+  /** Client-side TLS options (cert, key, ca, serverName). */
+  tlsClient?: TLSOptions;
+  /** Inbound responses queued above this many bytes pause reading from that peer (default 8 MiB). */
+  highWaterBytes?: number;
+}
+
+type ServerState = { channel?: PeerChannel; from?: string; inflight: number; paused: boolean };
+
+/** Splits "host:port" or "[v6]:port". */
+export function parseHostPort(address: string): { hostname: string; port: number } {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
+  if (!m) throw new TypeError(`peer address must be host:port, got "${address}"`);
+  return { hostname: m[1]!, port: Number(m[2]) };
+}
+
+function formatHostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** Peer transport over plain TCP (or TLS with the tls* options). */
+export class TcpTransport implements Transport {
+  readonly name: string;
+  private authPromise?: Promise<FrameAuthenticator>;
+
+  constructor(
+    readonly options: TcpTransportOptions = {},
+    name = "tcp",
+  ) {
+    this.name = name;
+    if (options.clusterKey !== undefined) this.authPromise = FrameAuthenticator.fromSecret(options.clusterKey);
+  }
+
+  /** Resolves the frame authenticator (undefined without a cluster key). */
+  auth(): Promise<FrameAuthenticator | undefined> {
+    return this.authPromise ?? Promise.resolve(undefined);
+  }
+
+  async listen(address: string, handler: PeerHandler): Promise<Listener> {
+    const { hostname, port } = parseHostPort(address);
+    const auth = await this.auth();
+    const max = this.options.maxFrameBytes;
+    const highWater = this.options.highWaterBytes ?? 8 * 1024 * 1024;
+    const sockets = new Set<Socket<ServerState>>();
+    const relieve = (s: Socket<ServerState>) => {
+      const st = s.data;
+      if (st.paused && st.inflight < 512 && (st.channel?.queuedBytes ?? 0) < highWater / 2) {
+        st.paused = false;
+        s.resume();
+      }
+    };
+    const squeeze = (s: Socket<ServerState>) => {
+      const st = s.data;
+      if (!st.paused && (st.inflight >= 1024 || (st.channel?.queuedBytes ?? 0) >= highWater)) {
+        st.paused = true;
+        s.pause();
+      }
+    };
+    const onFrame = (s: Socket<ServerState>, type: number, id: number, payload: Uint8Array) => {
+      const st = s.data;
+      const channel = st.channel!;
+      if (st.from === undefined) {
+        if (type !== FrameType.hello) return channel.end();
+        st.from = new TextDecoder().decode(payload);
+        return;
+      }
+      const from = st.from;
+      if (type === FrameType.oneway) {
+        try {
+          handler.onMessage(from, payload);
+        } catch {
+          // A failing message handler must not take the connection down.
+        }
+      } else if (type === FrameType.request) {
+        st.inflight++;
+        squeeze(s);
+        Promise.resolve()
+          .then(() => handler.onRequest(from, payload))
+          .then(
+            (reply) => channel.sendFrame(FrameType.response, id, reply),
+            (err) => channel.sendFrame(FrameType.error, id, new TextEncoder().encode(String(err?.message ?? err))),
+          )
+          .catch((err) => channel.sendFrame(FrameType.error, id, new TextEncoder().encode(String(err?.message ?? err))))
+          .finally(() => {
+            st.inflight--;
+            relieve(s);
+          });
+      } else {
+        channel.end();
+      }
+    };
+    const server = Bun.listen<ServerState>({
+      hostname,
+      port,
+      tls: this.options.tlsServer,
+      socket: {
+        open(s) {
+          sockets.add(s);
+          s.data = { inflight: 0, paused: false };
+          s.data.channel = new PeerChannel(
+            s,
+            { maxFrameBytes: max, auth },
+            { onFrame: (f) => onFrame(s, f.type, f.id, f.payload), onError: () => s.end() },
+          );
+        },
+        data(s, chunk) {
+          s.data.channel?.onData(chunk);
+        },
+        drain(s) {
+          s.data.channel?.onDrain();
+          relieve(s);
+        },
+        close(s) {
+          sockets.delete(s);
+          s.data.channel?.end();
+        },
+        handshake(s, success) {
+          if (!success || !s.authorized) s.end();
+        },
+        error() {},
+      },
+    });
+    const bound = formatHostPort(hostname, server.port);
+    return {
+      address: bound,
+      async close() {
+        server.stop(true);
+        for (const s of sockets) s.terminate();
+        sockets.clear();
+      },
+    };
+  }
+
+  connect(address: string, localAddress: string): Link {
+    return new TcpLink(this, address, localAddress);
+  }
+}
+
+type Pending = { resolve(b: Uint8Array): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> };
+type ClientState = { link: TcpLink };
+
+/** A multiplexed request/response link to one peer; reconnects lazily. */
+class TcpLink implements Link {
+  private channel?: PeerChannel;
+  private socket?: Socket<ClientState>;
+  private connecting?: Promise<void>;
+  private outbox: Array<[FrameTypeCode, number, Uint8Array]> = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly transport: TcpTransport,
+    private readonly address: string,
+    private readonly localAddress: string,
+  ) {}
+
+  request(payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new TransportError(`link to ${this.address} is closed`, "closed"));
+    const max = this.transport.options.maxFrameBytes ?? 64 * 1024 * 1024;
+    if (payload.length > max) {
+      return Promise.reject(
+        new TransportError(`request of ${payload.length} bytes exceeds max frame size ${max} bytes`, "too-large"),
+      );
+    }
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
+    const ms = timeoutMs ?? this.transport.options.requestTimeoutMs ?? 5000;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TransportError(`request to ${this.address} timed out after ${ms} ms`, "timeout"));
+      }, ms);
+      this.pending.set(id, { resolve, reject, timer });
+      this.write(FrameType.request, id, payload);
+    });
+  }
+
+  send(payload: Uint8Array): void {
+    if (this.closed) return;
+    const max = this.transport.options.maxFrameBytes ?? 64 * 1024 * 1024;
+    if (payload.length > max) {
+      throw new TransportError(`message of ${payload.length} bytes exceeds max frame size ${max} bytes`, "too-large");
+    }
+    this.write(FrameType.oneway, 0, payload);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket?.end();
+    this.dropConnection(new TransportError(`link to ${this.address} was closed locally`, "closed"));
+  }
+
+  private write(type: FrameTypeCode, id: number, payload: Uint8Array): void {
+    if (this.channel) {
+      this.channel.sendFrame(type, id, payload);
+      return;
+    }
+    this.outbox.push([type, id, payload]);
+    this.connecting ??= this.open();
+  }
+
+  private async open(): Promise<void> {
+    const { hostname, port } = parseHostPort(this.address);
+    try {
+      const auth = await this.transport.auth();
+      const socket = await Bun.connect<ClientState>({
+        hostname,
+        port,
+        tls: this.transport.options.tlsClient,
+        data: { link: this },
+        socket: {
+          data: (_s, chunk) => this.channel?.onData(chunk),
+          drain: () => this.channel?.onDrain(),
+          close: (s) => {
+            if (s === this.socket) this.dropConnection(new TransportError(`connection to ${this.address} closed`, "closed"));
+          },
+          error: () => {},
+        },
+      });
+      if (this.closed) {
+        socket.end();
+        return;
+      }
+      this.socket = socket;
+      this.channel = new PeerChannel(
+        socket,
+        { maxFrameBytes: this.transport.options.maxFrameBytes, auth },
+        {
+          onFrame: (f) => this.onFrame(f.type, f.id, f.payload),
+          onError: (e) => this.dropConnection(e),
+        },
+      );
+      this.channel.sendFrame(FrameType.hello, 0, new TextEncoder().encode(this.localAddress));
+      const queued = this.outbox;
+      this.outbox = [];
+      for (const [type, id, payload] of queued) this.channel.sendFrame(type, id, payload);
+    } catch (cause) {
+      this.outbox = [];
+      this.connecting = undefined;
+      this.rejectAll(new TransportError(`cannot reach peer ${this.address}`, "unreachable", { cause }));
+      return;
+    }
+    this.connecting = undefined;
+  }
+
+  private onFrame(type: number, id: number, payload: Uint8Array): void {
+    const p = this.pending.get(id);
+    if (!p) return; // late reply after timeout
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (type === FrameType.response) p.resolve(payload);
+    else if (type === FrameType.error) p.reject(new Error(`peer ${this.address}: ${new TextDecoder().decode(payload)}`));
+  }
+
+  private dropConnection(error: TransportError): void {
+    this.channel?.end();
+    this.channel = undefined;
+    this.socket = undefined;
+    this.rejectAll(error);
+  }
+
+  private rejectAll(error: TransportError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+  }
+}
