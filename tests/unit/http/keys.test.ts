@@ -1,16 +1,18 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { createHttpApp } from "../../../core/http/app.ts";
-import { FakeNode } from "./fake-node.ts";
+import type { ShoalNode } from "../../../core/node.ts";
+import { type ManualClock, testNode } from "./test-node.ts";
 
-let node: FakeNode;
+let node: ShoalNode;
+let clock: ManualClock;
 let app: Hono;
 const url = (path: string) => `http://shoal${path}`;
 const put = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
   app.request(url(path), { method: "PUT", body, headers });
 
 beforeEach(() => {
-  node = new FakeNode();
+  ({ node, clock } = testNode());
   app = createHttpApp(node, { maxValueBytes: 1024, maxKeyBytes: 32, keepAliveMs: 0 });
 });
 
@@ -83,7 +85,7 @@ describe("GET/PUT/DELETE /v1/maps/:map/keys/:key", () => {
     expect(node.map("m").ttl("c")).toBe(2000);
     expect(node.map("m").ttl("d")).toBe(-1);
     expect((await app.request(url("/v1/maps/m/keys/c"))).headers.get("x-shoal-ttl-ms")).toBe("2000");
-    node.clock.advance(600);
+    clock.advance(600);
     expect((await app.request(url("/v1/maps/m/keys/b"))).status).toBe(404);
     expect((await app.request(url("/v1/maps/m/keys/a"))).status).toBe(200);
   });
@@ -144,13 +146,14 @@ describe("maps", () => {
     await put("/v1/maps/b/keys/1", "v");
     expect(await (await app.request(url("/v1/maps"))).json()).toEqual({
       maps: [
+        { name: "default", size: 0 },
         { name: "a", size: 2 },
         { name: "b", size: 1 },
       ],
     });
     const d = await app.request(url("/v1/maps/a"), { method: "DELETE" });
     expect(await d.json()).toEqual({ map: "a", removed: 2 });
-    expect(node.map("a").size()).toBe(0);
+    expect(node.mapNames()).toEqual(["default", "b"]);
     expect(node.map("b").size()).toBe(1);
     expect((await app.request(url("/v1/maps/zzz"), { method: "DELETE" })).status).toBe(404);
   });

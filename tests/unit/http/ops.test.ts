@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { ShoalError } from "../../../core/errors.ts";
 import { createHttpApp } from "../../../core/http/app.ts";
-import { FakeNode } from "./fake-node.ts";
+import { testNode } from "./test-node.ts";
 
 const url = (path: string) => `http://shoal${path}`;
 
 describe("probes", () => {
   test("/healthz is 200 even when not ready; /readyz follows node.ready with a reason", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     node.ready = false;
     const app = createHttpApp(node, { notReadyReason: () => "syncing 12 of 271 partitions" });
     expect((await app.request(url("/healthz"))).status).toBe(200);
@@ -19,7 +19,7 @@ describe("probes", () => {
   });
 
   test("/readyz has a default reason", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     node.ready = false;
     const body = (await (await createHttpApp(node).request(url("/readyz"))).json()) as { reason: string };
     expect(body.reason.length).toBeGreaterThan(5);
@@ -27,7 +27,7 @@ describe("probes", () => {
 });
 
 describe("auth", () => {
-  const node = new FakeNode();
+  const { node } = testNode();
   const app = createHttpApp(node, { authTokens: ["s3cret", "other-token"] });
 
   test("without or with a wrong token: 401 with WWW-Authenticate; probes stay open", async () => {
@@ -54,27 +54,28 @@ describe("auth", () => {
 
 describe("JSON views", () => {
   test("/v1/stats reports counters, keys, memory and INFO sections", async () => {
-    const node = new FakeNode();
+    const { node, clock } = testNode();
     node.stats.countCommand("get");
     node.stats.hits = 3;
     node.map("m").put("k", "v");
-    node.clock.advance(5000);
+    clock.advance(5000);
     const s = (await (await createHttpApp(node).request(url("/v1/stats"))).json()) as Record<string, unknown>;
-    expect(s).toMatchObject({ keys: 1, memoryBytes: 4096, hits: 3, commands: { get: 1 }, uptimeMs: 5000 });
-    expect(s.info).toEqual({ server: { run_id: "fake-node", version: "test" } });
+    expect(s).toMatchObject({ keys: 1, memoryBytes: node.memoryBytes(), hits: 3, commands: { get: 1 }, uptimeMs: 5000 });
+    expect(node.memoryBytes()).toBeGreaterThan(0);
+    expect(s.info).toMatchObject({ server: { node_name: "test-node" }, memory: { used_memory: node.memoryBytes() } });
   });
 
   test("/v1/cluster shows this node alone, or the injected view", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const alone = (await (await createHttpApp(node).request(url("/v1/cluster"))).json()) as { members: unknown[] };
-    expect(alone.members).toEqual([{ id: "fake-node", self: true, ready: true, keys: 0 }]);
+    expect(alone.members).toEqual([{ id: "test-node", self: true, ready: true, keys: 0 }]);
     const view = { members: [{ id: "a", self: true }, { id: "b", self: false }], epoch: 7 };
     const app = createHttpApp(node, { clusterView: () => view });
     expect(await (await app.request(url("/v1/cluster"))).json()).toEqual(view);
   });
 
   test("unknown routes are 404 JSON; domain errors keep their prefix and status", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const app = createHttpApp(node);
     const r = await app.request(url("/nope"));
     expect(r.status).toBe(404);

@@ -1,10 +1,10 @@
 /** The app behind a real socket (Bun.serve on an ephemeral loopback port). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHttpApp } from "../../../core/http/app.ts";
-import { FakeNode } from "./fake-node.ts";
 import { SseReader } from "./sse-reader.ts";
+import { subscriptions, testNode } from "./test-node.ts";
 
-const node = new FakeNode();
+const { node } = testNode();
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
@@ -63,7 +63,7 @@ describe("over a real socket", () => {
     expect(await reader.next()).toEqual({ event: "message", data: "hello over TCP" });
     expect(await reader.next()).toEqual({ event: "message-base64", data: "AAEC/w==" });
     ac.abort();
-    expect(await until(() => node.pubsub.listenerCount() === 0)).toBe(true);
+    expect(await until(() => subscriptions(node.pubsub) === 0)).toBe(true);
     expect(node.pubsub.publish("chat", "nobody")).toBe(0);
   });
 });

@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { createHttpApp } from "../../../core/http/app.ts";
 import { formatEvent } from "../../../core/http/sse.ts";
-import { FakeNode } from "./fake-node.ts";
+import type { ShoalNode } from "../../../core/node.ts";
 import { SseReader } from "./sse-reader.ts";
+import { subscriptions, testNode } from "./test-node.ts";
 
 const enc = new TextEncoder();
 const url = (path: string) => `http://shoal${path}`;
 
-async function subscribe(node: FakeNode, path: string, opts = {}) {
+async function subscribe(node: ShoalNode, path: string, opts = {}) {
   const app = createHttpApp(node, { keepAliveMs: 0, ...opts });
   const r = await app.request(url(path));
   expect(r.status).toBe(200);
@@ -47,9 +48,9 @@ describe("formatEvent", () => {
 
 describe("GET /v1/pubsub/:channel (SSE)", () => {
   test("streams published messages in order and unsubscribes when the client goes away", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const { app, reader } = await subscribe(node, "/v1/pubsub/news");
-    expect(node.pubsub.listenerCount()).toBe(1);
+    expect(subscriptions(node.pubsub)).toBe(1);
     const p = await app.request(url("/v1/pubsub/news"), { method: "POST", body: "first" });
     expect(await p.json()).toEqual({ receivers: 1 });
     node.pubsub.publish("news", "second\nline");
@@ -59,12 +60,12 @@ describe("GET /v1/pubsub/:channel (SSE)", () => {
     expect(await reader.next()).toEqual({ event: "message", data: "second\nline" });
     expect(await reader.next()).toEqual({ event: "message-base64", data: "/v8=" });
     await reader.cancel();
-    expect(node.pubsub.listenerCount()).toBe(0);
+    expect(subscriptions(node.pubsub)).toBe(0);
     expect(node.pubsub.publish("news", "after")).toBe(0);
   });
 
   test("?pattern=1 subscribes to a glob; json format carries the channel", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const { reader } = await subscribe(node, "/v1/pubsub/user:*?pattern=1&format=json");
     node.pubsub.publish("user:1", "a");
     node.pubsub.publish("order:1", "b");
@@ -72,47 +73,47 @@ describe("GET /v1/pubsub/:channel (SSE)", () => {
     expect(JSON.parse((await reader.next()).data)).toEqual({ channel: "user:1", pattern: "user:*", data: "a", encoding: "utf-8" });
     expect(JSON.parse((await reader.next()).data)).toMatchObject({ channel: "user:2", data: "c" });
     await reader.cancel();
-    expect(node.pubsub.listenerCount()).toBe(0);
+    expect(subscriptions(node.pubsub)).toBe(0);
   });
 
   test("request abort unsubscribes", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const app = createHttpApp(node, { keepAliveMs: 0 });
     const ac = new AbortController();
     const r = await app.request(new Request(url("/v1/pubsub/news"), { signal: ac.signal }));
     expect(r.status).toBe(200);
-    expect(node.pubsub.listenerCount()).toBe(1);
+    expect(subscriptions(node.pubsub)).toBe(1);
     ac.abort();
-    expect(node.pubsub.listenerCount()).toBe(0);
+    expect(subscriptions(node.pubsub)).toBe(0);
   });
 
   test("keep-alive comments follow the node clock and stop after unsubscribe", async () => {
-    const node = new FakeNode();
+    const { node, clock } = testNode();
     const { reader } = await subscribe(node, "/v1/pubsub/news", { keepAliveMs: 1000 });
-    node.clock.advance(1000);
+    clock.advance(1000);
     expect(await reader.next()).toEqual({ event: "comment", data: "keep-alive" });
-    node.clock.advance(1000);
+    clock.advance(1000);
     expect((await reader.next()).event).toBe("comment");
     await reader.cancel();
-    expect(node.clock.pending()).toBe(0);
+    expect(clock.pending()).toBe(0);
   });
 
   test("a client that does not read is dropped past the buffer limit; publishers are unaffected", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const { reader } = await subscribe(node, "/v1/pubsub/news", { subscriberBufferBytes: 4096 });
     const msg = "x".repeat(1000);
     let published = 0;
-    for (let i = 0; i < 200 && node.pubsub.listenerCount() > 0; i++) {
+    for (let i = 0; i < 200 && subscriptions(node.pubsub) > 0; i++) {
       node.pubsub.publish("news", msg);
       published++;
     }
-    expect(node.pubsub.listenerCount()).toBe(0);
+    expect(subscriptions(node.pubsub)).toBe(0);
     expect(published).toBeLessThan(200);
     expect(await reader.ended()).toBe(true);
   });
 
   test("subscriber cap answers 503; bad options 400; POST body past max value is 413", async () => {
-    const node = new FakeNode();
+    const { node } = testNode();
     const app = createHttpApp(node, { keepAliveMs: 0, maxSubscribers: 1, maxValueBytes: 16 });
     const first = await app.request(url("/v1/pubsub/a"));
     expect(first.status).toBe(200);
