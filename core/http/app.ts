@@ -53,8 +53,9 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
   const tokens = (opts.authTokens ?? []).filter((t) => t.length > 0);
 
   app.use(async (c, next) => {
+    const start = node.clock.monotonic();
     await next();
-    requests.count(c.req.method, c.res.status);
+    requests.count(c.req.method, c.res.status, Math.max(0, node.clock.monotonic() - start) / 1000);
   });
 
   if (tokens.length > 0) {

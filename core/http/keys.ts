@@ -81,6 +81,7 @@ export function keyRoutes(node: HttpNode, limits: KeyRouteLimits, types: Content
   app.get("/:map/keys/:key{.+}", (c) => {
     const { map, key } = names(c);
     const m = existing(map);
+    if (m === undefined) node.stats.misses++; // a missing map is a keyspace miss, as the store counts one
     const value = m ? m.get(key) : null;
     if (m === undefined || value === null) return jsonError(c, 404, "KEYNOTFOUND", `key "${key}" not found in map "${map}"`);
     const hash = valueHash(value);

@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) of a node's counters.
  * Counters end in `_total`; every family has one HELP and one TYPE line.
  */
-import { LATENCY_BUCKETS, type LatencyHistogram } from "../stats.ts";
+import { LATENCY_BUCKETS, LatencyHistogram } from "../stats.ts";
 import type { HttpNode } from "./node.ts";
 
 /** The Content-Type of the exposition format. */
@@ -10,14 +10,17 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = Record<string, string>;
 
-/** Requests served by the HTTP API, by method and status code. */
+/** Requests served by the HTTP API, by method and status code, and their latency. */
 export class HttpRequestCounter {
   private readonly counts = new Map<string, number>();
+  /** Time from request to response headers, in seconds. */
+  readonly latency = new LatencyHistogram();
 
-  /** Counts one response. */
-  count(method: string, status: number): void {
+  /** Counts one response that took `seconds` to start. */
+  count(method: string, status: number, seconds: number): void {
     const id = `${method} ${status}`;
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    this.latency.observe(seconds);
   }
 
   /** [method, status, count] rows. */
@@ -67,7 +70,7 @@ class Exposition {
 
 /**
  * Renders the node's metrics. `rssBytes` adds process_resident_memory_bytes;
- * `http` adds shoal_http_requests_total.
+ * `http` adds shoal_http_requests_total and shoal_http_request_duration_seconds.
  */
 export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: HttpRequestCounter): string {
   const s = node.stats;
@@ -96,6 +99,7 @@ export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: Ht
   if (http) {
     out.family("shoal_http_requests_total", "counter", "HTTP API responses, by method and status code.");
     for (const [method, code, n] of http.rows()) out.sample("shoal_http_requests_total", n, { method, code });
+    out.histogram("shoal_http_request_duration_seconds", "HTTP API time to response headers in seconds.", http.latency);
   }
   if (rssBytes) {
     out.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rssBytes());

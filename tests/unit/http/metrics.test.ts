@@ -123,6 +123,22 @@ describe("/metrics", () => {
     expect(h.samples.find((s) => s.name.endsWith("_sum"))!.value).toBeCloseTo(5.02061, 5);
   });
 
+  test("HTTP reads move the store's hit/miss counters; HTTP latency is a histogram", async () => {
+    const { node } = testNode();
+    const app = createHttpApp(node);
+    await app.request("http://shoal/v1/maps/m/keys/k", { method: "PUT", body: "v" });
+    await app.request("http://shoal/v1/maps/m/keys/k");
+    await app.request("http://shoal/v1/maps/m/keys/missing");
+    await app.request("http://shoal/v1/maps/no-such-map/keys/k");
+    const fams = parseExposition(await (await app.request("http://shoal/metrics")).text());
+    expect(one(fams, "shoal_keyspace_hits_total")).toBe(1);
+    expect(one(fams, "shoal_keyspace_misses_total")).toBe(2);
+    expect(node.mapNames()).not.toContain("no-such-map");
+    const h = fams.get("shoal_http_request_duration_seconds")!;
+    expect(h.type).toBe("histogram");
+    expect(h.samples.find((x) => x.name.endsWith("_count"))!.value).toBe(4);
+  });
+
   test("without rssBytes there is no process family; label values are escaped", () => {
     const { node } = testNode();
     node.stats.countCommand('we"ird\\name\n');
