@@ -33,7 +33,7 @@ const DEFAULTS = {
   maxContentTypes: 100_000,
   maxSubscribers: 10_000,
   subscriberBufferBytes: 8 * 1024 * 1024,
-  keepAliveMs: 15_000,
+  keepAliveMs: 5_000,
 };
 
 /** Routes that answer without a token even when auth is on (probes). */

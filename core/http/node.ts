@@ -73,6 +73,9 @@ export interface HttpOptions {
   maxSubscribers?: number;
   /** Bytes queued for one slow SSE client before it is disconnected. Default 8 MiB. */
   subscriberBufferBytes?: number;
-  /** Interval of SSE keep-alive comments. Default 15,000 ms; 0 disables. */
+  /**
+   * Interval of SSE keep-alive comments. Default 5,000 ms, below Bun.serve's
+   * default 10 s idleTimeout (which otherwise closes a quiet stream); 0 disables.
+   */
   keepAliveMs?: number;
 }
