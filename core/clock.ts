@@ -67,3 +67,24 @@ export class SeededRng implements Rng {
     return Math.floor(this.next() * n);
   }
 }
+
+/**
+ * The real clock (Date.now, performance.now, setTimeout). This is the one
+ * place core touches real time; everything else receives a Clock.
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    (t as { unref?: () => void }).unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** A PRNG seeded from crypto.getRandomValues (WebCrypto, on every runtime). */
+export function systemRng(): Rng {
+  const seed = new Uint32Array(1);
+  crypto.getRandomValues(seed);
+  return new SeededRng(seed[0]!);
+}

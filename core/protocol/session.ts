@@ -66,18 +66,21 @@ export class ClientSession {
     const now = this.node.clock.now();
     this.lastActive = now;
     this.node.cachedNow = now;
-    if (this.busy || this.pendingLen > 0) {
-      this.append(chunk);
-      if (this.busy) return;
-      const data = this.pending!;
-      const len = this.pendingLen;
-      const used = this.process(data, len);
-      this.keep(data, used, len, true);
-    } else {
-      const used = this.process(chunk, chunk.length);
-      this.keep(chunk, used, chunk.length, false);
+    try {
+      if (this.busy || this.pendingLen > 0) {
+        this.append(chunk);
+        if (this.busy) return;
+        const data = this.pending!;
+        const len = this.pendingLen;
+        const used = this.process(data, len);
+        this.keep(data, used, len, true);
+      } else {
+        const used = this.process(chunk, chunk.length);
+        this.keep(chunk, used, chunk.length, false);
+      }
+    } finally {
+      this.node.cachedNow = 0;
     }
-    this.node.cachedNow = 0;
     this.flush();
   }
 
