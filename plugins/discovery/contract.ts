@@ -102,7 +102,8 @@ export const peerList = z
 
 /**
  * Remembers the last reported peer list and calls onChange only when the
- * (sorted, de-duplicated) list differs. Every plugin reports through one.
+ * de-duplicated list differs. Order is kept (plugins order deterministically,
+ * e.g. dns by SRV priority), so a reordering counts as a change.
  */
 export class PeerListReporter {
   private last: Peer[] | undefined;
@@ -132,7 +133,7 @@ export class PeerListReporter {
   update(peers: Peer[]): boolean {
     const byAddress = new Map<string, Peer>();
     for (const p of peers) if (!byAddress.has(p.address)) byAddress.set(p.address, p);
-    const next = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    const next = [...byAddress.values()];
     if (this.last && samePeers(this.last, next)) return false;
     this.last = next;
     this.onChange?.(this.current());

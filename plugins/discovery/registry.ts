@@ -6,11 +6,13 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { type Discovery, DiscoveryConfigError, type DiscoveryPlugin, type Logger, parsePluginConfig } from "./contract.ts";
+import { dnsPlugin } from "./dns.ts";
 import { staticPlugin } from "./static.ts";
 
 /** Built-in plugins by kind. */
 export const builtinPlugins: Readonly<Record<string, DiscoveryPlugin<never>>> = Object.freeze({
   static: staticPlugin as DiscoveryPlugin<never>,
+  dns: dnsPlugin as DiscoveryPlugin<never>,
 });
 
 /** Kinds accepted by {@link createDiscovery}. */
