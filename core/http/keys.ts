@@ -9,7 +9,10 @@
  *   DELETE /v1/maps/:map/keys/:key         204, or 404 when missing
  *
  * Keys are the URL-decoded path after `/keys/` (it may contain `/`), taken
- * as UTF-8. Values are raw bytes; their Content-Type is remembered in a
+ * as UTF-8. URL parsing normalizes `.`/`..` segments, so send such keys
+ * percent-encoded (`%2E`); escapes that are not valid UTF-8 (`%FF`) stay
+ * literal, so keys that are not UTF-8 are reachable over RESP only. The map
+ * `default` is the one plain Redis commands use. Values are raw bytes; their Content-Type is remembered in a
  * {@link ContentTypeTable}, never inside the stored value.
  */
 import { type Context, Hono } from "hono";
