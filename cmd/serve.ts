@@ -49,6 +49,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const resp = listenResp(node, cfg.bind, cfg.port);
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
+    authTokens: cfg.requirepass ? [cfg.requirepass] : undefined,
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
   });
