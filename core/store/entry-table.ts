@@ -75,7 +75,8 @@ export class EntryTable {
     this.version = new Float64Array(initial);
     this.access = new Float64Array(initial);
     this.volPos = new Int32Array(initial).fill(-1);
-    this.slots = new Int32Array(initial * 2);
+    // slot s holds [entry index + 1, hash] at [2s, 2s+1]: a probe reads one cache line
+    this.slots = new Int32Array(initial * 4);
     this.mask = initial * 2 - 1;
   }
 
@@ -95,12 +96,15 @@ export class EntryTable {
   /** Finds the entry for key bytes `buf[off, off+len)` with hash `h`; -1 when absent. */
   find(buf: Uint8Array, off: number, len: number, h: number): number {
     const slots = this.slots;
+    const hs = h | 0;
     let s = h & this.mask;
     for (;;) {
-      const v = slots[s]!;
+      const v = slots[2 * s]!;
       if (v === 0) return -1;
-      const idx = v - 1;
-      if (this.hash[idx] === h && this.keyLen[idx] === len && this.keyEquals(idx, buf, off, len)) return idx;
+      if (slots[2 * s + 1] === hs) {
+        const idx = v - 1;
+        if (this.keyLen[idx] === len && this.keyEquals(idx, buf, off, len)) return idx;
+      }
       s = (s + 1) & this.mask;
     }
   }
@@ -120,7 +124,7 @@ export class EntryTable {
 
   /** Inserts a key that is known to be absent; returns its entry index. */
   insert(h: number, kBuf: Uint8Array, kOff: number, kLen: number, vBuf: Uint8Array, vOff: number, vLen: number): number {
-    if ((this.size + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.rehash((this.mask + 1) * 2);
     let idx = this.freeIdx.pop();
     if (idx === undefined) {
       if (this.hiWater === this.capacity) this.grow();
@@ -138,8 +142,9 @@ export class EntryTable {
     copy(page, p, kBuf, kOff, kLen);
     this.writeValue(idx, page, p + kLen, vBuf, vOff, vLen);
     let s = h & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = idx + 1;
+    while (this.slots[2 * s] !== 0) s = (s + 1) & this.mask;
+    this.slots[2 * s] = idx + 1;
+    this.slots[2 * s + 1] = h | 0;
     this.size++;
     return idx;
   }
@@ -178,24 +183,27 @@ export class EntryTable {
   /** Removes entry `idx` (must be live). The caller maintains any side index (volPos). */
   remove(idx: number): void {
     const h = this.hash[idx]!;
+    const slots = this.slots;
     let s = h & this.mask;
-    while (this.slots[s] !== idx + 1) s = (s + 1) & this.mask;
+    while (slots[2 * s] !== idx + 1) s = (s + 1) & this.mask;
     // backward-shift deletion keeps probe chains intact without tombstones
     let hole = s;
     let j = (s + 1) & this.mask;
     for (;;) {
-      const v = this.slots[j]!;
+      const v = slots[2 * j]!;
       if (v === 0) break;
-      const home = this.hash[v - 1]! & this.mask;
+      const hj = slots[2 * j + 1]!;
+      const home = hj & this.mask;
       const dist = (j - home) & this.mask;
       const holeDist = (j - hole) & this.mask;
       if (dist >= holeDist) {
-        this.slots[hole] = v;
+        slots[2 * hole] = v;
+        slots[2 * hole + 1] = hj;
         hole = j;
       }
       j = (j + 1) & this.mask;
     }
-    this.slots[hole] = 0;
+    slots[2 * hole] = 0;
     this.arena.free(this.ref[idx]!, EntryTable.itemSize(this.keyLen[idx]!, this.valLen[idx]!));
     this.flags[idx] = 0;
     this.freeIdx.push(idx);
@@ -284,13 +292,15 @@ export class EntryTable {
   }
 
   private rehash(nslots: number): void {
-    const slots = new Int32Array(nslots);
+    const slots = new Int32Array(nslots * 2);
     const mask = nslots - 1;
     for (let idx = 0; idx < this.hiWater; idx++) {
       if ((this.flags[idx]! & LIVE) === 0) continue;
-      let s = this.hash[idx]! & mask;
-      while (slots[s] !== 0) s = (s + 1) & mask;
-      slots[s] = idx + 1;
+      const h = this.hash[idx]!;
+      let s = h & mask;
+      while (slots[2 * s] !== 0) s = (s + 1) & mask;
+      slots[2 * s] = idx + 1;
+      slots[2 * s + 1] = h | 0;
     }
     this.slots = slots;
     this.mask = mask;
