@@ -5,6 +5,7 @@
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
+import { consulPlugin } from "./consul.ts";
 import { type Discovery, DiscoveryConfigError, type DiscoveryPlugin, type Logger, parsePluginConfig } from "./contract.ts";
 import { dnsPlugin } from "./dns.ts";
 import { staticPlugin } from "./static.ts";
@@ -13,6 +14,7 @@ import { staticPlugin } from "./static.ts";
 export const builtinPlugins: Readonly<Record<string, DiscoveryPlugin<never>>> = Object.freeze({
   static: staticPlugin as DiscoveryPlugin<never>,
   dns: dnsPlugin as DiscoveryPlugin<never>,
+  consul: consulPlugin as DiscoveryPlugin<never>,
 });
 
 /** Kinds accepted by {@link createDiscovery}. */
