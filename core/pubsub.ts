@@ -18,10 +18,17 @@ export class PubSubHub implements PubSub {
     const msg = toBytes(message);
     let n = 0;
     const subs = this.channels.get(key(ch));
-    if (subs) for (const l of [...subs]) (n++, l(ch, msg));
+    if (subs)
+      for (const l of [...subs]) {
+        n++;
+        l(ch, msg);
+      }
     for (const p of this.patterns.values()) {
       if (!globMatch(p.bytes, ch)) continue;
-      for (const l of [...p.listeners]) (n++, l(ch, msg, p.bytes));
+      for (const l of [...p.listeners]) {
+        n++;
+        l(ch, msg, p.bytes);
+      }
     }
     return n;
   }

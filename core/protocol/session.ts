@@ -1,7 +1,7 @@
 import { ShoalError } from "../errors.ts";
 import type { ShoalNode } from "../node.ts";
 import { Args } from "./args.ts";
-import { type Command, arityError } from "./command.ts";
+import { arityError } from "./command.ts";
 import { Reply } from "./reply.ts";
 
 /** What a socket adapter gives a session. */
@@ -260,13 +260,11 @@ export class ClientSession {
 
   /** Parks the input behind an async command; resumes parsing when it settles. */
   private wait(p: Promise<void>): void {
-    const a = this.args;
-    // the rest of the current chunk must survive: copy it into pending
+    // the unparsed rest of the current chunk is kept in `pending` by keep()
     this.busy = p.then(
       () => undefined,
       (e) => this.replyError(e),
     );
-    void a;
     this.busy.then(() => {
       this.busy = null;
       if (this.closed) return;

@@ -1,6 +1,6 @@
 import type { Bytes, DMap, LockGrant, MapLimits, PutOptions, ScanPage } from "../api.ts";
 import type { Clock, Rng } from "../clock.ts";
-import { ShoalError, notFloat, notInteger, overflow } from "../errors.ts";
+import { notFloat, notInteger, overflow, ShoalError } from "../errors.ts";
 import type { NodeStats } from "../stats.ts";
 import { SlabArena } from "./arena.ts";
 import { EntryTable } from "./entry-table.ts";

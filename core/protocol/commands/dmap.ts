@@ -1,4 +1,4 @@
-import { ShoalError, keyFound, keyNotFound, lockNotAcquired, noSuchLock, notFloat, syntaxError } from "../../errors.ts";
+import { keyFound, keyNotFound, lockNotAcquired, noSuchLock, notFloat, ShoalError, syntaxError } from "../../errors.ts";
 import { hashBytes } from "../../store/hash.ts";
 import { parseFloatStrict, parseInt64 } from "../../store/map-store.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";

@@ -1,6 +1,6 @@
+import { type Command, type CommandContext, cmd } from "../command.ts";
 import type { Reply } from "../reply.ts";
 import type { ClientSession } from "../session.ts";
-import { type Command, type CommandContext, cmd } from "../command.ts";
 
 const latin1 = (b: Uint8Array): string => {
   let s = "";

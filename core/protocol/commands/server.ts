@@ -162,6 +162,7 @@ function config(ctx: CommandContext): void {
 }
 
 import { globMatch } from "../../store/glob.ts";
+
 const globMatchStr = (p: Uint8Array, s: string): boolean => globMatch(p, new TextEncoder().encode(s), true);
 
 function client(ctx: CommandContext): void {

@@ -1,10 +1,8 @@
-import { ShoalError, notFloat, syntaxError, tooLarge } from "../../errors.ts";
+import { notFloat, ShoalError, syntaxError, tooLarge } from "../../errors.ts";
 import type { MapStore } from "../../store/map-store.ts";
 import { formatFloat, parseFloatStrict, parseInt64 } from "../../store/map-store.ts";
 import type { Args } from "../args.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
-
-const dec = new TextDecoder();
 
 /** Rejects keys and values over the configured limits. */
 export function checkSizes(ctx: CommandContext, keyArg: number, valArg: number): void {
@@ -241,5 +239,3 @@ export const stringCommands: Command[] = [
   }),
 ];
 
-void dec;
-void formatFloat;
