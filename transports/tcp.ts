@@ -7,8 +7,8 @@
 import type { Socket, TLSOptions } from "bun";
 import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
 import { TransportError } from "../core/transport.ts";
-import { FrameAuthenticator, FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
-import { PeerChannel } from "./framing.ts";
+import { type FrameSigner, FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
+import { NodeHmacSigner, PeerChannel } from "./framing.ts";
 
 /** Options for {@link TcpTransport}. */
 export interface TcpTransportOptions {
@@ -42,19 +42,19 @@ function formatHostPort(hostname: string, port: number): string {
 /** Peer transport over plain TCP (or TLS with the tls* options). */
 export class TcpTransport implements Transport {
   readonly name: string;
-  private authPromise?: Promise<FrameAuthenticator>;
+  private readonly signer?: FrameSigner;
 
   constructor(
     readonly options: TcpTransportOptions = {},
     name = "tcp",
   ) {
     this.name = name;
-    if (options.clusterKey !== undefined) this.authPromise = FrameAuthenticator.fromSecret(options.clusterKey);
+    if (options.clusterKey !== undefined) this.signer = new NodeHmacSigner(options.clusterKey);
   }
 
-  /** Resolves the frame authenticator (undefined without a cluster key). */
-  auth(): Promise<FrameAuthenticator | undefined> {
-    return this.authPromise ?? Promise.resolve(undefined);
+  /** The frame signer (undefined without a cluster key). */
+  auth(): Promise<FrameSigner | undefined> {
+    return Promise.resolve(this.signer);
   }
 
   async listen(address: string, handler: PeerHandler): Promise<Listener> {

@@ -45,8 +45,19 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const MAGIC = 0xa5;
 const FLAG_MAC = 1;
 
-/** Signs and verifies frames with HMAC-SHA256 under the shared cluster key. */
-export class FrameAuthenticator {
+/**
+ * Seals and verifies frames under the shared cluster key. Implementations may
+ * answer synchronously (faster: no promise hop per frame) or asynchronously.
+ */
+export interface FrameSigner {
+  /** Fills the trailer of a frame built by {@link encodeFrame} with its MAC. */
+  seal(frame: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** True when `mac` authenticates `body`, compared in constant time. */
+  verify(body: Uint8Array, mac: Uint8Array): boolean | Promise<boolean>;
+}
+
+/** Runtime-neutral HMAC-SHA256 {@link FrameSigner} on WebCrypto (`crypto.subtle`). */
+export class FrameAuthenticator implements FrameSigner {
   private constructor(private readonly key: CryptoKey) {}
 
   /** Derives an authenticator from a shared secret (string or bytes; at least 16 bytes recommended). */
@@ -107,7 +118,7 @@ export function encodeFrame(
 export interface FrameReaderOptions {
   maxFrameBytes?: number;
   /** When set, every frame must carry a valid MAC or the stream is rejected. */
-  auth?: FrameAuthenticator;
+  auth?: FrameSigner;
   onFrame(frame: Frame): void;
   /** Called once when the stream is unusable (oversized, malformed, unauthenticated); no frames follow. */
   onError(error: TransportError): void;
@@ -122,6 +133,8 @@ export class FrameReader {
   private buffered = 0;
   private failed = false;
   private verifyChain: Promise<void> = Promise.resolve();
+  /** Async verifications still running; while > 0 later frames queue behind them. */
+  private verifying = 0;
   private readonly max: number;
 
   constructor(private readonly opts: FrameReaderOptions) {
@@ -163,16 +176,26 @@ export class FrameReader {
     }
   }
 
-  private deliverVerified(frame: Frame, bytes: Uint8Array, auth: FrameAuthenticator): void {
+  private deliverVerified(frame: Frame, bytes: Uint8Array, auth: FrameSigner): void {
     const body = bytes.subarray(0, bytes.length - MAC_BYTES);
     const mac = bytes.subarray(bytes.length - MAC_BYTES);
     const check = auth.verify(body, mac);
+    if (typeof check === "boolean" && this.verifying === 0) {
+      this.verdict(frame, check);
+      return;
+    }
+    this.verifying++;
     this.verifyChain = this.verifyChain.then(async () => {
       const ok = await check;
-      if (this.failed) return;
-      if (ok) this.opts.onFrame(frame);
-      else this.fail(new TransportError("peer frame failed HMAC check: wrong cluster key or tampering", "refused"));
+      this.verifying--;
+      this.verdict(frame, ok);
     });
+  }
+
+  private verdict(frame: Frame, ok: boolean): void {
+    if (this.failed) return;
+    if (ok) this.opts.onFrame(frame);
+    else this.fail(new TransportError("peer frame failed HMAC check: wrong cluster key or tampering", "refused"));
   }
 
   private fail(error: TransportError): void {
