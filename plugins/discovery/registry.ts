@@ -8,6 +8,7 @@ import { z } from "zod";
 import { consulPlugin } from "./consul.ts";
 import { type Discovery, DiscoveryConfigError, type DiscoveryPlugin, type Logger, parsePluginConfig } from "./contract.ts";
 import { dnsPlugin } from "./dns.ts";
+import { kubernetesPlugin } from "./kubernetes.ts";
 import { staticPlugin } from "./static.ts";
 
 /** Built-in plugins by kind. */
@@ -15,6 +16,7 @@ export const builtinPlugins: Readonly<Record<string, DiscoveryPlugin<never>>> = 
   static: staticPlugin as DiscoveryPlugin<never>,
   dns: dnsPlugin as DiscoveryPlugin<never>,
   consul: consulPlugin as DiscoveryPlugin<never>,
+  kubernetes: kubernetesPlugin as DiscoveryPlugin<never>,
 });
 
 /** Kinds accepted by {@link createDiscovery}. */
