@@ -1,0 +1,120 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { PartitionTable } from "../../../core/cluster/partition-table.ts";
+
+const names = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+const memberSets: Array<(i: number) => string> = [
+  (i) => `127.0.0.1:${3322 + i}`,
+  (i) => `node-${i + 1}`,
+  (i) => `10.0.0.${i + 11}:3322`,
+  (i) => `shoal-${i}.shoal.svc:3322`,
+  (i) => `127.0.0.1:${20000 + i * 7}`,
+];
+
+describe("PartitionTable", () => {
+  test("is deterministic and independent of member order and duplicates", () => {
+    const a = PartitionTable.build(["c:1", "a:1", "b:1", "a:1"], 3, { replicaCount: 2 });
+    const b = PartitionTable.build(["b:1", "c:1", "a:1"], 3, { replicaCount: 2 });
+    expect(a.members).toEqual(["a:1", "b:1", "c:1"]);
+    for (let p = 0; p < 271; p++) {
+      expect(a.owner(p)).toBe(b.owner(p));
+      expect(a.replicas(p)).toEqual(b.replicas(p));
+    }
+    expect(a.epoch).toBe(3);
+  });
+
+  test("golden assignment: changing it breaks mixed-version clusters", () => {
+    const t = PartitionTable.build(names(3, memberSets[0]!), 1);
+    expect([0, 1, 2, 3, 4, 100, 270].map((p) => t.owner(p).slice(-4))).toEqual([
+      "3324",
+      "3324",
+      "3323",
+      "3322",
+      "3322",
+      "3324",
+      "3324",
+    ]);
+  });
+
+  test("5 members: owned partitions max/mean ≤ 1.10 for several naming schemes", () => {
+    for (const f of memberSets) {
+      const bal = PartitionTable.build(names(5, f), 1).balance();
+      expect(bal.maxOverMean).toBeLessThanOrEqual(1.1);
+    }
+  });
+
+  test("joining a 5th member moves about 1/N of the partitions and stays balanced", () => {
+    for (const f of memberSets) {
+      const four = PartitionTable.build(names(4, f), 1);
+      const five = PartitionTable.build(names(5, f), 2);
+      const moved = five.movedOwners(four);
+      expect(five.balance().maxOverMean).toBeLessThanOrEqual(1.1);
+      // ideal is 271/5 ≈ 54; allow the bounded-load spill-over
+      expect(moved.length).toBeLessThanOrEqual(Math.ceil((271 / 5) * 1.5));
+      // everything that moved went to the new member or was displaced by the load bound
+      const toNew = moved.filter((p) => five.owner(p) === f(4)).length;
+      expect(toNew / moved.length).toBeGreaterThan(0.8);
+    }
+  });
+
+  test("replicas are distinct, exclude the owner, and shrink to the member count", () => {
+    const t = PartitionTable.build(["a", "b", "c"], 1, { replicaCount: 5 });
+    for (let p = 0; p < t.partitionCount; p++) {
+      const all = [t.owner(p), ...t.replicas(p)];
+      expect(new Set(all).size).toBe(3);
+    }
+    const solo = PartitionTable.build(["a"], 1, { replicaCount: 3 });
+    expect(solo.replicas(0)).toEqual([]);
+    expect(solo.ownedBy("a").length).toBe(271);
+  });
+
+  test("rejects bad input", () => {
+    expect(() => PartitionTable.build([], 1)).toThrow(RangeError);
+    expect(() => PartitionTable.build(["a"], 1, { partitionCount: 0 })).toThrow(RangeError);
+    expect(() => PartitionTable.build(["a"], 1, { replicaCount: 0 })).toThrow(RangeError);
+    expect(() => PartitionTable.build(["a"], 1, { loadFactor: 0.5 })).toThrow(RangeError);
+  });
+
+  test("property: bounds hold for random member sets and replica counts", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 300 }),
+        (members, replicaCount, partitionCount) => {
+          const t = PartitionTable.build(members, 1, { replicaCount, partitionCount, virtualNodes: 32 });
+          const n = t.members.length;
+          const ownerCap = Math.ceil(partitionCount / n);
+          const copies = Math.min(replicaCount, n) - 1;
+          const replicaCap = Math.max(1, Math.ceil(((partitionCount * copies) / n) * 1.25));
+          const owned = new Map<string, number>();
+          const slots = new Map<string, number>();
+          for (let p = 0; p < partitionCount; p++) {
+            owned.set(t.owner(p), (owned.get(t.owner(p)) ?? 0) + 1);
+            const reps = t.replicas(p);
+            if (reps.length !== copies || reps.includes(t.owner(p)) || new Set(reps).size !== reps.length) return false;
+            for (const r of reps) slots.set(r, (slots.get(r) ?? 0) + 1);
+          }
+          return [...owned.values()].every((c) => c <= ownerCap) && [...slots.values()].every((c) => c <= replicaCap);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test("property: adding one member to N moves well under half of the owners", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[a-z0-9.:-]{1,16}$/), { minLength: 3, maxLength: 9 }),
+        (members) => {
+          const [joiner, ...rest] = members;
+          const before = PartitionTable.build(rest, 1);
+          const after = PartitionTable.build(members, 2);
+          const moved = after.movedOwners(before).length;
+          return joiner !== undefined && moved <= Math.ceil((271 / members.length) * 2);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
