@@ -22,8 +22,8 @@ import { PollingDiscovery } from "./polling.ts";
 
 /** Config section of the static plugin. */
 export const staticSchema = z.object({
-  /** Peers as an array or comma-separated "host:port" string. */
-  peers: peerList.refine((p) => p.length > 0, { message: "list at least one peer, e.g. peers: 10.0.0.5:3322" }),
+  /** Peers as an array or comma-separated "host:port" string (empty: a single-node cluster). */
+  peers: peerList.default([]),
   /** How often hostnames are re-resolved (ms or "30s"). */
   resolveInterval: durationMs.default(30_000),
 });
