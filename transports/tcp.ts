@@ -24,9 +24,19 @@ export interface TcpTransportOptions {
   tlsClient?: TLSOptions;
   /** Inbound responses queued above this many bytes pause reading from that peer (default 8 MiB). */
   highWaterBytes?: number;
+  /** A dialer that has not sent its hello within this many ms is cut off (slowloris guard; default 10000). */
+  helloTimeoutMs?: number;
+  /** Inbound connections accepted at once per listener; extra ones are closed (default 1024). */
+  maxConnections?: number;
 }
 
-type ServerState = { channel?: PeerChannel; from?: string; inflight: number; paused: boolean };
+type ServerState = {
+  channel?: PeerChannel;
+  from?: string;
+  inflight: number;
+  paused: boolean;
+  helloTimer?: ReturnType<typeof setTimeout>;
+};
 
 /** Splits "host:port" or "[v6]:port". */
 export function parseHostPort(address: string): { hostname: string; port: number } {
@@ -62,6 +72,8 @@ export class TcpTransport implements Transport {
     const auth = await this.auth();
     const max = this.options.maxFrameBytes;
     const highWater = this.options.highWaterBytes ?? 8 * 1024 * 1024;
+    const helloTimeoutMs = this.options.helloTimeoutMs ?? 10_000;
+    const maxConnections = this.options.maxConnections ?? 1024;
     const sockets = new Set<Socket<ServerState>>();
     const relieve = (s: Socket<ServerState>) => {
       const st = s.data;
@@ -83,6 +95,7 @@ export class TcpTransport implements Transport {
       if (st.from === undefined) {
         if (type !== FrameType.hello) return channel.end();
         st.from = new TextDecoder().decode(payload);
+        clearTimeout(st.helloTimer);
         return;
       }
       const from = st.from;
@@ -116,8 +129,13 @@ export class TcpTransport implements Transport {
       tls: this.options.tlsServer,
       socket: {
         open(s) {
-          sockets.add(s);
           s.data = { inflight: 0, paused: false };
+          if (sockets.size >= maxConnections) {
+            s.end();
+            return;
+          }
+          sockets.add(s);
+          s.data.helloTimer = setTimeout(() => s.data.from === undefined && s.end(), helloTimeoutMs);
           s.data.channel = new PeerChannel(
             s,
             { maxFrameBytes: max, auth },
@@ -133,6 +151,7 @@ export class TcpTransport implements Transport {
         },
         close(s) {
           sockets.delete(s);
+          clearTimeout(s.data?.helloTimer);
           s.data.channel?.end();
         },
         handshake(s, success) {

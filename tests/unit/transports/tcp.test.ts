@@ -87,4 +87,25 @@ describe("tcp specifics", () => {
     links.push(link);
     expect((await link.request(enc.encode("still up"))).length).toBe(8);
   });
+
+  test("slowloris: a dialer that never says hello is cut off; connections beyond maxConnections are closed", async () => {
+    const t = new TcpTransport({ helloTimeoutMs: 100, maxConnections: 2 });
+    const l = await t.listen("127.0.0.1:0", { onRequest: (_f, p) => p, onMessage: () => {} });
+    listeners.push(l);
+    const [hostname, port] = [l.address.split(":")[0]!, Number(l.address.split(":")[1])];
+    const closed: boolean[] = [false, false, false];
+    const raw = await Promise.all(
+      [0, 1, 2].map((i) =>
+        Bun.connect({ hostname, port, socket: { data() {}, close: () => void (closed[i] = true) } }),
+      ),
+    );
+    for (let i = 0; i < 50 && !closed[2]; i++) await Bun.sleep(10);
+    expect(closed).toEqual([false, false, true]); // over the limit: closed at once
+    for (let i = 0; i < 200 && !(closed[0] && closed[1]); i++) await Bun.sleep(10);
+    expect(closed).toEqual([true, true, true]); // silent ones: closed after the hello timeout
+    for (const s of raw) s.end();
+    const link = t.connect(l.address, "polite");
+    links.push(link);
+    expect((await link.request(enc.encode("hi"))).length).toBe(2);
+  });
 });
