@@ -132,7 +132,9 @@ export class ConsulDiscovery implements Discovery {
     }
     const url = `${this.base}/v1/health/service/${encodeURIComponent(this.config.service)}?${params.toString().replace("passing=", "passing")}`;
     try {
-      const res = await fetch(url, { headers: this.headers, signal });
+      // Consul may hold a blocking query for wait + wait/16; past that the connection is presumed dead.
+      const deadline = AbortSignal.timeout(this.config.wait * 1.1 + 5_000);
+      const res = await fetch(url, { headers: this.headers, signal: AbortSignal.any([signal, deadline]) });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
       const entries = (await res.json()) as HealthEntry[];
       const next = Number(res.headers.get("X-Consul-Index") ?? "0");

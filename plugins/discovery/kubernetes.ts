@@ -172,8 +172,22 @@ export class KubernetesDiscovery implements Discovery {
     }
   }
 
-  /** Streams one watch until it ends; "expired" when the server says 410. */
-  private async watch(signal: AbortSignal): Promise<"ended" | "expired"> {
+  /**
+   * Streams one watch until it ends; "expired" when the server says 410. A client-side
+   * deadline (server timeout + 10% + 5 s) ends a watch whose connection went silent.
+   */
+  private async watch(stop: AbortSignal): Promise<"ended" | "expired"> {
+    const deadline = AbortSignal.timeout(this.config.watchTimeout * 1.1 + 5_000);
+    const signal = AbortSignal.any([stop, deadline]);
+    try {
+      return await this.streamWatch(signal);
+    } catch (err) {
+      if (deadline.aborted && !stop.aborted) return "ended";
+      throw err;
+    }
+  }
+
+  private async streamWatch(signal: AbortSignal): Promise<"ended" | "expired"> {
     const res = await this.request(
       {
         labelSelector: this.selector,
