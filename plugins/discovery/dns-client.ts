@@ -84,6 +84,9 @@ export class UdpDnsResolver implements DnsResolver {
           return; // not ours / garbage: keep waiting until the timeout
         }
         if (res.id !== id) return;
+        if (res.truncated) {
+          return finish(new Error(`DNS ${name}: answer truncated (TC) even with EDNS0; TCP fallback is not implemented`));
+        }
         if (res.rcode === 3) return finish(undefined, []);
         if (res.rcode !== 0) return finish(new Error(`DNS ${name}: ${RCODE_TEXT[res.rcode] ?? `rcode ${res.rcode}`}`));
         finish(undefined, res.answers.filter((r) => r.type === type));

@@ -29,18 +29,22 @@ export class DnsFormatError extends Error {
   override name = "DnsFormatError";
 }
 
-/** Builds a recursive-desired query for `name` and `type` with message id `id`. */
+/** UDP payload size advertised with EDNS0 (RFC 6891), so larger SRV sets fit without TCP. */
+export const EDNS_UDP_SIZE = 4096;
+
+/** Builds a recursive-desired query for `name` and `type` with message id `id`, with an EDNS0 OPT record. */
 export function encodeQuery(id: number, name: string, type: RecordTypeCode): Uint8Array {
   const labels = name.replace(/\.$/, "").split(".").filter((l) => l.length > 0);
   const enc = new TextEncoder();
   const parts = labels.map((l) => enc.encode(l));
   for (const p of parts) if (p.length > 63) throw new DnsFormatError(`label too long in ${name}`);
   const qnameLength = parts.reduce((n, p) => n + 1 + p.length, 1);
-  const out = new Uint8Array(12 + qnameLength + 4);
+  const out = new Uint8Array(12 + qnameLength + 4 + 11);
   const view = new DataView(out.buffer);
   view.setUint16(0, id);
   view.setUint16(2, 0x0100); // RD
   view.setUint16(4, 1); // QDCOUNT
+  view.setUint16(10, 1); // ARCOUNT: the OPT record
   let o = 12;
   for (const p of parts) {
     out[o++] = p.length;
@@ -50,6 +54,9 @@ export function encodeQuery(id: number, name: string, type: RecordTypeCode): Uin
   out[o++] = 0;
   view.setUint16(o, type);
   view.setUint16(o + 2, 1); // class IN
+  // OPT: root name, type 41, class = UDP payload size, ttl 0 (no flags), rdlength 0.
+  view.setUint16(o + 5, 41);
+  view.setUint16(o + 7, EDNS_UDP_SIZE);
   return out;
 }
 

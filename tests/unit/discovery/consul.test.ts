@@ -1,6 +1,6 @@
 /** consul plugin against the Consul HTTP API fixture over real HTTP. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsulDiscovery, consulSchema } from "../../../plugins/discovery/consul.ts";
@@ -81,6 +81,7 @@ describe("consul plugin", () => {
     cleanup.push(() => consul.stop());
     consul.register({ ID: "sick", Name: "shoal", Address: "127.0.0.9", Port: 3322, Check: { TTL: "1h" } });
     const dir = mkdtempSync(join(tmpdir(), "shoal-consul-"));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "token"), "tok\n");
     const config = consulSchema.parse({
       addr: consul.url,

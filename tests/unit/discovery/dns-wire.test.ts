@@ -4,7 +4,8 @@ import { DnsFormatError, decodeResponse, encodeQuery, RecordType, readName } fro
 /** Builds a response to encodeQuery(7, "_s._tcp.x", SRV) with one SRV answer whose target is compressed. */
 function srvResponse(): Uint8Array {
   const q = encodeQuery(7, "_s._tcp.x", RecordType.SRV);
-  const bytes = [...q];
+  const bytes = [...q.subarray(0, q.length - 11)]; // question only: drop the OPT record
+  bytes[11] = 0; // ARCOUNT = 0
   bytes[2] = 0x81; // QR + RD
   bytes[3] = 0x80; // RA, NOERROR
   bytes[7] = 2; // ANCOUNT = 2
@@ -20,7 +21,11 @@ function srvResponse(): Uint8Array {
 describe("dns wire format", () => {
   test("encodes a query with RD, one question, labels and type", () => {
     const q = encodeQuery(0x1234, "a.bc.", RecordType.AAAA);
-    expect([...q]).toEqual([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 97, 2, 98, 99, 0, 0, 28, 0, 1]);
+    expect([...q]).toEqual([
+      ...[0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1],
+      ...[1, 97, 2, 98, 99, 0, 0, 28, 0, 1],
+      ...[0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0], // EDNS0 OPT, 4096-byte payload
+    ]);
   });
 
   test("parses SRV with a compressed target and formats IPv6", () => {
@@ -44,6 +49,12 @@ describe("dns wire format", () => {
     expect(() => decodeResponse(msg.subarray(0, msg.length - 4))).toThrow(DnsFormatError);
     expect(() => readName(new Uint8Array([0xc0, 0]), 0)).toThrow(/too many compression pointers/);
     expect(() => decodeResponse(new Uint8Array(5))).toThrow(/shorter than a DNS header/);
+  });
+
+  test("flags a truncated answer", () => {
+    const msg = srvResponse();
+    msg[2]! |= 0x02;
+    expect(decodeResponse(msg).truncated).toBe(true);
   });
 
   test("rejects labels over 63 bytes", () => {
