@@ -5,13 +5,14 @@
  * buffer); reads go through {@link FrameReader}. Shared by tcp.ts and tls.ts.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { TransportError } from "../core/transport.ts";
+import { TransportError } from "../core/transport.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
   type Frame,
   FrameReader,
   type FrameSigner,
+  FrameType,
   type FrameTypeCode,
   MAC_BYTES,
 } from "../core/wire/framing.ts";
@@ -26,8 +27,15 @@ export interface StreamSocket {
 export interface ChannelOptions {
   /** Largest accepted payload in bytes (default 64 MiB). */
   maxFrameBytes?: number;
-  /** Authenticates every frame with the shared cluster key when set. */
-  auth?: FrameSigner;
+  /**
+   * Shared cluster key. When set, both ends open with a nonce frame and every
+   * later frame carries an HMAC under a per-connection session key with a
+   * per-direction sequence number: strangers cannot inject, and captured
+   * frames cannot be replayed, reordered or reflected.
+   */
+  clusterKey?: Uint8Array;
+  /** Which end of the connection this is (separates the two MAC directions). */
+  role: "dialer" | "listener";
 }
 
 /** Callbacks from a {@link PeerChannel}. */
@@ -46,25 +54,28 @@ export class PeerChannel {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private flushScheduled = false;
-  private sealChain: Promise<void> = Promise.resolve();
-  private sealing = 0;
   private ended = false;
+  private readonly localNonce = new Uint8Array(NONCE_BYTES);
+  private signer?: SessionSigner;
+  /** Frames sent before the peer's nonce arrived; sealed once the session key exists. */
+  private early: Uint8Array[] = [];
 
   constructor(
     private readonly socket: StreamSocket,
     private readonly opts: ChannelOptions,
-    events: ChannelEvents,
+    private readonly events: ChannelEvents,
   ) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.reader = new FrameReader({
       maxFrameBytes: this.maxFrameBytes,
-      auth: opts.auth,
-      onFrame: events.onFrame,
-      onError: (e) => {
-        this.end();
-        events.onError(e);
-      },
+      requireMac: opts.clusterKey !== undefined,
+      onFrame: (f) => (f.type === FrameType.nonce ? this.onNonce(f.payload) : events.onFrame(f)),
+      onError: (e) => this.fail(e),
     });
+    if (opts.clusterKey !== undefined) {
+      crypto.getRandomValues(this.localNonce);
+      this.enqueue(encodeFrame(FrameType.nonce, 0, this.localNonce, false));
+    }
   }
 
   /** Bytes accepted by {@link sendFrame} but not yet taken by the kernel. */
@@ -88,29 +99,34 @@ export class PeerChannel {
    */
   sendFrame(type: FrameTypeCode, id: number, payload: Uint8Array): void {
     if (this.ended) return;
-    const auth = this.opts.auth;
-    const frame = encodeFrame(type, id, payload, auth !== undefined, this.maxFrameBytes);
-    if (!auth) {
-      this.enqueue(frame);
-      return;
-    }
-    const sealed = auth.seal(frame);
-    if (sealed instanceof Uint8Array && this.sealing === 0) {
-      this.enqueue(sealed);
-      return;
-    }
-    this.sealing++;
-    this.sealChain = this.sealChain.then(async () => {
-      const ready = await sealed;
-      this.sealing--;
-      this.enqueue(ready);
-    });
+    const keyed = this.opts.clusterKey !== undefined;
+    const frame = encodeFrame(type, id, payload, keyed, this.maxFrameBytes);
+    if (!keyed) this.enqueue(frame);
+    else if (this.signer) this.enqueue(this.signer.seal(frame));
+    else this.early.push(frame);
+  }
+
+  private onNonce(remote: Uint8Array): void {
+    const key = this.opts.clusterKey;
+    if (!key) return this.fail(new TransportError("peer requires a cluster key; configure the same key on every node", "refused"));
+    if (this.signer || remote.length !== NONCE_BYTES) return this.fail(new TransportError("unexpected nonce frame", "refused"));
+    const dialer = this.opts.role === "dialer";
+    this.signer = new SessionSigner(key, dialer ? remote : this.localNonce, dialer ? this.localNonce : remote, this.opts.role);
+    this.reader.auth = this.signer;
+    for (const frame of this.early) this.enqueue(this.signer.seal(frame));
+    this.early = [];
+  }
+
+  private fail(error: TransportError): void {
+    this.end();
+    this.events.onError(error);
   }
 
   /** Stops writing and half-closes the socket. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.early = [];
     this.queue = [];
     this.queued = 0;
     this.socket.end();
@@ -172,14 +188,13 @@ export class PeerChannel {
 /**
  * Synchronous HMAC-SHA256 {@link FrameSigner} on node:crypto (Bun and Deno
  * both provide it): same MACs as the WebCrypto FrameAuthenticator, without a
- * promise hop per frame.
+ * promise hop per frame. Stateless: used where each message stands alone (quic).
  */
 export class NodeHmacSigner implements FrameSigner {
   private readonly secret: Uint8Array;
 
   constructor(secret: string | Uint8Array) {
-    this.secret = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
-    if (this.secret.length === 0) throw new TypeError("cluster key must not be empty");
+    this.secret = keyBytes(secret);
   }
 
   seal(frame: Uint8Array): Uint8Array {
@@ -192,4 +207,56 @@ export class NodeHmacSigner implements FrameSigner {
     const expected = createHmac("sha256", this.secret).update(body).digest();
     return mac.length === expected.length && timingSafeEqual(expected, mac);
   }
+}
+
+/** Bytes of each side's session nonce. */
+export const NONCE_BYTES = 16;
+
+/**
+ * Per-connection signer: key = HMAC(clusterKey, label | listenerNonce |
+ * dialerNonce); each MAC covers direction, a 64-bit sequence number and the
+ * frame, so a frame is valid exactly once, in one direction, on one connection.
+ * Seal and verify must be called in wire order (PeerChannel does).
+ */
+export class SessionSigner implements FrameSigner {
+  private readonly key: Uint8Array;
+  private sendSeq = 0;
+  private recvSeq = 0;
+  private readonly outDir: number;
+
+  constructor(clusterKey: Uint8Array, listenerNonce: Uint8Array, dialerNonce: Uint8Array, role: "dialer" | "listener") {
+    this.key = createHmac("sha256", clusterKey)
+      .update("shoal-peer-session-v1")
+      .update(listenerNonce)
+      .update(dialerNonce)
+      .digest();
+    this.outDir = role === "dialer" ? 1 : 2;
+  }
+
+  seal(frame: Uint8Array): Uint8Array {
+    const mac = this.mac(this.outDir, this.sendSeq++, frame.subarray(0, frame.length - MAC_BYTES));
+    frame.set(mac, frame.length - MAC_BYTES);
+    return frame;
+  }
+
+  verify(body: Uint8Array, mac: Uint8Array): boolean {
+    const expected = this.mac(3 - this.outDir, this.recvSeq++, body);
+    return mac.length === expected.length && timingSafeEqual(expected, mac);
+  }
+
+  private mac(direction: number, seq: number, body: Uint8Array): Uint8Array {
+    const prefix = new Uint8Array(9);
+    const view = new DataView(prefix.buffer);
+    prefix[0] = direction;
+    view.setUint32(1, Math.floor(seq / 0x100000000));
+    view.setUint32(5, seq >>> 0);
+    return createHmac("sha256", this.key).update(prefix).update(body).digest();
+  }
+}
+
+/** The cluster key as bytes; rejects an empty key. */
+export function keyBytes(secret: string | Uint8Array): Uint8Array {
+  const bytes = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
+  if (bytes.length === 0) throw new TypeError("cluster key must not be empty");
+  return bytes;
 }

@@ -7,8 +7,8 @@
 import type { Socket, TLSOptions } from "bun";
 import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
 import { TransportError } from "../core/transport.ts";
-import { type FrameSigner, FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
-import { NodeHmacSigner, PeerChannel } from "./framing.ts";
+import { FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
+import { keyBytes, PeerChannel } from "./framing.ts";
 
 /** Options for {@link TcpTransport}. */
 export interface TcpTransportOptions {
@@ -16,7 +16,10 @@ export interface TcpTransportOptions {
   maxFrameBytes?: number;
   /** Default request timeout in milliseconds (default 5000). */
   requestTimeoutMs?: number;
-  /** Shared cluster key: every frame carries an HMAC-SHA256 and unauthenticated peers are cut off. */
+  /**
+   * Shared cluster key: every frame carries an HMAC-SHA256 under a per-connection
+   * session key; peers without the key are cut off and captured frames cannot be replayed.
+   */
   clusterKey?: string | Uint8Array;
   /** Server-side TLS options (cert, key, ca, requestCert, rejectUnauthorized). */
   tlsServer?: TLSOptions;
@@ -52,24 +55,20 @@ function formatHostPort(hostname: string, port: number): string {
 /** Peer transport over plain TCP (or TLS with the tls* options). */
 export class TcpTransport implements Transport {
   readonly name: string;
-  private readonly signer?: FrameSigner;
+  /** The cluster key as bytes (undefined without one). */
+  readonly clusterKey?: Uint8Array;
 
   constructor(
     readonly options: TcpTransportOptions = {},
     name = "tcp",
   ) {
     this.name = name;
-    if (options.clusterKey !== undefined) this.signer = new NodeHmacSigner(options.clusterKey);
-  }
-
-  /** The frame signer (undefined without a cluster key). */
-  auth(): Promise<FrameSigner | undefined> {
-    return Promise.resolve(this.signer);
+    if (options.clusterKey !== undefined) this.clusterKey = keyBytes(options.clusterKey);
   }
 
   async listen(address: string, handler: PeerHandler): Promise<Listener> {
     const { hostname, port } = parseHostPort(address);
-    const auth = await this.auth();
+    const clusterKey = this.clusterKey;
     const max = this.options.maxFrameBytes;
     const highWater = this.options.highWaterBytes ?? 8 * 1024 * 1024;
     const helloTimeoutMs = this.options.helloTimeoutMs ?? 10_000;
@@ -138,7 +137,7 @@ export class TcpTransport implements Transport {
           s.data.helloTimer = setTimeout(() => s.data.from === undefined && s.end(), helloTimeoutMs);
           s.data.channel = new PeerChannel(
             s,
-            { maxFrameBytes: max, auth },
+            { maxFrameBytes: max, clusterKey, role: "listener" },
             { onFrame: (f) => onFrame(s, f.type, f.id, f.payload), onError: () => s.end() },
           );
         },
@@ -244,7 +243,6 @@ class TcpLink implements Link {
   private async open(): Promise<void> {
     const { hostname, port } = parseHostPort(this.address);
     try {
-      const auth = await this.transport.auth();
       const socket = await Bun.connect<ClientState>({
         hostname,
         port,
@@ -266,7 +264,7 @@ class TcpLink implements Link {
       this.socket = socket;
       this.channel = new PeerChannel(
         socket,
-        { maxFrameBytes: this.transport.options.maxFrameBytes, auth },
+        { maxFrameBytes: this.transport.options.maxFrameBytes, clusterKey: this.transport.clusterKey, role: "dialer" },
         {
           onFrame: (f) => this.onFrame(f.type, f.id, f.payload),
           onError: (e) => this.dropConnection(e),

@@ -25,6 +25,12 @@ export const FrameType = {
   hello: 4,
   /** Response whose payload is a UTF-8 error message from the remote handler. */
   error: 5,
+  /**
+   * With a cluster key, the first frame each side sends: a fresh random
+   * nonce (no MAC). Both nonces bind the session's MACs to this connection,
+   * so frames captured from another connection cannot be replayed.
+   */
+  nonce: 6,
 } as const;
 /** One of the {@link FrameType} codes. */
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
@@ -119,6 +125,12 @@ export interface FrameReaderOptions {
   maxFrameBytes?: number;
   /** When set, every frame must carry a valid MAC or the stream is rejected. */
   auth?: FrameSigner;
+  /**
+   * Keyed session: the first frame must be an unauthenticated nonce frame,
+   * after which the owner installs {@link FrameReader.auth} (from `onFrame`)
+   * and every later frame must carry a valid MAC.
+   */
+  requireMac?: boolean;
   onFrame(frame: Frame): void;
   /** Called once when the stream is unusable (oversized, malformed, unauthenticated); no frames follow. */
   onError(error: TransportError): void;
@@ -136,9 +148,13 @@ export class FrameReader {
   /** Async verifications still running; while > 0 later frames queue behind them. */
   private verifying = 0;
   private readonly max: number;
+  private seen = 0;
+  /** Verifies MACs; may be installed after construction (see {@link FrameReaderOptions.requireMac}). */
+  auth?: FrameSigner;
 
   constructor(private readonly opts: FrameReaderOptions) {
     this.max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.auth = opts.auth;
   }
 
   /** Feeds bytes received from the stream. */
@@ -153,7 +169,7 @@ export class FrameReader {
       const hasMac = (header[2]! & FLAG_MAC) !== 0;
       const length = view.getUint32(8);
       const id = view.getUint32(4);
-      if (header[0] !== MAGIC || type < FrameType.request || type > FrameType.error || header[2]! > FLAG_MAC) {
+      if (header[0] !== MAGIC || type < FrameType.request || type > FrameType.nonce || header[2]! > FLAG_MAC) {
         this.fail(new TransportError("malformed peer frame header; is the peer speaking the shoal peer protocol?", "refused"));
         return;
       }
@@ -163,7 +179,9 @@ export class FrameReader {
         );
         return;
       }
-      if (this.opts.auth && !hasMac) {
+      const keyed = this.auth !== undefined || this.opts.requireMac === true;
+      const opening = this.opts.requireMac === true && this.auth === undefined && this.seen === 0;
+      if (keyed && (hasMac ? this.auth === undefined : !(opening && type === FrameType.nonce))) {
         this.fail(new TransportError("unauthenticated peer frame refused: cluster key required", "refused"));
         return;
       }
@@ -171,7 +189,8 @@ export class FrameReader {
       if (this.buffered < total) return;
       const bytes = this.take(total);
       const frame: Frame = { type, id, payload: bytes.subarray(HEADER_BYTES, HEADER_BYTES + length) };
-      if (this.opts.auth) this.deliverVerified(frame, bytes, this.opts.auth);
+      this.seen++;
+      if (this.auth && hasMac) this.deliverVerified(frame, bytes, this.auth);
       else this.opts.onFrame(frame);
     }
   }

@@ -108,4 +108,54 @@ describe("tcp specifics", () => {
     links.push(link);
     expect((await link.request(enc.encode("hi"))).length).toBe(2);
   });
+
+  test("cluster key: a recorded session replayed by a stranger is refused", async () => {
+    const seen: string[] = [];
+    const keyed = new TcpTransport({ clusterKey: "the-real-cluster-key-123456" });
+    const l = await keyed.listen("127.0.0.1:0", {
+      onRequest: (_f, p) => {
+        seen.push(new TextDecoder().decode(p));
+        return p;
+      },
+      onMessage: () => {},
+    });
+    listeners.push(l);
+    const [hostname, port] = [l.address.split(":")[0]!, Number(l.address.split(":")[1])];
+    // A recording proxy in front of the listener: the stranger sees every byte the member sent.
+    const recorded: Uint8Array[] = [];
+    const proxy = Bun.listen<{ up?: Awaited<ReturnType<typeof Bun.connect>>; early: Uint8Array[] }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        async open(down) {
+          down.data = { early: [] };
+          const up = await Bun.connect({ hostname, port, socket: { data: (_u, d) => void down.write(d), close: () => void down.end() } });
+          for (const e of down.data.early) up.write(e);
+          down.data.up = up;
+        },
+        data(down, d) {
+          recorded.push(d.slice());
+          if (down.data.up) down.data.up.write(d);
+          else down.data.early.push(d.slice());
+        },
+        close(down) {
+          down.data.up?.end();
+        },
+      },
+    });
+    try {
+      const member = keyed.connect(`127.0.0.1:${proxy.port}`, "member");
+      links.push(member);
+      expect(new TextDecoder().decode(await member.request(enc.encode("DM.DEL all")))).toBe("DM.DEL all");
+      member.close();
+      let closed = false;
+      const replay = await Bun.connect({ hostname, port, socket: { data() {}, close: () => void (closed = true) } });
+      for (const chunk of recorded) replay.write(chunk);
+      for (let i = 0; i < 100 && !closed; i++) await Bun.sleep(10);
+      expect(closed).toBe(true);
+      expect(seen).toEqual(["DM.DEL all"]);
+    } finally {
+      proxy.stop(true);
+    }
+  });
 });
