@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { type Clock, SeededRng, systemClock, type Timer } from "../../../core/clock.ts";
+import { SimClock } from "../../../core/cluster/sim-clock.ts";
 import type { Link, Listener, PeerHandler, Transport } from "../../../core/transport.ts";
 import { TransportError } from "../../../core/transport.ts";
 import { crc32, FaultyTransport } from "../../../transports/faulty.ts";
+import { MemoryNetwork } from "../../../transports/memory.ts";
 import { TcpTransport } from "../../../transports/tcp.ts";
 import { runTransportContract } from "./contract.ts";
 
@@ -184,5 +186,38 @@ describe("faulty transport", () => {
     const first = await run(42);
     expect(await run(42)).toBe(first);
     expect(await run(43)).not.toBe(first);
+  });
+
+  test("over the memory transport on a SimClock, a seed replays the same history", async () => {
+    async function run(seed: number) {
+      const clock = new SimClock();
+      const mem = new MemoryNetwork({ clock, latencyMs: 2, requestTimeoutMs: 500 });
+      const net = new FaultyTransport(mem.transport(), { clock, rng: new SeededRng(seed), requestTimeoutMs: 500 });
+      const log: string[] = [];
+      for (const n of ["n1", "n2", "n3"]) {
+        await net.listen(n, {
+          onRequest: (from, p) => {
+            log.push(`${clock.monotonic()} ${n}<-${from} ${dec.decode(p)}`);
+            return p;
+          },
+          onMessage: (from, p) => void log.push(`${clock.monotonic()} ${n}<-${from} msg ${dec.decode(p)}`),
+        });
+      }
+      net.addRule({ drop: 0.2, delayMs: 3, jitterMs: 10, duplicate: 0.1, reorder: 0.2, corrupt: 0.05 });
+      net.partition("n1", "n3", true);
+      const replies: Promise<string>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const [a, b] = [["n1", "n2"], ["n2", "n3"], ["n1", "n3"], ["n3", "n1"]][i % 4]!;
+        const link = net.connect(b!, a!);
+        if (i % 2) link.send(enc.encode(`m${i}`));
+        else replies.push(outcome(link.request(enc.encode(`r${i}`))));
+      }
+      await clock.advance(2000);
+      return JSON.stringify({ log, replies: await Promise.all(replies), stats: net.stats });
+    }
+    const first = await run(9);
+    expect(first).toContain("n2<-n1 r0");
+    expect(await run(9)).toBe(first);
+    expect(await run(10)).not.toBe(first);
   });
 });
