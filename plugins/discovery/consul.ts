@@ -115,8 +115,13 @@ export class ConsulDiscovery implements Discovery {
 
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      const before = this.index;
+      const startedAt = performance.now();
       const ok = await this.readOnce(signal);
-      if (!ok && !signal.aborted) await sleep(this.config.retry, signal);
+      // Consul's docs ask clients to rate-limit: an answer that neither blocked nor moved the
+      // index (a proxy that ignores `index`, a reset) waits `retry` instead of spinning.
+      const spinning = ok && this.index === before && performance.now() - startedAt < 50;
+      if ((!ok || spinning) && !signal.aborted) await sleep(this.config.retry, signal);
     }
   }
 

@@ -61,6 +61,18 @@ describe("consul plugin", () => {
     expect(reports[1]).toEqual(["127.0.0.1:3322", "127.0.0.2:3322"]);
   });
 
+  test("rate-limits itself when the server does not block (index never moves)", async () => {
+    const consul = ConsulFixture.start({ blocking: false });
+    cleanup.push(() => consul.stop());
+    setServices(consul, ["127.0.0.1:3322"]);
+    const d = new ConsulDiscovery(consulSchema.parse({ addr: consul.url, service: "shoal", retry: "100ms" }), new RecordingLogger());
+    cleanup.push(() => d.stop());
+    await d.start(() => {});
+    await Bun.sleep(500);
+    // ~6 requests at one per 100 ms; a hot loop would make thousands.
+    expect(consul.hits.get("GET /v1/health/service/shoal")).toBeLessThan(20);
+  });
+
   test("ACL: without a token the agent answers 403 and the plugin warns with the reason", async () => {
     const consul = ConsulFixture.start({ aclToken: "right" });
     cleanup.push(() => consul.stop());
