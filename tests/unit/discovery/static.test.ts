@@ -54,3 +54,27 @@ describe("static plugin", () => {
     );
   });
 });
+
+describe("static plugin: partial resolution failures", () => {
+  test("a hostname that stops resolving keeps its last addresses (with a warning) while others update", async () => {
+    const answers: Record<string, string[] | Error> = { "a.test": ["10.0.0.1"], "b.test": ["10.0.0.2"] };
+    const logger = new RecordingLogger();
+    const config = staticSchema.parse({ peers: ["a.test:3322", "b.test:3322"], resolveInterval: "30ms" });
+    const d = createStaticDiscovery(config, logger, async (host) => {
+      const a = answers[host];
+      if (a instanceof Error || !a) throw a ?? new Error("ENOTFOUND");
+      return a;
+    });
+    let got: string[] = [];
+    await d.start((p) => {
+      got = p.map((x) => x.address);
+    });
+    expect(got).toEqual(["10.0.0.1:3322", "10.0.0.2:3322"]);
+    answers["a.test"] = new Error("getaddrinfo EAI_AGAIN a.test");
+    answers["b.test"] = ["10.0.0.3", "10.0.0.4"];
+    await until(() => got.length === 3, 3000, "b.test update");
+    await d.stop();
+    expect(got).toEqual(["10.0.0.1:3322", "10.0.0.3:3322", "10.0.0.4:3322"]);
+    expect(logger.lines.some((l) => l.event === "discovery.static.resolve_failed" && l.fields?.host === "a.test")).toBe(true);
+  });
+});
