@@ -1,0 +1,152 @@
+import { describe, expect, test } from "bun:test";
+import { SeededRng } from "../../../core/clock.ts";
+import { Membership } from "../../../core/cluster/membership.ts";
+import { detectionBound, MEMBERSHIP_PRESETS } from "../../../core/cluster/membership-config.ts";
+import { type SimCluster, startCluster } from "./sim-cluster.ts";
+
+const LAN = MEMBERSHIP_PRESETS.lan;
+
+/** Crashes the last member at a seed-dependent phase; returns first/last "dead" declaration times (ms after the crash). */
+async function crashAndMeasure(c: SimCluster, seed: number, hint: boolean): Promise<{ first: number; last: number }> {
+  const victim = c.members.at(-1)!;
+  const others = c.members.slice(0, -1);
+  await c.clock.advance((seed * 137) % 1000);
+  const t0 = c.clock.monotonic();
+  await victim.stop();
+  if (hint) for (const m of others) m.probeNow(victim.self);
+  const done = await c.runUntil(() => others.every((m) => m.member(victim.self)?.status === "dead"), 60_000, 10);
+  expect(done).toBe(true);
+  const dead = c.events.filter((e) => e.type === "dead" && e.member.name === victim.self).map((e) => e.at - t0);
+  expect(dead.length).toBe(others.length);
+  return { first: Math.min(...dead), last: Math.max(...dead) };
+}
+
+describe("Membership (5 members, simulated clock, memory transport)", () => {
+  test("members joining through one seed converge to the same view", async () => {
+    const c = await startCluster({ size: 5, seed: 1 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    for (const m of c.members) {
+      const joins = c.events.filter((e) => e.on === m.self && e.type === "join").map((e) => e.member.name);
+      expect(joins.sort()).toEqual(c.names.filter((n) => n !== m.self));
+    }
+    // no false suspicion on a healthy network
+    await c.clock.advance(20_000);
+    expect(c.events.filter((e) => e.type !== "join")).toEqual([]);
+  });
+
+  test("a crashed member is declared dead by all others within the lan bound (Lifeguard confirmations)", async () => {
+    const bound = detectionBound(LAN, 5);
+    const firsts: number[] = [];
+    const lasts: number[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = await startCluster({ size: 5, seed });
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+      const { first, last } = await crashAndMeasure(c, seed, false);
+      firsts.push(first);
+      lasts.push(last);
+      expect(last).toBeLessThan(bound);
+      const reason = c.events.find((e) => e.type === "dead" && e.reason.includes("no refutation"))?.reason;
+      expect(reason).toMatch(/2\/2 confirmations/);
+    }
+    const mean = (a: number[]) => Math.round(a.reduce((s, x) => s + x, 0) / a.length);
+    console.log(
+      `lan detection, 5 members, 10 seeds: first declaration mean ${mean(firsts)} ms (max ${Math.max(...firsts)}), ` +
+        `all survivors mean ${mean(lasts)} ms (max ${Math.max(...lasts)}); bound ${bound} ms`,
+    );
+    // Lifeguard's minimum suspicion timeout is the floor: nobody is declared dead before it.
+    expect(Math.min(...firsts)).toBeGreaterThanOrEqual(4000);
+    expect(mean(lasts)).toBeLessThan(5500);
+  });
+
+  test("with a connection-drop hint (probeNow) detection is the minimum suspicion timeout, under 5 s", async () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const c = await startCluster({ size: 5, seed });
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+      const { last } = await crashAndMeasure(c, seed, true);
+      expect(last).toBeLessThan(5000);
+    }
+  });
+
+  test("a paused member is suspected, refutes with a higher incarnation, and is never declared dead", async () => {
+    const c = await startCluster({ size: 5, seed: 7 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const paused = c.names[2]!;
+    const t0 = c.clock.monotonic();
+    c.net.setFilter((from, to) => from !== paused && to !== paused);
+    const suspected = await c.runUntil(
+      () => c.events.some((e) => e.type === "suspect" && e.member.name === paused && e.at >= t0),
+      3000,
+      10,
+    );
+    expect(suspected).toBe(true);
+    await c.clock.advance(500);
+    c.net.setFilter(undefined);
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 20_000)).toBe(true);
+    expect(c.events.filter((e) => e.type === "dead")).toEqual([]);
+    const refuted = c.events.find((e) => e.on === paused && e.type === "alive" && e.member.name === paused);
+    expect(refuted?.reason).toMatch(/refuted "suspect"/);
+    for (const m of c.members) expect(m.member(paused)!.incarnation).toBeGreaterThanOrEqual(1);
+  });
+
+  test("full-state push-pull alone converges views after message loss (gossip disabled)", async () => {
+    const rng = new SeededRng(99);
+    const c = await startCluster({ size: 5, seed: 3, preset: "local", maxPiggyback: 0 });
+    c.net.setFilter(() => rng.next() >= 0.3);
+    await c.clock.advance(1000);
+    expect(c.converged(c.members, c.names)).toBe(false); // joins through the seed alone do not spread
+    await c.clock.advance(20_000);
+    c.net.setFilter(undefined);
+    const ok = await c.runUntil(() => c.converged(c.members, c.names), 10 * c.timings.pushPullIntervalMs, 100);
+    expect(ok).toBe(true);
+  });
+
+  test("a graceful leave is seen as 'leave' (not dead) within a second", async () => {
+    const c = await startCluster({ size: 5, seed: 11 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const leaver = c.members[1]!;
+    const t0 = c.clock.monotonic();
+    const leaving = leaver.leave();
+    await c.clock.advance(1000);
+    await leaving;
+    const others = c.members.filter((m) => m !== leaver);
+    for (const m of others) expect(m.member(leaver.self)?.status).toBe("left");
+    const leaves = c.events.filter((e) => e.type === "leave" && e.member.name === leaver.self);
+    expect(leaves.length).toBe(4);
+    expect(Math.max(...leaves.map((e) => e.at - t0))).toBeLessThan(1000);
+    await c.clock.advance(30_000);
+    expect(c.events.filter((e) => e.type === "dead")).toEqual([]);
+    expect(c.converged(others, c.names.filter((n) => n !== leaver.self))).toBe(true);
+  });
+
+  test("a crashed member that restarts at the same address refutes its death and rejoins", async () => {
+    const c = await startCluster({ size: 5, seed: 5 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    await crashAndMeasure(c, 5, true);
+    const name = c.names[4]!;
+    const reborn = new Membership({
+      self: name,
+      clock: c.clock,
+      rng: new SeededRng(4242),
+      transport: c.net.transport(),
+      timings: LAN,
+      seeds: [c.names[0]!],
+    });
+    const started = reborn.start();
+    await c.clock.advance(100);
+    await started;
+    const all = [...c.members.slice(0, 4), reborn];
+    expect(await c.runUntil(() => c.converged(all, c.names), 10_000)).toBe(true);
+    expect(reborn.member(name)!.incarnation).toBeGreaterThanOrEqual(1);
+    await reborn.stop();
+  });
+
+  test("same seed, same history (deterministic simulation)", async () => {
+    const run = async () => {
+      const c = await startCluster({ size: 5, seed: 21 });
+      await c.runUntil(() => c.converged(c.members, c.names), 5000);
+      await crashAndMeasure(c, 21, false);
+      return c.events.map((e) => `${e.at} ${e.on} ${e.type} ${e.member.name} ${e.reason}`);
+    };
+    expect(await run()).toEqual(await run());
+  });
+});
