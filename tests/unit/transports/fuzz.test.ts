@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SeededRng } from "../../../core/clock.ts";
 import { encodeFrame, FrameReader, FrameType, type FrameTypeCode } from "../../../core/wire/framing.ts";
-import { NodeHmacSigner } from "../../../transports/framing.ts";
+import { keyBytes, NodeHmacSigner, PeerChannel } from "../../../transports/framing.ts";
 import { TcpTransport } from "../../../transports/tcp.ts";
 
 const FRAMES = Number(process.env.SHOAL_FUZZ_FRAMES ?? 20_000);
@@ -104,16 +104,31 @@ describe("peer frame fuzz", () => {
     const [host, port] = [l.address.split(":")[0]!, Number(l.address.split(":")[1])];
     for (let c = 0; c < SOCKETS; c += 10) {
       await Promise.all(
-        Array.from({ length: Math.min(10, SOCKETS - c) }, async () => {
-          const hello = signer.seal(encodeFrame(FrameType.hello, 0, new TextEncoder().encode("fuzzer"), true));
-          const parts = [hello, ...Array.from({ length: 3 }, () => frame(rng, true))].map((x) => {
-            if (x instanceof Uint8Array) return x;
-            authentic.add(hex(x.payload));
-            return x.bytes;
-          });
-          const stream = mutate(rng, new Uint8Array(parts.flatMap((p) => [...p])));
-          const s = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
-          s.write(stream);
+        Array.from({ length: Math.min(10, SOCKETS - c) }, async (_, k) => {
+          const s = await Bun.connect({ hostname: host, port, socket: { data: (_s, d) => channel?.onData(d), error() {} } });
+          let channel: PeerChannel | undefined;
+          const frames = Array.from({ length: 3 }, () => frame(rng, false));
+          if ((c + k) % 2 === 0) {
+            // A raw stranger: mutated frames with a hello and no key exchange.
+            const hello = encodeFrame(FrameType.hello, 0, new TextEncoder().encode("fuzzer"), false);
+            s.write(mutate(rng, new Uint8Array([...hello, ...frames.flatMap((f) => [...f.bytes])])));
+          } else {
+            // A real member whose outgoing bytes get corrupted on the wire after the key exchange.
+            let writes = 0;
+            const corrupting = {
+              write: (d: Uint8Array) => s.write(++writes > 1 && rng.next() < 0.7 ? mutate(rng, d) : d),
+              end: () => s.end(),
+            };
+            channel = new PeerChannel(corrupting, { clusterKey: keyBytes(KEY), role: "dialer" }, {
+              onFrame() {},
+              onError() {},
+            });
+            channel.sendFrame(FrameType.hello, 0, new TextEncoder().encode("member"));
+            for (const f of frames) {
+              authentic.add(hex(f.payload));
+              channel.sendFrame(rng.next() < 0.5 ? FrameType.request : FrameType.oneway, rng.int(100), f.payload);
+            }
+          }
           await Bun.sleep(5);
           s.end();
         }),
@@ -121,6 +136,7 @@ describe("peer frame fuzz", () => {
     }
     await Bun.sleep(50);
     for (const p of seen) expect(authentic.has(p)).toBe(true);
+    expect(seen.length).toBeGreaterThan(0); // some member traffic got through uncorrupted
     const link = t.connect(l.address, "good");
     expect(new TextDecoder().decode(await link.request(new TextEncoder().encode("alive")))).toBe("alive");
     link.close();
