@@ -153,7 +153,7 @@ export function runTransportContract(
       const { link, listener, server, handler } = await pair({ onRequest: () => enc.encode("first") });
       expect(dec.decode(await link.request(enc.encode("a")))).toBe("first");
       await listener.close();
-      const down = await rejection(link.request(enc.encode("b"), 2000));
+      const down = await rejection(link.request(enc.encode("b"), 1000));
       expect(down).toBeInstanceOf(TransportError);
       const again = await server.listen(listener.address, { ...handler, onRequest: () => enc.encode("second") });
       listeners.push(again);

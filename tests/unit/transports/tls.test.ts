@@ -105,4 +105,23 @@ describe("tls specifics", () => {
     const v12 = await sClient("-tls1_2");
     expect(v12.exitCode).not.toBe(0);
   });
+
+  test("mTLS and the cluster key combine: a valid certificate with the wrong key is still refused", async () => {
+    const keyed = (node: typeof certs.node, clusterKey: string) => new TlsTransport({ ...node, ca: certs.ca, clusterKey });
+    const seen: string[] = [];
+    const l = await keyed(certs.node, "cluster-key-A-0123456789").listen("127.0.0.1:0", {
+      onRequest: (from, p) => {
+        seen.push(from);
+        return p;
+      },
+      onMessage: () => {},
+    });
+    listeners.push(l);
+    const good = keyed(certs.node2, "cluster-key-A-0123456789").connect(l.address, "good");
+    const wrong = keyed(certs.node2, "cluster-key-B-0123456789").connect(l.address, "wrong");
+    links.push(good, wrong);
+    expect((await good.request(enc.encode("abc"))).length).toBe(3);
+    expect(await codeOf(wrong.request(enc.encode("x"), 3000))).toBe("closed");
+    expect(seen).toEqual(["good"]);
+  });
 });
