@@ -1,9 +1,10 @@
 /**
  * kubernetes discovery: `--discovery kubernetes --k8s-service shoal
- * [--k8s-namespace ns]` (or a raw EndpointSlice `selector`). Lists
- * EndpointSlices, then watches from the list's resourceVersion; relists on
- * 410 Gone; reports ready endpoints (conditions.ready true or unset — the API
- * says unset means ready) with the port named `portName`.
+ * [--k8s-namespace ns]` watches the Service's EndpointSlices;
+ * `--k8s-selector app=shoal` (without a service) watches Pods instead. Lists,
+ * then watches from the list's resourceVersion; relists on 410 Gone. Reports
+ * ready endpoints (conditions.ready true or unset — the API says unset means
+ * ready) or Ready pods, with the port named `portName`.
  */
 import { z } from "zod";
 import {
@@ -12,7 +13,6 @@ import {
   type DiscoveryPlugin,
   durationMs,
   errorText,
-  joinHostPort,
   type Logger,
   type Peer,
   PeerListReporter,
@@ -20,13 +20,14 @@ import {
   sleep,
 } from "./contract.ts";
 import { type ApiConnection, resolveConnection, SERVICE_ACCOUNT_DIR } from "./kubernetes-config.ts";
+import { podPeers, slicePeers, type WatchEvent, type WatchedObject } from "./kubernetes-objects.ts";
 
 /** Config section of the kubernetes plugin. */
 export const kubernetesSchema = z
   .object({
     /** Service whose EndpointSlices list the peers (label kubernetes.io/service-name). */
     service: z.string().min(1).optional(),
-    /** Raw label selector over EndpointSlices (instead of service). */
+    /** Pod label selector (e.g. app=shoal): watch Pods instead of EndpointSlices. With `service`, it narrows the EndpointSlices. */
     selector: z.string().min(1).optional(),
     /** Namespace (default: the service account's, or the kubeconfig context's). */
     namespace: z.string().min(1).optional(),
@@ -46,22 +47,12 @@ export const kubernetesSchema = z
     watchTimeout: durationMs.default(300_000),
   })
   .refine((c) => c.service || c.selector, {
-    message: "give service (the Service name, e.g. shoal) or selector (an EndpointSlice label selector)",
+    message: "give service (the Service name, e.g. shoal-peers) or selector (a Pod label selector, e.g. app=shoal)",
     path: ["service"],
   });
 
 /** Validated kubernetes config. */
 export type KubernetesConfig = z.infer<typeof kubernetesSchema>;
-
-interface EndpointSliceObject {
-  metadata: { name: string; namespace?: string; resourceVersion?: string };
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; hostname?: string; targetRef?: { name?: string } }[];
-  ports?: { name?: string; port?: number }[] | null;
-}
-interface WatchEvent {
-  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-  object: EndpointSliceObject & { code?: number; message?: string };
-}
 
 class ApiError extends Error {
   constructor(
@@ -79,7 +70,8 @@ export class KubernetesDiscovery implements Discovery {
   private readonly conn: ApiConnection;
   private readonly path: string;
   private readonly selector: string;
-  private readonly slices = new Map<string, EndpointSliceObject>();
+  private readonly slices = new Map<string, WatchedObject>();
+  private readonly watchingPods: boolean;
   private rv = "";
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
@@ -91,8 +83,14 @@ export class KubernetesDiscovery implements Discovery {
     env: Record<string, string | undefined> = process.env,
   ) {
     this.conn = resolveConnection(config, env);
-    this.path = `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(this.conn.namespace)}/endpointslices`;
-    this.selector = config.selector ?? `kubernetes.io/service-name=${config.service}`;
+    const ns = encodeURIComponent(this.conn.namespace);
+    this.watchingPods = !config.service;
+    this.path = this.watchingPods
+      ? `/api/v1/namespaces/${ns}/pods`
+      : `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
+    this.selector = this.watchingPods
+      ? config.selector!
+      : [`kubernetes.io/service-name=${config.service}`, config.selector].filter(Boolean).join(",");
   }
 
   /** Namespace in use (from config, service account or kubeconfig). */
@@ -159,7 +157,7 @@ export class KubernetesDiscovery implements Discovery {
   private async list(signal: AbortSignal): Promise<boolean> {
     try {
       const res = await this.request({ labelSelector: this.selector }, signal);
-      const body = (await res.json()) as { metadata: { resourceVersion: string }; items: EndpointSliceObject[] };
+      const body = (await res.json()) as { metadata: { resourceVersion: string }; items: WatchedObject[] };
       this.slices.clear();
       for (const s of body.items) this.slices.set(s.metadata.name, s);
       this.rv = body.metadata.resourceVersion;
@@ -238,15 +236,9 @@ export class KubernetesDiscovery implements Discovery {
 
   private publish(signal: AbortSignal): void {
     if (signal.aborted) return;
-    const peers: Peer[] = [];
-    for (const s of this.slices.values()) {
-      const ports = s.ports ?? [];
-      const port = ports.find((p) => p.name === this.config.portName)?.port ?? (ports.length === 1 ? ports[0]!.port : undefined);
-      for (const e of s.endpoints ?? []) {
-        if (e.conditions?.ready === false || !e.addresses?.[0]) continue;
-        peers.push({ address: joinHostPort(e.addresses[0], port ?? this.config.port), name: e.targetRef?.name ?? e.hostname });
-      }
-    }
+    const { portName, port } = this.config;
+    const objects = this.slices.values();
+    const peers = this.watchingPods ? podPeers(objects, portName, port) : slicePeers(objects, portName, port);
     this.reporter.update(peers.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)));
   }
 

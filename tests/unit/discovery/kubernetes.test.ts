@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubernetesDiscovery, kubernetesSchema } from "../../../plugins/discovery/kubernetes.ts";
-import { endpointSlice, K8sFixture } from "../../fixtures/k8s-server.ts";
+import { endpointSlice, K8sFixture, pod } from "../../fixtures/k8s-server.ts";
 import { type DiscoveryHarness, RecordingLogger, runDiscoveryContract, until } from "./contract.ts";
 
 const TOKEN = "sa-token-123";
@@ -104,6 +104,26 @@ describe("kubernetes plugin", () => {
     expect(k8s.requests.filter((r) => r === "list").length).toBeGreaterThan(listsBefore);
     expect(logger.lines.some((l) => l.event === "discovery.kubernetes.relist")).toBe(true);
     k8s.bookmark();
+    await d.stop();
+  });
+
+  test("selector without service watches Pods: Ready pods only, container port named peer, label filtering", async () => {
+    const ns = "pods";
+    const app = { app: "shoal" };
+    k8s.apply(ns, pod("shoal-0", app, "10.3.0.1", true, 4100));
+    k8s.apply(ns, pod("shoal-1", app, "10.3.0.2", false, 4100));
+    k8s.apply(ns, pod("web-0", { app: "web" }, "10.3.0.9", true));
+    const d = inCluster(ns, new RecordingLogger(), { service: undefined, selector: "app=shoal" });
+    const reports: string[][] = [];
+    await d.start((p) => reports.push(p.map((x) => x.address)));
+    expect(reports[0]).toEqual(["10.3.0.1:4100"]);
+    k8s.apply(ns, pod("shoal-1", app, "10.3.0.2", true, 4100));
+    await until(() => reports.length === 2, 3000, "pod turning Ready");
+    expect(reports[1]).toEqual(["10.3.0.1:4100", "10.3.0.2:4100"]);
+    k8s.delete(ns, "shoal-0", "pods");
+    await until(() => reports.length === 3, 3000, "pod deletion");
+    expect(reports[2]).toEqual(["10.3.0.2:4100"]);
+    expect(k8s.requests).toContain("list:pods");
     await d.stop();
   });
 
