@@ -5,14 +5,18 @@
  * body is two shoal frames (hello carrying the caller's address, then the
  * request or one-way frame); the response body is one response/error frame.
  *
- * Limits of Bun 1.4.5's HTTP/3 client (checked by hand, see the report in
- * BENCHMARKS/README): it refuses custom `ca`, client `cert/key` and
- * `serverName` (HTTP3Unsupported), so neither side can verify the other's
- * certificate. Peer authentication therefore comes from the cluster key:
+ * Limits of Bun 1.4.5's HTTP/3 client, checked with small scripts: `fetch`
+ * with `protocol: "http3"` fails with HTTP3Unsupported as soon as `tls` has a
+ * custom `ca` or a client `cert/key` (`serverName` is documented as rejected),
+ * and works only with `rejectUnauthorized: false`; a server with
+ * `requestCert: true` resets every such stream. So neither side can verify
+ * the other's certificate. Peer authentication therefore comes from the cluster key:
  * with `clusterKey` every frame in both directions carries an HMAC-SHA256
  * and unauthenticated requests are refused. QUIC still encrypts the traffic,
  * but without the key anyone can talk to the listener and an active
- * man-in-the-middle can read it; always set the key.
+ * man-in-the-middle can read it; always set the key. Unlike tcp/tls, messages
+ * are not bound to a connection, so such a man-in-the-middle could also replay
+ * a request it has read. Prefer the tls transport on untrusted networks.
  */
 import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
 import { TransportError } from "../core/transport.ts";
