@@ -1,48 +1,31 @@
 /**
- * SWIM membership with Lifeguard suspicion (see hashicorp/memberlist):
- * each probe interval a member pings the next member of a shuffled
- * round-robin list; if no ack arrives within the probe timeout it asks
- * `indirectChecks` others to ping on its behalf; if none succeed the target
- * becomes suspect. A suspicion times out into "dead" unless the target
- * refutes it with a higher incarnation; independent confirmations shrink the
- * timeout (Lifeguard). Updates ride on every message (piggyback) and on
- * periodic gossip rounds, each sent a bounded number of times; a periodic
- * push-pull of the full state, skipped when checksums match, repairs what
- * gossip lost.
+ * SWIM membership with Lifeguard suspicion (see hashicorp/memberlist): the
+ * networking half. Each probe interval a member pings the next member of a
+ * shuffled round-robin list; if no ack arrives within the probe timeout it
+ * asks `indirectChecks` others to ping on its behalf; if none succeed the
+ * target becomes suspect (see {@link MembershipView} for the state rules and
+ * suspicion timers). Updates ride on every message (piggyback) and on
+ * periodic gossip rounds; a periodic push-pull of the full state, skipped
+ * when checksums match, repairs what gossip lost.
  *
- * Two accelerations beyond memberlist, both from Lifeguard's spirit:
- * a member that learns of a new suspicion probes the suspect at once (so
- * confirmations arrive within one probe instead of one round-robin cycle),
- * and a probe of a suspect carries the suspicion so it can refute at once
- * (Lifeguard's "buddy system"). A direct probe refused outright (nothing
- * listening) does not wait out the interval.
+ * Beyond memberlist, in Lifeguard's spirit: a member that learns of a new
+ * suspicion probes the suspect at once (confirmations arrive within one
+ * probe, not one round-robin cycle); a probe of a suspect carries the
+ * suspicion so it can refute at once (Lifeguard's "buddy system"); a probe
+ * refused outright (nothing listening) does not wait out the interval; and
+ * {@link Membership.probeNow} lets the node report a dropped connection.
  *
  * Everything runs on the injected Clock, Rng and Transport.
  */
 import type { Clock, Rng, Timer } from "../clock.ts";
 import type { Link, Listener, Transport } from "../transport.ts";
-import { BroadcastQueue } from "./broadcast-queue.ts";
-import { type MemberInfo, MemberTable } from "./member-table.ts";
-import {
-  expectedConfirmations,
-  type MembershipTimings,
-  retransmitLimit,
-  suspicionMinTimeout,
-} from "./membership-config.ts";
+import type { MemberInfo } from "./member-table.ts";
+import type { MembershipTimings } from "./membership-config.ts";
+import { type MembershipEvent, MembershipView } from "./membership-view.ts";
 import { decodeMessage, encodeMessage, type MembershipMessage, type MemberUpdate } from "./membership-wire.ts";
-import { Suspicion } from "./suspicion.ts";
 
 export type { MemberInfo } from "./member-table.ts";
-
-/** Kinds of membership events. */
-export type MembershipEventType = "join" | "suspect" | "alive" | "dead" | "leave";
-
-/** A change in the local view, with a human-readable reason for logs. */
-export interface MembershipEvent {
-  type: MembershipEventType;
-  member: MemberInfo;
-  reason: string;
-}
+export type { MembershipEvent, MembershipEventType } from "./membership-view.ts";
 
 /** Options for {@link Membership}. */
 export interface MembershipOptions {
@@ -54,42 +37,40 @@ export interface MembershipOptions {
   timings: MembershipTimings;
   /** Addresses to join through; the local address may be among them. */
   seeds: readonly string[];
-  /** Most updates piggybacked on one message (default 8). */
+  /** Most updates piggybacked on one message (default 8; 0 disables gossip, leaving push-pull). */
   maxPiggyback?: number;
 }
 
-/** One member's SWIM state machine. */
+/** One member's SWIM protocol endpoint. */
 export class Membership {
   readonly self: string;
-  private readonly table = new MemberTable();
-  private readonly queue = new BroadcastQueue();
-  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly view: MembershipView;
   private readonly links = new Map<string, Link>();
   private readonly probing = new Set<string>();
-  private readonly listeners: Array<(e: MembershipEvent) => void> = [];
   private readonly timers = new Set<Timer>();
   private listener: Listener | undefined;
   private probeOrder: string[] = [];
   private probeIndex = 0;
   private seedIndex = 0;
-  private incarnation = 0;
   private running = false;
-  private leaving = false;
 
   constructor(private readonly o: MembershipOptions) {
     this.self = o.self;
+    this.view = new MembershipView({
+      self: o.self,
+      clock: o.clock,
+      timings: o.timings,
+      onSuspicionReported: (name) => this.after(0, () => void this.probe(name)),
+    });
   }
 
-  /** Subscribes to events; returns an unsubscribe function. */
+  /** Subscribes to join/suspect/alive/dead/leave events; returns an unsubscribe function. */
   onEvent(fn: (e: MembershipEvent) => void): () => void {
-    this.listeners.push(fn);
-    return () => this.listeners.splice(this.listeners.indexOf(fn) >>> 0, 1);
+    return this.view.onEvent(fn);
   }
 
   /** Listens, announces itself to the seeds, and starts probing, gossip and push-pull. */
   async start(): Promise<void> {
-    const now = this.o.clock.monotonic();
-    this.table.set({ name: this.self, status: "alive", incarnation: this.incarnation, since: now });
     this.listener = await this.o.transport.listen(this.self, {
       onRequest: (from, bytes) => this.onRequest(from, bytes),
       onMessage: (_from, bytes) => this.onMessage(bytes),
@@ -99,22 +80,17 @@ export class Membership {
     this.every(t.probeIntervalMs, this.o.rng.int(t.probeIntervalMs), () => this.probeTick());
     this.every(t.gossipIntervalMs, this.o.rng.int(t.gossipIntervalMs), () => this.gossipTick());
     if (t.pushPullIntervalMs > 0) {
-      this.every(t.pushPullIntervalMs, t.pushPullIntervalMs / 2 + this.o.rng.int(t.pushPullIntervalMs / 2), () =>
-        this.pushPullTick(),
-      );
+      const first = t.pushPullIntervalMs / 2 + this.o.rng.int(t.pushPullIntervalMs / 2);
+      this.every(t.pushPullIntervalMs, first, () => this.pushPullTick());
     }
     await Promise.all(this.seeds().map((s) => this.sync(s).catch(() => undefined)));
   }
 
-  /** Announces a graceful leave to every live member, then stops. */
+  /** Announces a graceful leave to every live member, waits one gossip interval, then stops. */
   async leave(): Promise<void> {
     if (!this.running) return;
-    this.leaving = true;
-    this.incarnation++;
-    const left: MemberUpdate = { name: this.self, status: "left", incarnation: this.incarnation, from: this.self };
-    this.table.set({ ...left, since: this.o.clock.monotonic() });
-    const bytes = encodeMessage({ t: "gossip", gossip: [left] });
-    for (const name of this.others()) this.link(name).send(bytes);
+    const bytes = encodeMessage({ t: "gossip", gossip: [this.view.leave()] });
+    for (const name of this.view.others()) this.link(name).send(bytes);
     await new Promise<void>((resolve) => this.o.clock.setTimer(this.o.timings.gossipIntervalMs, resolve));
     await this.stop();
   }
@@ -122,10 +98,9 @@ export class Membership {
   /** Stops all activity at once, as a crash would (no announcement). */
   async stop(): Promise<void> {
     this.running = false;
+    this.view.stop();
     for (const t of this.timers) t.cancel();
     this.timers.clear();
-    for (const s of this.suspicions.values()) s.cancel();
-    this.suspicions.clear();
     for (const l of this.links.values()) l.close();
     this.links.clear();
     await this.listener?.close();
@@ -134,41 +109,43 @@ export class Membership {
 
   /** Every known member including this one, sorted by name. */
   members(): MemberInfo[] {
-    return this.table.all();
+    return this.view.members();
   }
 
-  /** Names of alive or suspect members including this one, sorted (the input of the partition table). */
+  /** Alive or suspect members including this one, sorted (the input of the partition table). */
   liveMembers(): string[] {
-    return this.table.live();
+    return this.view.live();
   }
 
   /** The member named `name`, if known. */
   member(name: string): MemberInfo | undefined {
-    return this.table.get(name);
+    return this.view.member(name);
   }
 
   /** Checksum of the local view; equal on members that agree. */
   checksum(): number {
-    return this.table.checksum();
+    return this.view.checksum();
   }
 
   /**
    * Probes `name` now instead of at its round-robin turn. Call it when the
-   * transport sees the peer's connection drop (a crashed process resets its
-   * TCP connections at once): detection then no longer waits for the next
-   * probe to reach the peer. No-op for unknown, dead or departed members.
+   * transport sees the peer's connection drop or a peer request fail as
+   * unreachable (a crashed process resets its TCP connections at once).
+   * No-op for unknown, dead or departed members.
    */
   probeNow(name: string): void {
-    const m = this.table.get(name);
+    const m = this.view.member(name);
     if (name !== this.self && (m?.status === "alive" || m?.status === "suspect")) void this.probe(name);
   }
 
   // ---- probing ------------------------------------------------------------
 
   private probeTick(): void {
-    this.reap();
-    const others = this.others();
-    if (others.length === 0) {
+    for (const gone of this.view.reap()) {
+      this.links.get(gone)?.close();
+      this.links.delete(gone);
+    }
+    if (this.view.others().length === 0) {
       const seeds = this.seeds();
       if (seeds.length > 0) void this.sync(seeds[this.seedIndex++ % seeds.length]!).catch(() => undefined);
       return;
@@ -178,13 +155,13 @@ export class Membership {
   }
 
   private nextProbeTarget(): string | undefined {
-    for (let tries = 0; tries < 2; tries++) {
+    for (let round = 0; round < 2; round++) {
       while (this.probeIndex < this.probeOrder.length) {
         const name = this.probeOrder[this.probeIndex++]!;
-        const m = this.table.get(name);
-        if (m && (m.status === "alive" || m.status === "suspect")) return name;
+        const status = this.view.member(name)?.status;
+        if (status === "alive" || status === "suspect") return name;
       }
-      this.probeOrder = shuffle(this.others(), this.o.rng);
+      this.probeOrder = shuffle(this.view.others(), this.o.rng);
       this.probeIndex = 0;
     }
     return undefined;
@@ -199,11 +176,8 @@ export class Membership {
       const started = this.o.clock.monotonic();
       const direct = await this.ping(target, t.probeTimeoutMs);
       if (direct === "ack" || !this.running) return;
-      const helpers = sample(
-        this.others().filter((n) => n !== target && this.table.get(n)?.status === "alive"),
-        t.indirectChecks,
-        this.o.rng,
-      );
+      const candidates = this.view.others().filter((n) => n !== target && this.view.member(n)?.status === "alive");
+      const helpers = shuffle(candidates, this.o.rng).slice(0, t.indirectChecks);
       const wait = Math.max(t.probeTimeoutMs, t.probeIntervalMs - (this.o.clock.monotonic() - started));
       const indirect = await Promise.all(
         helpers.map((h) =>
@@ -214,19 +188,16 @@ export class Membership {
         ),
       );
       if (indirect.some(Boolean) || !this.running) return;
-      const cur = this.table.get(target);
-      if (!cur || (cur.status !== "alive" && cur.status !== "suspect")) return;
-      const why = `direct probe ${direct}, ${helpers.length} indirect probe(s) failed`;
-      this.apply({ name: target, status: "suspect", incarnation: cur.incarnation, from: this.self }, why);
+      this.view.suspect(target, `direct probe ${direct}, ${helpers.length} indirect probe(s) failed`);
     } finally {
       this.probing.delete(target);
     }
   }
 
-  /** Pings `target`; resolves "ack", "timeout", or "unreachable" (never rejects). */
+  /** Pings `target`, carrying its suspicion if we hold one; never rejects. */
   private async ping(target: string, timeoutMs: number): Promise<"ack" | "timeout" | "unreachable"> {
     const gossip = this.piggyback();
-    const cur = this.table.get(target);
+    const cur = this.view.member(target);
     if (cur?.status === "suspect") {
       gossip.push({ name: target, status: "suspect", incarnation: cur.incarnation, from: this.self });
     }
@@ -241,24 +212,23 @@ export class Membership {
   // ---- dissemination ------------------------------------------------------
 
   private piggyback(): MemberUpdate[] {
-    const limit = retransmitLimit(this.o.timings, this.table.live().length);
-    return this.queue.take(this.o.maxPiggyback ?? 8, limit);
+    return this.view.piggyback(this.o.maxPiggyback ?? 8);
   }
 
   private gossipTick(): void {
-    if (this.queue.size === 0) return;
+    if (this.view.pendingUpdates === 0) return;
     const now = this.o.clock.monotonic();
-    const targets = this.table
-      .all()
+    const targets = this.view
+      .members()
+      .filter((m) => m.name !== this.self)
       .filter(
         (m) =>
-          m.name !== this.self &&
-          (m.status === "alive" ||
-            m.status === "suspect" ||
-            (m.status === "dead" && now - m.since < this.o.timings.gossipToTheDeadMs)),
+          m.status === "alive" ||
+          m.status === "suspect" ||
+          (m.status === "dead" && now - m.since < this.o.timings.gossipToTheDeadMs),
       )
       .map((m) => m.name);
-    for (const name of sample(targets, this.o.timings.gossipNodes, this.o.rng)) {
+    for (const name of shuffle(targets, this.o.rng).slice(0, this.o.timings.gossipNodes)) {
       const gossip = this.piggyback();
       if (gossip.length === 0) break;
       this.link(name).send(encodeMessage({ t: "gossip", gossip }));
@@ -266,19 +236,15 @@ export class Membership {
   }
 
   private pushPullTick(): void {
-    const others = this.others();
+    const others = this.view.others();
     if (others.length > 0) void this.sync(others[this.o.rng.int(others.length)]!).catch(() => undefined);
   }
 
   /** Full-state exchange with `peer`; merges what comes back. */
   private async sync(peer: string): Promise<void> {
-    const msg: MembershipMessage = { t: "sync", checksum: this.checksum(), states: this.fullState() };
+    const msg: MembershipMessage = { t: "sync", checksum: this.view.checksum(), states: this.view.fullState() };
     const reply = await this.request(peer, msg, this.o.timings.syncTimeoutMs);
-    if (reply.t === "sync-reply" && !reply.same) this.merge(reply.states, `push-pull with ${peer}`);
-  }
-
-  private fullState(): MemberUpdate[] {
-    return this.table.all().map((m) => ({ name: m.name, status: m.status, incarnation: m.incarnation, from: this.self }));
+    if (reply.t === "sync-reply" && !reply.same) this.view.merge(reply.states, `push-pull with ${peer}`);
   }
 
   // ---- inbound ------------------------------------------------------------
@@ -288,18 +254,18 @@ export class Membership {
     const m = decodeMessage(bytes);
     switch (m.t) {
       case "ping":
-        this.merge(m.gossip, `ping from ${from}`);
+        this.view.merge(m.gossip, `ping from ${from}`);
         if (m.target !== this.self) throw new Error(`membership: ping for ${m.target} reached ${this.self}`);
         return encodeMessage({ t: "ack", gossip: this.piggyback() });
       case "ping-req": {
-        this.merge(m.gossip, `ping-req from ${from}`);
+        this.view.merge(m.gossip, `ping-req from ${from}`);
         const result = await this.ping(m.target, this.o.timings.probeTimeoutMs);
         return encodeMessage({ t: result === "ack" ? "ack" : "nack", gossip: this.piggyback() });
       }
       case "sync": {
-        const same = m.checksum === this.checksum();
-        if (!same) this.merge(m.states, `push-pull from ${from}`);
-        return encodeMessage({ t: "sync-reply", same, states: same ? [] : this.fullState() });
+        const same = m.checksum === this.view.checksum();
+        if (!same) this.view.merge(m.states, `push-pull from ${from}`);
+        return encodeMessage({ t: "sync-reply", same, states: same ? [] : this.view.fullState() });
       }
       default:
         throw new Error(`membership: unexpected request ${m.t}`);
@@ -309,108 +275,16 @@ export class Membership {
   private onMessage(bytes: Uint8Array): void {
     if (!this.running) return;
     const m = decodeMessage(bytes);
-    if (m.t === "gossip") this.merge(m.gossip, "gossip");
+    if (m.t === "gossip") this.view.merge(m.gossip, "gossip");
   }
 
   private async request(peer: string, msg: MembershipMessage, timeoutMs: number): Promise<MembershipMessage> {
     const reply = decodeMessage(await this.link(peer).request(encodeMessage(msg), timeoutMs));
-    if ("gossip" in reply) this.merge(reply.gossip, `reply from ${peer}`);
+    if ("gossip" in reply) this.view.merge(reply.gossip, `reply from ${peer}`);
     return reply;
   }
 
-  // ---- state changes ------------------------------------------------------
-
-  private merge(updates: readonly MemberUpdate[], via: string): void {
-    for (const u of updates) this.apply(u, via);
-  }
-
-  /** Applies one update with SWIM's rules, refuting rumours about this member. */
-  private apply(u: MemberUpdate, why: string): void {
-    if (!this.running) return;
-    if (u.name === this.self) return this.refute(u);
-    const cur = this.table.get(u.name);
-    if (u.status === "suspect" && cur?.status === "suspect" && u.incarnation === cur.incarnation) {
-      if (this.suspicions.get(u.name)?.confirm(u.from)) this.queue.enqueue(u);
-      return;
-    }
-    const change = this.table.apply(u, this.o.clock.monotonic());
-    if (!change) return;
-    this.queue.enqueue(u);
-    this.suspicions.get(u.name)?.cancel();
-    this.suspicions.delete(u.name);
-    const info = change.current;
-    const prev = change.previous;
-    switch (info.status) {
-      case "alive":
-        if (prev === undefined || prev === "dead" || prev === "left") this.emit("join", info, `learned via ${why}`);
-        else if (prev === "suspect") this.emit("alive", info, `refuted at incarnation ${info.incarnation} (${why})`);
-        return;
-      case "suspect":
-        this.startSuspicion(u, why);
-        return;
-      case "dead":
-        this.emit("dead", info, u.from === this.self ? why : `declared dead by ${u.from} (${why})`);
-        return;
-      case "left":
-        this.emit("leave", info, `left gracefully (${why})`);
-    }
-  }
-
-  private startSuspicion(u: MemberUpdate, why: string): void {
-    const n = this.table.live().length;
-    const t = this.o.timings;
-    const min = suspicionMinTimeout(t, n);
-    const max = min * t.suspicionMaxTimeoutMult;
-    const k = expectedConfirmations(t, n);
-    const s = new Suspicion(this.o.clock, u.from, k, min, max, (confirmations) => {
-      this.suspicions.delete(u.name);
-      const cur = this.table.get(u.name);
-      if (cur?.status !== "suspect" || cur.incarnation !== u.incarnation) return;
-      const ms = this.o.clock.monotonic() - cur.since;
-      const reason = `suspected by ${u.from} (${why}); no refutation within ${ms} ms, ${confirmations}/${k} confirmations`;
-      this.apply({ name: u.name, status: "dead", incarnation: u.incarnation, from: this.self }, reason);
-    });
-    this.suspicions.set(u.name, s);
-    this.emit("suspect", this.table.get(u.name)!, u.from === this.self ? why : `suspected by ${u.from} (${why})`);
-    // Lifeguard confirmation: check the suspect ourselves now rather than at our next round-robin turn.
-    if (u.from !== this.self) this.after(0, () => void this.probe(u.name));
-  }
-
-  /** Somebody reports this member suspect, dead or with a newer incarnation: out-bid it. */
-  private refute(u: MemberUpdate): void {
-    if (this.leaving || u.incarnation < this.incarnation) return;
-    if (u.status === "alive" && u.incarnation === this.incarnation) return;
-    this.incarnation = u.incarnation + 1;
-    const alive: MemberUpdate = { name: this.self, status: "alive", incarnation: this.incarnation, from: this.self };
-    const info = { ...alive, since: this.o.clock.monotonic() };
-    this.table.set(info);
-    this.queue.enqueue(alive);
-    this.emit("alive", info, `refuted "${u.status}" from ${u.from} with incarnation ${this.incarnation}`);
-  }
-
-  private reap(): void {
-    const now = this.o.clock.monotonic();
-    for (const m of this.table.all()) {
-      if ((m.status === "dead" || m.status === "left") && m.name !== this.self) {
-        if (now - m.since >= this.o.timings.gossipToTheDeadMs) {
-          this.table.remove(m.name);
-          this.links.get(m.name)?.close();
-          this.links.delete(m.name);
-        }
-      }
-    }
-  }
-
   // ---- helpers ------------------------------------------------------------
-
-  private emit(type: MembershipEventType, member: MemberInfo, reason: string): void {
-    const e: MembershipEvent = { type, member: { ...member }, reason };
-    for (const fn of [...this.listeners]) fn(e);
-  }
-
-  private others(): string[] {
-    return this.table.live().filter((n) => n !== this.self);
-  }
 
   private seeds(): string[] {
     return [...new Set(this.o.seeds)].filter((s) => s !== this.self);
@@ -446,9 +320,4 @@ function shuffle<T>(items: readonly T[], rng: Rng): T[] {
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
-}
-
-/** Up to `k` distinct random items. */
-function sample<T>(items: readonly T[], k: number, rng: Rng): T[] {
-  return shuffle(items, rng).slice(0, k);
 }

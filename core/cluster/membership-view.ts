@@ -1,0 +1,211 @@
+/**
+ * What one member believes about the cluster: the member table, the queue
+ * of updates to disseminate, running Lifeguard suspicions, the local
+ * incarnation (and refutation of rumours about this member), and the
+ * events that changes produce. No networking: {@link Membership} feeds it
+ * updates and carries its piggyback queue.
+ */
+import type { Clock } from "../clock.ts";
+import { BroadcastQueue } from "./broadcast-queue.ts";
+import { type MemberInfo, MemberTable } from "./member-table.ts";
+import {
+  expectedConfirmations,
+  type MembershipTimings,
+  retransmitLimit,
+  suspicionMinTimeout,
+} from "./membership-config.ts";
+import type { MemberUpdate } from "./membership-wire.ts";
+import { Suspicion } from "./suspicion.ts";
+
+/** Kinds of membership events. */
+export type MembershipEventType = "join" | "suspect" | "alive" | "dead" | "leave";
+
+/** A change in the local view, with a human-readable reason for logs. */
+export interface MembershipEvent {
+  type: MembershipEventType;
+  member: MemberInfo;
+  reason: string;
+}
+
+/** Options for {@link MembershipView}. */
+export interface MembershipViewOptions {
+  self: string;
+  clock: Clock;
+  timings: MembershipTimings;
+  /** Called when another member reports a new suspicion, so we can check the suspect ourselves. */
+  onSuspicionReported?: (name: string) => void;
+}
+
+/** The local membership view and SWIM's state rules. */
+export class MembershipView {
+  readonly self: string;
+  /** Whether updates are applied (false once stopped). */
+  active = true;
+  private readonly table = new MemberTable();
+  private readonly queue = new BroadcastQueue();
+  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly listeners: Array<(e: MembershipEvent) => void> = [];
+  private incarnation = 0;
+  private leaving = false;
+
+  constructor(private readonly o: MembershipViewOptions) {
+    this.self = o.self;
+    this.table.set({ name: o.self, status: "alive", incarnation: 0, since: o.clock.monotonic() });
+  }
+
+  /** Subscribes to events; returns an unsubscribe function. */
+  onEvent(fn: (e: MembershipEvent) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      const i = this.listeners.indexOf(fn);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Every known member, sorted by name. */
+  members(): MemberInfo[] {
+    return this.table.all();
+  }
+
+  /** Alive or suspect members including this one, sorted. */
+  live(): string[] {
+    return this.table.live();
+  }
+
+  /** Alive or suspect members other than this one. */
+  others(): string[] {
+    return this.table.live().filter((n) => n !== this.self);
+  }
+
+  /** The member named `name`, if known. */
+  member(name: string): MemberInfo | undefined {
+    return this.table.get(name);
+  }
+
+  /** Checksum of the view. */
+  checksum(): number {
+    return this.table.checksum();
+  }
+
+  /** The whole view as updates reported by this member (push-pull payload). */
+  fullState(): MemberUpdate[] {
+    return this.table.all().map((m) => ({ name: m.name, status: m.status, incarnation: m.incarnation, from: this.self }));
+  }
+
+  /** Number of updates waiting for dissemination. */
+  get pendingUpdates(): number {
+    return this.queue.size;
+  }
+
+  /** Up to `max` updates to piggyback on one message. */
+  piggyback(max: number): MemberUpdate[] {
+    return this.queue.take(max, retransmitLimit(this.o.timings, this.table.live().length));
+  }
+
+  /** Reports `name` suspect on our own evidence (a failed probe). */
+  suspect(name: string, why: string): void {
+    const cur = this.table.get(name);
+    if (!cur || (cur.status !== "alive" && cur.status !== "suspect")) return;
+    this.apply({ name, status: "suspect", incarnation: cur.incarnation, from: this.self }, why);
+  }
+
+  /** Marks this member as leaving and returns the update announcing it. */
+  leave(): MemberUpdate {
+    this.leaving = true;
+    this.incarnation++;
+    const left: MemberUpdate = { name: this.self, status: "left", incarnation: this.incarnation, from: this.self };
+    this.table.set({ ...left, since: this.o.clock.monotonic() });
+    return left;
+  }
+
+  /** Applies updates received via `via`. */
+  merge(updates: readonly MemberUpdate[], via: string): void {
+    for (const u of updates) this.apply(u, via);
+  }
+
+  /** Applies one update with SWIM's rules, refuting rumours about this member. */
+  apply(u: MemberUpdate, why: string): void {
+    if (!this.active) return;
+    if (u.name === this.self) return this.refute(u);
+    const cur = this.table.get(u.name);
+    if (u.status === "suspect" && cur?.status === "suspect" && u.incarnation === cur.incarnation) {
+      if (this.suspicions.get(u.name)?.confirm(u.from)) this.queue.enqueue(u);
+      return;
+    }
+    const change = this.table.apply(u, this.o.clock.monotonic());
+    if (!change) return;
+    this.queue.enqueue(u);
+    this.suspicions.get(u.name)?.cancel();
+    this.suspicions.delete(u.name);
+    const info = change.current;
+    const prev = change.previous;
+    switch (info.status) {
+      case "alive":
+        if (prev === undefined || prev === "dead" || prev === "left") this.emit("join", info, `learned via ${why}`);
+        else if (prev === "suspect") this.emit("alive", info, `refuted at incarnation ${info.incarnation} (${why})`);
+        return;
+      case "suspect":
+        this.startSuspicion(u, why);
+        return;
+      case "dead":
+        this.emit("dead", info, u.from === this.self ? why : `declared dead by ${u.from} (${why})`);
+        return;
+      case "left":
+        this.emit("leave", info, `left gracefully (${why})`);
+    }
+  }
+
+  /** Forgets members dead or departed for longer than gossipToTheDead; returns their names. */
+  reap(): string[] {
+    const now = this.o.clock.monotonic();
+    const gone = this.table
+      .all()
+      .filter((m) => (m.status === "dead" || m.status === "left") && m.name !== this.self)
+      .filter((m) => now - m.since >= this.o.timings.gossipToTheDeadMs)
+      .map((m) => m.name);
+    for (const name of gone) this.table.remove(name);
+    return gone;
+  }
+
+  /** Stops applying updates and cancels every suspicion timer. */
+  stop(): void {
+    this.active = false;
+    for (const s of this.suspicions.values()) s.cancel();
+    this.suspicions.clear();
+  }
+
+  private startSuspicion(u: MemberUpdate, why: string): void {
+    const n = this.table.live().length;
+    const t = this.o.timings;
+    const min = suspicionMinTimeout(t, n);
+    const k = expectedConfirmations(t, n);
+    const s = new Suspicion(this.o.clock, u.from, k, min, min * t.suspicionMaxTimeoutMult, (confirmations) => {
+      this.suspicions.delete(u.name);
+      const cur = this.table.get(u.name);
+      if (cur?.status !== "suspect" || cur.incarnation !== u.incarnation) return;
+      const ms = this.o.clock.monotonic() - cur.since;
+      const reason = `suspected by ${u.from} (${why}); no refutation within ${ms} ms, ${confirmations}/${k} confirmations`;
+      this.apply({ name: u.name, status: "dead", incarnation: u.incarnation, from: this.self }, reason);
+    });
+    this.suspicions.set(u.name, s);
+    this.emit("suspect", this.table.get(u.name)!, u.from === this.self ? why : `suspected by ${u.from} (${why})`);
+    if (u.from !== this.self) this.o.onSuspicionReported?.(u.name);
+  }
+
+  /** Somebody reports this member suspect, dead or with a newer incarnation: out-bid it. */
+  private refute(u: MemberUpdate): void {
+    if (this.leaving || u.incarnation < this.incarnation) return;
+    if (u.status === "alive" && u.incarnation === this.incarnation) return;
+    this.incarnation = u.incarnation + 1;
+    const alive: MemberUpdate = { name: this.self, status: "alive", incarnation: this.incarnation, from: this.self };
+    const info = { ...alive, since: this.o.clock.monotonic() };
+    this.table.set(info);
+    this.queue.enqueue(alive);
+    this.emit("alive", info, `refuted "${u.status}" from ${u.from} with incarnation ${this.incarnation}`);
+  }
+
+  private emit(type: MembershipEventType, member: MemberInfo, reason: string): void {
+    const e: MembershipEvent = { type, member: { ...member }, reason };
+    for (const fn of [...this.listeners]) fn(e);
+  }
+}
