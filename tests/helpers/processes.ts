@@ -61,6 +61,17 @@ export function redisCliPath(): string | null {
   return Bun.which("redis-cli") ?? (existsSync("/usr/bin/redis-cli") ? "/usr/bin/redis-cli" : null);
 }
 
+/**
+ * The child environment: ours without SHOAL_* variables (SHOAL_BIN and friends
+ * must not leak into the node's config), plus `extra`.
+ */
+export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SHOAL_")) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
 function collect(stream: ReadableStream<Uint8Array> | undefined, sink: string[]): void {
   if (!stream) return;
   const decoder = new TextDecoder();
@@ -110,7 +121,7 @@ async function spawnAndWait(spec: SpawnSpec): Promise<ServerProcess> {
   const out: string[] = [];
   const proc = Bun.spawn(spec.cmd, {
     cwd: spec.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...spec.env } as Record<string, string>,
+    env: childEnv(spec.env),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -200,6 +211,30 @@ export async function startShoal(opts: ShoalOptions = {}): Promise<ServerProcess
   throw lastError;
 }
 
+/**
+ * Starts shoal with exactly `args` (nothing added) and waits for PING on `port`;
+ * for tests that configure ports through env or shoal.yaml.
+ */
+export function spawnShoal(opts: {
+  args: string[];
+  port: number;
+  httpPort?: number;
+  env?: Record<string, string | undefined>;
+  binary?: string;
+  cwd?: string;
+  startTimeoutMs?: number;
+}): Promise<ServerProcess> {
+  return spawnAndWait({
+    name: "shoal",
+    cmd: [...shoalCommand(opts.binary), ...opts.args],
+    env: opts.env,
+    cwd: opts.cwd,
+    port: opts.port,
+    httpPort: opts.httpPort ?? 0,
+    startTimeoutMs: opts.startTimeoutMs ?? 15000,
+  });
+}
+
 /** Starts redis-server on a free loopback port with persistence off. Throws when redis-server is not installed. */
 export async function startRedis(extraArgs: string[] = []): Promise<ServerProcess> {
   const bin = redisServerPath();
@@ -229,7 +264,7 @@ export async function runCommand(
 ): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
   const proc = Bun.spawn(cmd, {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...opts.env } as Record<string, string>,
+    env: childEnv(opts.env),
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
