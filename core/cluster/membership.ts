@@ -41,9 +41,30 @@ export interface MembershipOptions {
   maxPiggyback?: number;
 }
 
+/** Protocol counters, for /metrics. */
+export interface MembershipStats {
+  probes: number;
+  /** Direct probes that got no ack. */
+  directFailures: number;
+  /** Probes that failed directly and indirectly (the target became or stayed suspect). */
+  probeFailures: number;
+  gossipMessages: number;
+  /** Push-pull exchanges initiated, and how many of them found equal checksums. */
+  syncs: number;
+  syncsSkipped: number;
+}
+
 /** One member's SWIM protocol endpoint. */
 export class Membership {
   readonly self: string;
+  readonly stats: MembershipStats = {
+    probes: 0,
+    directFailures: 0,
+    probeFailures: 0,
+    gossipMessages: 0,
+    syncs: 0,
+    syncsSkipped: 0,
+  };
   private readonly view: MembershipView;
   private readonly links = new Map<string, Link>();
   private readonly probing = new Set<string>();
@@ -83,7 +104,18 @@ export class Membership {
       const first = t.pushPullIntervalMs / 2 + this.o.rng.int(t.pushPullIntervalMs / 2);
       this.every(t.pushPullIntervalMs, first, () => this.pushPullTick());
     }
-    await Promise.all(this.seeds().map((s) => this.sync(s).catch(() => undefined)));
+    await this.join(this.seeds());
+  }
+
+  /**
+   * Push-pulls with each of `peers` (e.g. when discovery reports new
+   * addresses, or to merge two clusters after a split); resolves with the
+   * number that answered.
+   */
+  async join(peers: readonly string[]): Promise<number> {
+    const targets = [...new Set(peers)].filter((p) => p !== this.self);
+    const results = await Promise.all(targets.map((p) => this.sync(p).then(() => 1, () => 0)));
+    return results.reduce<number>((a, b) => a + b, 0);
   }
 
   /** Announces a graceful leave to every live member, waits one gossip interval, then stops. */
@@ -174,8 +206,10 @@ export class Membership {
     try {
       const t = this.o.timings;
       const started = this.o.clock.monotonic();
+      this.stats.probes++;
       const direct = await this.ping(target, t.probeTimeoutMs);
       if (direct === "ack" || !this.running) return;
+      this.stats.directFailures++;
       const candidates = this.view.others().filter((n) => n !== target && this.view.member(n)?.status === "alive");
       const helpers = shuffle(candidates, this.o.rng).slice(0, t.indirectChecks);
       const wait = Math.max(t.probeTimeoutMs, t.probeIntervalMs - (this.o.clock.monotonic() - started));
@@ -188,6 +222,7 @@ export class Membership {
         ),
       );
       if (indirect.some(Boolean) || !this.running) return;
+      this.stats.probeFailures++;
       this.view.suspect(target, `direct probe ${direct}, ${helpers.length} indirect probe(s) failed`);
     } finally {
       this.probing.delete(target);
@@ -232,6 +267,7 @@ export class Membership {
       const gossip = this.piggyback();
       if (gossip.length === 0) break;
       this.link(name).send(encodeMessage({ t: "gossip", gossip }));
+      this.stats.gossipMessages++;
     }
   }
 
@@ -243,7 +279,9 @@ export class Membership {
   /** Full-state exchange with `peer`; merges what comes back. */
   private async sync(peer: string): Promise<void> {
     const msg: MembershipMessage = { t: "sync", checksum: this.view.checksum(), states: this.view.fullState() };
+    this.stats.syncs++;
     const reply = await this.request(peer, msg, this.o.timings.syncTimeoutMs);
+    if (reply.t === "sync-reply" && reply.same) this.stats.syncsSkipped++;
     if (reply.t === "sync-reply" && !reply.same) this.view.merge(reply.states, `push-pull with ${peer}`);
   }
 

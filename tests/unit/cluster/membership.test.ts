@@ -140,6 +140,19 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     await reborn.stop();
   });
 
+  test("two separate clusters merge when one member is told about the other (join)", async () => {
+    const c = await startCluster({ size: 5, seed: 13, separateSeeds: 2 });
+    const left = c.members.slice(0, 2);
+    const right = c.members.slice(2);
+    expect(await c.runUntil(() => c.converged(left, c.names.slice(0, 2)) && c.converged(right, c.names.slice(2)), 5000)).toBe(true);
+    const joining = left[0]!.join([c.names[2]!]);
+    await c.clock.advance(10);
+    expect(await joining).toBe(1);
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 10_000)).toBe(true);
+    expect(c.members[0]!.stats.syncs).toBeGreaterThan(0);
+    expect(c.events.filter((e) => e.type === "dead" || e.type === "suspect")).toEqual([]);
+  });
+
   test("same seed, same history (deterministic simulation)", async () => {
     const run = async () => {
       const c = await startCluster({ size: 5, seed: 21 });

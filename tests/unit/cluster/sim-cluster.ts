@@ -22,6 +22,8 @@ export interface SimClusterOptions {
   timings?: Partial<MembershipTimings>;
   maxPiggyback?: number;
   latencyMs?: number;
+  /** If set, members before this index join through member 0 and the rest through this one (two clusters). */
+  separateSeeds?: number;
 }
 
 /** A running simulated cluster. */
@@ -52,7 +54,7 @@ export async function startCluster(o: SimClusterOptions): Promise<SimCluster> {
       rng: new SeededRng(o.seed * 1000 + i),
       transport: net.transport(),
       timings,
-      seeds: [names[0]!],
+      seeds: [names[o.separateSeeds !== undefined && i >= o.separateSeeds ? o.separateSeeds : 0]!],
       maxPiggyback: o.maxPiggyback,
     });
     m.onEvent((e) => events.push({ ...e, at: clock.monotonic(), on: self }));
