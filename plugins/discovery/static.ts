@@ -55,7 +55,7 @@ export function createStaticDiscovery(config: StaticConfig, logger: Logger, reso
           continue;
         }
         try {
-          lastKnown.set(host, await resolve(host));
+          lastKnown.set(host, [...new Set(await resolve(host))].sort()); // sorted: round-robin DNS order is not a change
           resolved++;
         } catch (err) {
           logger.warn("discovery.static.resolve_failed", { host, error: errorText(err), keeping: lastKnown.get(host) ?? [] });
