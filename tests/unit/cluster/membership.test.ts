@@ -140,6 +140,25 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     await reborn.stop();
   });
 
+  test("10% random message loss for 5 simulated minutes: suspicions get refuted, nobody is declared dead", async () => {
+    const rng = new SeededRng(5);
+    const c = await startCluster({ size: 5, seed: 17 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    c.net.setFilter(() => rng.next() >= 0.1);
+    await c.clock.advance(300_000);
+    c.net.setFilter(undefined);
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 60_000)).toBe(true);
+    expect(c.events.filter((e) => e.type === "suspect").length).toBeGreaterThan(0); // the loss did bite
+    expect(c.events.filter((e) => e.type === "dead")).toEqual([]);
+  });
+
+  test("30 members converge and detect a crash within the bound for n = 30", async () => {
+    const c = await startCluster({ size: 30, seed: 3 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 30_000)).toBe(true);
+    const { last } = await crashAndMeasure(c, 3, false);
+    expect(last).toBeLessThan(detectionBound(LAN, 30));
+  });
+
   test("two separate clusters merge when one member is told about the other (join)", async () => {
     const c = await startCluster({ size: 5, seed: 13, separateSeeds: 2 });
     const left = c.members.slice(0, 2);
