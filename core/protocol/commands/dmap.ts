@@ -1,5 +1,5 @@
+import { partitionOf } from "../../cluster/hash.ts";
 import { keyFound, keyNotFound, lockNotAcquired, noSuchLock, notFloat, ShoalError, syntaxError } from "../../errors.ts";
-import { hashBytes } from "../../store/hash.ts";
 import { parseFloatStrict, parseInt64 } from "../../store/map-store.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { checkSizes, expiryFrom, replyEntry } from "./strings.ts";
@@ -109,7 +109,7 @@ function scan(ctx: CommandContext): void {
     else throw syntaxError();
   }
   const page = m.scan(cursor, count, match);
-  const keys = page.keys.filter((k) => hashBytes(k, 0, k.length) % pc === part);
+  const keys = page.keys.filter((k) => partitionOf(k, pc) === part);
   ctx.reply.arr(2);
   ctx.reply.int(page.cursor);
   ctx.reply.arr(keys.length);
