@@ -1,0 +1,166 @@
+/**
+ * shoal configuration: ONE zod schema with defaults and presets. Every field
+ * is a flag (`--http-port`), an env variable (`SHOAL_HTTP_PORT`) and a
+ * shoal.yaml key (`http_port`); see config-load.ts for the merge
+ * (flags > env > file > defaults) and config-help.ts for the help text.
+ * Durations are stored in milliseconds (fields ending in `Ms`), sizes in bytes.
+ */
+import { z } from "zod";
+import type { MapLimits } from "./api.ts";
+import {
+  addressListField,
+  boolField,
+  durationField,
+  enumField,
+  intField,
+  MapOverride,
+  sizeField,
+  stringField,
+} from "./config-fields.ts";
+
+export type { FieldMeta } from "./config-fields.ts";
+export { MapOverride } from "./config-fields.ts";
+export { configHelp } from "./config-help.ts";
+export { ConfigError, type ConfigSources, loadConfig } from "./config-load.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+/** Cluster timing presets (memberlist's local/lan/wan, as in Olric). Values in ms. */
+export const PRESETS = {
+  local: { probeIntervalMs: 1000, probeTimeoutMs: 200, gossipIntervalMs: 100, suspicionMult: 3, pushPullIntervalMs: 15_000, leaveTimeoutMs: 2000, peerTimeoutMs: 1000 },
+  lan: { probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, suspicionMult: 4, pushPullIntervalMs: 30_000, leaveTimeoutMs: 5000, peerTimeoutMs: 10_000 },
+  wan: { probeIntervalMs: 5000, probeTimeoutMs: 3000, gossipIntervalMs: 500, suspicionMult: 6, pushPullIntervalMs: 60_000, leaveTimeoutMs: 15_000, peerTimeoutMs: 30_000 },
+} as const;
+
+/** Name of a cluster timing preset. */
+export type PresetName = keyof typeof PRESETS;
+
+const port = (description: string) => intField(1, 65535, { group: "Network", description });
+const presetDuration = (description: string) => durationField({ group: "Cluster", description, preset: true }).optional();
+const discoveryText = (description: string) => stringField({ group: "Discovery", description }).optional();
+
+/** Every configurable field, flat; the keys are the TypeScript names. */
+export const ShoalConfigFields = z.object({
+  port: port("RESP (Redis protocol) port").default(3320),
+  httpPort: port("HTTP API port").default(3380),
+  peerPort: port("peer (cluster) port").default(3322),
+  bind: stringField({ group: "Network", description: "address to listen on", arg: "<address>" }).default("127.0.0.1"),
+  nodeName: stringField({ group: "Network", description: "node name in the cluster", shown: "<hostname>-<port>" }).default(""),
+  requirepass: stringField({ group: "Network", description: "password clients must AUTH with", shown: "none" }).optional(),
+
+  maxClients: intField(1, 1_000_000, { group: "Limits", description: "maximum client connections" }).default(10_000),
+  maxKeyBytes: sizeField({ group: "Limits", description: "largest key" }).default(64 * KiB),
+  maxValueBytes: sizeField({ group: "Limits", description: "largest value (proto-max-bulk-len)" }).default(512 * MiB),
+  maxMultibulkLen: intField(1, 2 ** 31 - 1, { group: "Limits", description: "most elements in one command" }).default(1_048_576),
+  maxInlineBytes: sizeField({ group: "Limits", description: "longest inline command" }).default(64 * KiB),
+  maxQueryBufferBytes: sizeField({ group: "Limits", description: "unparsed input per client (client-query-buffer-limit)" }).default(GiB),
+  frameTimeoutMs: durationField({ group: "Limits", description: "close a client that stalls mid-command this long" }).default(30_000),
+  idleTimeoutMs: durationField({ group: "Limits", description: "close idle clients after this long (0 = never)" }).default(0),
+
+  logFormat: enumField(["text", "json"], { group: "Logging", description: "log line format" }).default("text"),
+  logLevel: enumField(["debug", "info", "warn", "error"], { group: "Logging", description: "lowest level logged" }).default("info"),
+
+  ttlMs: durationField({ group: "Maps", description: "default TTL of map entries (0 = none)" }).default(0),
+  maxIdleMs: durationField({ group: "Maps", description: "expire entries idle this long (0 = never)" }).default(0),
+  maxKeys: intField(0, MAX_INT, { group: "Maps", description: "keys per map before LRU eviction (0 = unlimited)" }).default(0),
+  maxInuse: sizeField({ group: "Maps", description: "bytes per map before LRU eviction (0 = unlimited)" }).default(0),
+  maps: z
+    .record(z.string(), MapOverride)
+    .default({})
+    .meta({ group: "Maps", description: "per-map overrides: maps: { name: { ttl, max_idle, max_keys, max_inuse } }", arg: "", kind: "record", yamlOnly: true }),
+
+  preset: enumField(["local", "lan", "wan"], { group: "Cluster", description: "failure-detection timing preset" }).default("lan"),
+  peers: addressListField({ group: "Cluster", description: "static seed peers", shown: "none" }).default([]),
+  replicaCount: intField(1, 16, { group: "Cluster", description: "copies of each key" }).default(1),
+  writeQuorum: intField(1, 16, { group: "Cluster", description: "replicas that must ack a write" }).default(1),
+  readQuorum: intField(1, 16, { group: "Cluster", description: "replicas consulted on a read" }).default(1),
+  memberCountQuorum: intField(1, 1024, { group: "Cluster", description: "members needed to accept writes" }).default(1),
+  partitionCount: intField(1, 65_536, { group: "Cluster", description: "number of partitions" }).default(271),
+  replicationMode: enumField(["sync", "async"], { group: "Cluster", description: "wait for replicas or not" }).default("sync"),
+  leaveTimeoutMs: presetDuration("time to hand off partitions on graceful leave"),
+  probeIntervalMs: presetDuration("SWIM probe interval"),
+  probeTimeoutMs: presetDuration("SWIM probe timeout"),
+  gossipIntervalMs: presetDuration("gossip interval"),
+  pushPullIntervalMs: presetDuration("full state sync interval"),
+  peerTimeoutMs: presetDuration("peer request timeout"),
+  suspicionMult: intField(1, 100, { group: "Cluster", description: "suspicion timeout multiplier", preset: true }).optional(),
+
+  discovery: enumField(["static", "dns", "consul", "kubernetes", "plugin"], { group: "Discovery", description: "how peers are found" }).default("static"),
+  dnsName: discoveryText("DNS SRV or A name to resolve"),
+  dnsServer: discoveryText("DNS server host:port (default: system resolver)"),
+  dnsIntervalMs: durationField({ group: "Discovery", description: "DNS re-resolve interval" }).default(5000),
+  consulAddr: discoveryText("Consul HTTP address"),
+  consulService: discoveryText("Consul service name"),
+  consulToken: discoveryText("Consul ACL token"),
+  consulRegister: boolField({ group: "Discovery", description: "register this node in Consul" }).default(false),
+  k8sNamespace: discoveryText("Kubernetes namespace"),
+  k8sSelector: discoveryText("Kubernetes label selector"),
+  k8sService: discoveryText("Kubernetes headless service"),
+  discoveryPlugin: discoveryText("module path of a custom discovery plugin"),
+  discoveryOptions: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .meta({ group: "Discovery", description: "free-form options passed to the discovery plugin", arg: "", kind: "record", yamlOnly: true }),
+});
+
+/** The field names of {@link ShoalConfigFields}. */
+export type ConfigKey = keyof typeof ShoalConfigFields.shape;
+
+type Fields = z.output<typeof ShoalConfigFields>;
+type PresetKey = keyof (typeof PRESETS)["lan"];
+
+/** The validated configuration: every preset-dependent timing resolved. */
+export type ShoalConfig = Omit<Fields, PresetKey> & { [K in PresetKey]: number };
+
+/**
+ * THE schema: fields, cross-field checks, and preset resolution.
+ * `ShoalConfig.parse({})` gives the defaults.
+ */
+export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
+  if (c.writeQuorum > c.replicaCount) {
+    ctx.addIssue({ code: "custom", path: ["writeQuorum"], message: `must not exceed --replica-count (${c.replicaCount}), got ${c.writeQuorum}` });
+  }
+  if (c.readQuorum > c.replicaCount) {
+    ctx.addIssue({ code: "custom", path: ["readQuorum"], message: `must not exceed --replica-count (${c.replicaCount}), got ${c.readQuorum}` });
+  }
+  const ports = [
+    ["httpPort", c.httpPort],
+    ["peerPort", c.peerPort],
+  ] as const;
+  for (const [key, value] of ports) {
+    if (value === c.port) ctx.addIssue({ code: "custom", path: [key], message: `must differ from --port (${c.port})` });
+  }
+  if (c.httpPort === c.peerPort) ctx.addIssue({ code: "custom", path: ["peerPort"], message: `must differ from --http-port (${c.httpPort})` });
+}).transform((c): ShoalConfig => {
+  const preset = PRESETS[c.preset];
+  return {
+    ...c,
+    leaveTimeoutMs: c.leaveTimeoutMs ?? preset.leaveTimeoutMs,
+    probeIntervalMs: c.probeIntervalMs ?? preset.probeIntervalMs,
+    probeTimeoutMs: c.probeTimeoutMs ?? preset.probeTimeoutMs,
+    gossipIntervalMs: c.gossipIntervalMs ?? preset.gossipIntervalMs,
+    pushPullIntervalMs: c.pushPullIntervalMs ?? preset.pushPullIntervalMs,
+    peerTimeoutMs: c.peerTimeoutMs ?? preset.peerTimeoutMs,
+    suspicionMult: c.suspicionMult ?? preset.suspicionMult,
+  };
+});
+
+/** Default configuration with optional typed overrides (for tests and embedded use); throws on invalid input. */
+export function defaultConfig(overrides: Partial<z.input<typeof ShoalConfigFields>> = {}): ShoalConfig {
+  const config = ShoalConfig.parse(overrides);
+  return config.nodeName === "" ? { ...config, nodeName: `shoal-${config.port}` } : config;
+}
+
+/** Eviction limits of map `name`: its `maps.<name>` overrides over the map defaults. */
+export function mapLimitsFor(config: ShoalConfig, name: string): MapLimits {
+  const o = config.maps[name] ?? {};
+  return {
+    ttlMs: o.ttlMs ?? config.ttlMs,
+    maxIdleMs: o.maxIdleMs ?? config.maxIdleMs,
+    maxKeys: o.maxKeys ?? config.maxKeys,
+    maxInuse: o.maxInuse ?? config.maxInuse,
+  };
+}
