@@ -80,7 +80,7 @@ export const serverGroups: Group[] = [
       "HELLO 4",
       "HELLO 1",
       "HELLO abc",
-      "HELLO 3 AUTH default wrong",
+      { cmd: "HELLO 3 AUTH default wrong", norm: "hello" },
       "AUTH x",
       "AUTH a b",
       "AUTH",
