@@ -43,6 +43,8 @@ export interface ChannelEvents {
   onFrame(frame: Frame): void;
   /** The inbound stream is unusable; the channel has already ended the socket. */
   onError(error: TransportError): void;
+  /** Called after each flush to the socket, so a producer can top the queue up again. */
+  onWritable?(): void;
 }
 
 const COALESCE_LIMIT = 256 * 1024;
@@ -59,6 +61,7 @@ export class PeerChannel {
   private signer?: SessionSigner;
   /** Frames sent before the peer's nonce arrived; sealed once the session key exists. */
   private early: Uint8Array[] = [];
+  private earlyBytes = 0;
 
   constructor(
     private readonly socket: StreamSocket,
@@ -80,7 +83,7 @@ export class PeerChannel {
 
   /** Bytes accepted by {@link sendFrame} but not yet taken by the kernel. */
   get queuedBytes(): number {
-    return this.queued;
+    return this.queued + this.earlyBytes;
   }
 
   /** Feeds bytes read from the socket. */
@@ -103,7 +106,10 @@ export class PeerChannel {
     const frame = encodeFrame(type, id, payload, keyed, this.maxFrameBytes);
     if (!keyed) this.enqueue(frame);
     else if (this.signer) this.enqueue(this.signer.seal(frame));
-    else this.early.push(frame);
+    else {
+      this.early.push(frame);
+      this.earlyBytes += frame.length;
+    }
   }
 
   private onNonce(remote: Uint8Array): void {
@@ -115,6 +121,7 @@ export class PeerChannel {
     this.reader.auth = this.signer;
     for (const frame of this.early) this.enqueue(this.signer.seal(frame));
     this.early = [];
+    this.earlyBytes = 0;
   }
 
   private fail(error: TransportError): void {
@@ -127,6 +134,7 @@ export class PeerChannel {
     if (this.ended) return;
     this.ended = true;
     this.early = [];
+    this.earlyBytes = 0;
     this.queue = [];
     this.queued = 0;
     this.socket.end();
@@ -156,9 +164,10 @@ export class PeerChannel {
       this.queued -= written;
       if (written < chunk.length) {
         this.queue.unshift(chunk.subarray(written));
-        return; // kernel buffer full: resume in onDrain
+        break; // kernel buffer full: resume in onDrain
       }
     }
+    if (!this.ended) this.events.onWritable?.();
   }
 
   /** Takes the head of the queue, merging small frames into one write. */

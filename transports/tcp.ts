@@ -31,6 +31,14 @@ export interface TcpTransportOptions {
   helloTimeoutMs?: number;
   /** Inbound connections accepted at once per listener; extra ones are closed (default 1024). */
   maxConnections?: number;
+  /**
+   * Per link: frames are encoded into the socket queue only while it holds less
+   * than this many bytes (default 4 MiB); later ones wait, unencoded, until the
+   * peer reads. This is how a slow receiver slows its senders.
+   */
+  sendBufferBytes?: number;
+  /** Per link: one-way messages waiting beyond this many bytes are dropped (best effort; default 256 MiB). */
+  maxParkedBytes?: number;
 }
 
 type ServerState = {
@@ -183,7 +191,11 @@ class TcpLink implements Link {
   private channel?: PeerChannel;
   private socket?: Socket<ClientState>;
   private connecting?: Promise<void>;
+  /** Frames waiting for a connection or for the socket queue to shrink, in call order. */
   private outbox: Array<[FrameTypeCode, number, Uint8Array]> = [];
+  private parked = 0;
+  /** One-way messages dropped because too many bytes were waiting. */
+  dropped = 0;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -231,13 +243,39 @@ class TcpLink implements Link {
     this.dropConnection(new TransportError(`link to ${this.address} was closed locally`, "closed"));
   }
 
+  /** Bytes encoded and queued on the socket but not yet written (back-pressure gauge). */
+  get bufferedBytes(): number {
+    return this.channel?.queuedBytes ?? 0;
+  }
+
+  /** Bytes of frames waiting to be encoded. */
+  get parkedBytes(): number {
+    return this.parked;
+  }
+
   private write(type: FrameTypeCode, id: number, payload: Uint8Array): void {
-    if (this.channel) {
+    const o = this.transport.options;
+    if (this.channel && this.outbox.length === 0 && this.channel.queuedBytes < (o.sendBufferBytes ?? 4 << 20)) {
       this.channel.sendFrame(type, id, payload);
       return;
     }
+    if (type === FrameType.oneway && this.parked + payload.length > (o.maxParkedBytes ?? 256 << 20)) {
+      this.dropped++;
+      return;
+    }
     this.outbox.push([type, id, payload]);
-    this.connecting ??= this.open();
+    this.parked += payload.length;
+    if (!this.channel) this.connecting ??= this.open();
+  }
+
+  /** Moves waiting frames to the socket while it has room; skips requests that already timed out. */
+  private pump(): void {
+    const limit = this.transport.options.sendBufferBytes ?? 4 << 20;
+    while (this.channel && this.outbox.length > 0 && this.channel.queuedBytes < limit) {
+      const [type, id, payload] = this.outbox.shift()!;
+      this.parked -= payload.length;
+      if (type !== FrameType.request || this.pending.has(id)) this.channel.sendFrame(type, id, payload);
+    }
   }
 
   private async open(): Promise<void> {
@@ -268,14 +306,14 @@ class TcpLink implements Link {
         {
           onFrame: (f) => this.onFrame(f.type, f.id, f.payload),
           onError: (e) => this.dropConnection(e),
+          onWritable: () => this.pump(),
         },
       );
       this.channel.sendFrame(FrameType.hello, 0, new TextEncoder().encode(this.localAddress));
-      const queued = this.outbox;
-      this.outbox = [];
-      for (const [type, id, payload] of queued) this.channel.sendFrame(type, id, payload);
+      this.pump();
     } catch (cause) {
       this.outbox = [];
+      this.parked = 0;
       this.connecting = undefined;
       this.rejectAll(new TransportError(`cannot reach peer ${this.address}`, "unreachable", { cause }));
       return;
@@ -293,6 +331,8 @@ class TcpLink implements Link {
   }
 
   private dropConnection(error: TransportError): void {
+    this.outbox = [];
+    this.parked = 0;
     this.channel?.end();
     this.channel = undefined;
     this.socket = undefined;

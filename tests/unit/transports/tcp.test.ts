@@ -158,4 +158,42 @@ describe("tcp specifics", () => {
       proxy.stop(true);
     }
   });
+
+  test("back-pressure: a peer that stops reading bounds the sender's buffers; excess one-ways are dropped", async () => {
+    // A peer that accepts the connection and never reads.
+    const stalled = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open: (s) => void s.pause(),
+        data() {},
+      },
+    });
+    try {
+      const t = new TcpTransport({ sendBufferBytes: 256 * 1024, maxParkedBytes: 8 << 20 });
+      const link = t.connect(`127.0.0.1:${stalled.port}`, "sender") as Link & {
+        bufferedBytes: number;
+        parkedBytes: number;
+        dropped: number;
+      };
+      links.push(link);
+      const chunk = new Uint8Array(64 * 1024);
+      const replies = Array.from({ length: 400 }, () => link.request(chunk, 1500).catch((e) => e));
+      let maxBuffered = 0;
+      let maxParked = 0;
+      for (let i = 0; i < 40; i++) {
+        await Bun.sleep(10);
+        maxBuffered = Math.max(maxBuffered, link.bufferedBytes);
+        maxParked = Math.max(maxParked, link.parkedBytes);
+      }
+      expect(maxParked).toBeGreaterThan(0); // the kernel buffers filled and frames had to wait
+      expect(maxBuffered).toBeLessThan(256 * 1024 + 2 * (64 * 1024 + 64)); // bounded by sendBufferBytes
+      for (let i = 0; i < 300; i++) link.send(chunk);
+      expect(link.dropped).toBeGreaterThan(0);
+      const outcomes = await Promise.all(replies);
+      expect(outcomes.every((e) => e instanceof TransportError && e.code === "timeout")).toBe(true);
+    } finally {
+      stalled.stop(true);
+    }
+  });
 });
