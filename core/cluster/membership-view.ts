@@ -34,6 +34,8 @@ export interface MembershipViewOptions {
   timings: MembershipTimings;
   /** Called when another member reports a new suspicion, so we can check the suspect ourselves. */
   onSuspicionReported?: (name: string) => void;
+  /** Called after refuting our own death: we were cut off, so our view of the others is stale. */
+  onRefutedDeath?: () => void;
 }
 
 /** The local membership view and SWIM's state rules. */
@@ -118,18 +120,42 @@ export class MembershipView {
     return left;
   }
 
-  /** Applies updates received via `via`. */
-  merge(updates: readonly MemberUpdate[], via: string): void {
-    for (const u of updates) this.apply(u, via);
+  /**
+   * Applies updates received via `via`. With `fullState` (a push-pull
+   * payload, i.e. somebody's possibly stale view rather than fresh news),
+   * "dead" is taken as "suspect", as memberlist does: we check for
+   * ourselves, and the member gets the chance to refute.
+   */
+  merge(updates: readonly MemberUpdate[], via: string, fullState = false): void {
+    if (!fullState) {
+      for (const u of updates) this.apply(u, via);
+      return;
+    }
+    // The sender's own entry first: if it proves the sender alive again, its other claims become credible.
+    const own = updates.filter((u) => u.name === u.from);
+    for (const u of [...own, ...updates.filter((u) => u.name !== u.from)]) {
+      const demoted = u.status === "dead" && u.name !== this.self;
+      this.apply(demoted ? { ...u, status: "suspect" } : u, via, true);
+    }
   }
 
-  /** Applies one update with SWIM's rules, refuting rumours about this member. */
-  apply(u: MemberUpdate, why: string): void {
+  /**
+   * Applies one update with SWIM's rules, refuting rumours about this
+   * member. `fromView` marks an entry of a push-pull payload: a view may
+   * echo our own suspicion back, so it never counts as a Lifeguard
+   * confirmation.
+   */
+  apply(u: MemberUpdate, why: string, fromView = false): void {
     if (!this.active) return;
     if (u.name === this.self) return this.refute(u);
+    if ((u.status === "suspect" || u.status === "dead") && u.from !== this.self) {
+      // A member we believe dead (say, the isolated side of a partition) is no credible witness.
+      const reporter = this.table.get(u.from)?.status;
+      if (reporter === "dead" || reporter === "left") return;
+    }
     const cur = this.table.get(u.name);
     if (u.status === "suspect" && cur?.status === "suspect" && u.incarnation === cur.incarnation) {
-      if (this.suspicions.get(u.name)?.confirm(u.from)) this.queue.enqueue(u);
+      if (!fromView && this.suspicions.get(u.name)?.confirm(u.from)) this.queue.enqueue(u);
       return;
     }
     const change = this.table.apply(u, this.o.clock.monotonic());
@@ -202,6 +228,7 @@ export class MembershipView {
     this.table.set(info);
     this.queue.enqueue(alive);
     this.emit("alive", info, `refuted "${u.status}" from ${u.from} with incarnation ${this.incarnation}`);
+    if (u.status === "dead") this.o.onRefutedDeath?.();
   }
 
   private emit(type: MembershipEventType, member: MemberInfo, reason: string): void {

@@ -82,6 +82,7 @@ export class Membership {
       clock: o.clock,
       timings: o.timings,
       onSuspicionReported: (name) => this.after(0, () => void this.probe(name)),
+      onRefutedDeath: () => this.after(0, () => this.pushPullTick()),
     });
   }
 
@@ -282,7 +283,7 @@ export class Membership {
     this.stats.syncs++;
     const reply = await this.request(peer, msg, this.o.timings.syncTimeoutMs);
     if (reply.t === "sync-reply" && reply.same) this.stats.syncsSkipped++;
-    if (reply.t === "sync-reply" && !reply.same) this.view.merge(reply.states, `push-pull with ${peer}`);
+    if (reply.t === "sync-reply" && !reply.same) this.view.merge(reply.states, `push-pull with ${peer}`, true);
   }
 
   // ---- inbound ------------------------------------------------------------
@@ -294,7 +295,7 @@ export class Membership {
       case "ping":
         this.view.merge(m.gossip, `ping from ${from}`);
         if (m.target !== this.self) throw new Error(`membership: ping for ${m.target} reached ${this.self}`);
-        return encodeMessage({ t: "ack", gossip: this.piggyback() });
+        return encodeMessage({ t: "ack", gossip: this.withVerdictOn(from, this.piggyback()) });
       case "ping-req": {
         this.view.merge(m.gossip, `ping-req from ${from}`);
         const result = await this.ping(m.target, this.o.timings.probeTimeoutMs);
@@ -302,12 +303,25 @@ export class Membership {
       }
       case "sync": {
         const same = m.checksum === this.view.checksum();
-        if (!same) this.view.merge(m.states, `push-pull from ${from}`);
+        if (!same) this.view.merge(m.states, `push-pull from ${from}`, true);
         return encodeMessage({ t: "sync-reply", same, states: same ? [] : this.view.fullState() });
       }
       default:
         throw new Error(`membership: unexpected request ${m.t}`);
     }
+  }
+
+  /**
+   * Adds what we believe about `peer` if it is suspect or dead, so a member
+   * that was cut off learns it and refutes at once (the reverse of the
+   * buddy system).
+   */
+  private withVerdictOn(peer: string, gossip: MemberUpdate[]): MemberUpdate[] {
+    const m = this.view.member(peer);
+    if (m && (m.status === "suspect" || m.status === "dead")) {
+      gossip.push({ name: peer, status: m.status, incarnation: m.incarnation, from: this.self });
+    }
+    return gossip;
   }
 
   private onMessage(bytes: Uint8Array): void {

@@ -159,6 +159,31 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     expect(last).toBeLessThan(detectionBound(LAN, 30));
   });
 
+  test("an isolated member rejoins after healing without making the majority flap to dead", async () => {
+    // isolation shorter than, around, and longer than detection (~5 s) + its own max suspicion timeout (24 s)
+    for (const [seed, isolatedMs] of [
+      [3, 20_000],
+      [2, 32_000],
+      [1, 32_000],
+      [4, 40_000],
+      [6, 25_000],
+    ] as const) {
+      const c = await startCluster({ size: 5, seed });
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+      const x = c.names[3]!;
+      c.net.setFilter((from, to) => from !== x && to !== x);
+      await c.clock.advance(isolatedMs);
+      for (const m of c.members) if (m.self !== x) expect(m.member(x)?.status ?? "forgotten").not.toBe("alive");
+      c.net.setFilter(undefined);
+      const want = c.names.join(",");
+      expect(await c.runUntil(() => c.members.every((m) => m.liveMembers().join(",") === want), 2000, 10)).toBe(true);
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 2 * c.timings.pushPullIntervalMs)).toBe(true);
+      // the isolated member's stale claims about the others reach them only as suspicions, refuted at once
+      const falseDeaths = c.events.filter((e) => e.on !== x && e.type === "dead" && e.member.name !== x);
+      expect(falseDeaths).toEqual([]);
+    }
+  });
+
   test("two separate clusters merge when one member is told about the other (join)", async () => {
     const c = await startCluster({ size: 5, seed: 13, separateSeeds: 2 });
     const left = c.members.slice(0, 2);
