@@ -12,7 +12,7 @@
  * partitions when a 5th member joins (ideal 54). Replica slots use
  * `loadFactor` (default 1.25, Olric's).
  */
-import { hash64, utf8 } from "./hash.ts";
+import { fnv1a64, hash64, partitionOf, utf8 } from "./hash.ts";
 
 /** Options for {@link PartitionTable.build}. */
 export interface PartitionTableOptions {
@@ -114,6 +114,21 @@ export class PartitionTable {
   /** Replica holders of partition `p`, owner excluded, in preference order. */
   replicas(p: number): readonly string[] {
     return this.replicaLists[p]!;
+  }
+
+  /** Partition of a key under this table's partition count. */
+  partitionOfKey(keyBytes: Uint8Array): number {
+    return partitionOf(keyBytes, this.owners.length);
+  }
+
+  /**
+   * Checksum of the assignment (owners and replicas, not the epoch): nodes
+   * exchange it to confirm they computed the same table.
+   */
+  checksum(): number {
+    const lines: string[] = [];
+    for (let p = 0; p < this.owners.length; p++) lines.push(`${this.owner(p)} ${this.replicas(p).join(" ")}`);
+    return fnv1a64(utf8(lines.join("\n"))).lo;
   }
 
   /** Partitions owned by `member` (ascending). */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { partitionOf } from "../../../core/cluster/hash.ts";
 import { PartitionTable } from "../../../core/cluster/partition-table.ts";
 
 const names = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
@@ -21,6 +22,15 @@ describe("PartitionTable", () => {
       expect(a.replicas(p)).toEqual(b.replicas(p));
     }
     expect(a.epoch).toBe(3);
+  });
+
+  test("checksum matches for equal assignments and differs otherwise; keys map through partitionOf", () => {
+    const a = PartitionTable.build(["x", "y", "z"], 1, { replicaCount: 2 });
+    const b = PartitionTable.build(["z", "y", "x"], 9, { replicaCount: 2 });
+    const c = PartitionTable.build(["x", "y"], 1, { replicaCount: 2 });
+    expect(a.checksum()).toBe(b.checksum());
+    expect(a.checksum()).not.toBe(c.checksum());
+    expect(a.partitionOfKey(new TextEncoder().encode("foo"))).toBe(partitionOf(new TextEncoder().encode("foo"), 271));
   });
 
   test("golden assignment: changing it breaks mixed-version clusters", () => {
