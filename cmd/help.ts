@@ -1,0 +1,103 @@
+/**
+ * Help text of the `shoal` binary and each subcommand. `serve`'s flag list
+ * is generated from the config schema (core/config-help.ts).
+ */
+import { configHelp } from "../core/config.ts";
+
+/** `shoal --help`. */
+export const MAIN_HELP = `shoal — distributed in-memory cache (Redis protocol, HTTP API, Olric-style maps)
+
+Usage: shoal <command> [options]
+
+Commands:
+  serve     start a node (RESP on 3320, HTTP on 3380 by default)
+  cli       interactive client, or run one command: shoal cli SET k v
+  stats     print a running node's statistics
+  bench     benchmark a running node (ops/s, p50, p99)
+  version   print the version
+  help      show help for a command: shoal help serve
+
+Run 'shoal <command> --help' for the options of a command.
+`;
+
+/** `shoal cli --help`. */
+export const CLI_HELP = `Usage: shoal cli [-h host] [-p port] [-a password] [--raw] [command [arg …]]
+
+With a command, runs it once and prints the reply like redis-cli; the exit
+status is 1 when the reply is an error. Without one, starts an interactive
+prompt (host:port>) that reads commands from stdin; quote arguments with
+"double quotes" (escapes \\n, \\xHH) or 'single quotes'. 'quit' or Ctrl-D leaves.
+
+Options:
+  -h <host>        server host (default 127.0.0.1)
+  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
+  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
+  --raw            print replies raw, without quotes and types
+  --help           show this help
+`;
+
+/** `shoal stats --help`. */
+export const STATS_HELP = `Usage: shoal stats [-h host] [-p port] [-a password] [--json]
+
+Prints a running node's statistics (the STATS command: keys, memory, hits,
+misses, connections, commands, maps) followed by its INFO sections.
+
+Options:
+  -h <host>        server host (default 127.0.0.1)
+  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
+  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
+  --json           print the raw STATS JSON only
+  --help           show this help
+`;
+
+/** `shoal bench --help`. */
+export const BENCH_HELP = `Usage: shoal bench [-h host] [-p port] [-a password] [-c clients] [-n requests]
+                   [-d size] [-P pipeline] [-t tests] [-r keyspace] [-q]
+
+Runs a redis-benchmark style workload over real connections against a
+running node (or any Redis server) and prints, per test, requests per
+second with p50 and p99 latency in milliseconds. Progress goes to stderr.
+
+Options:
+  -h <host>        server host (default 127.0.0.1)
+  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
+  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
+  -c <clients>     parallel connections (default 50)
+  -n <requests>    requests per test (default 100000)
+  -d <bytes>       value size of SET (default 100)
+  -P <n>           pipeline n requests per round trip (default 1)
+  -t <tests>       comma list of ping,set,get,incr,del,dm.put,dm.get (default set,get)
+  -r <keyspace>    random keys key:000000000000..keyspace-1 (default: one key)
+  -q               quiet: no progress, only the result lines
+  --help           show this help
+`;
+
+/** `shoal version --help`. */
+export const VERSION_HELP = `Usage: shoal version
+
+Prints the name and version of this build.
+`;
+
+/** `shoal help --help`. */
+export const HELP_HELP = `Usage: shoal help [command]
+
+Shows the help of a command, or the list of commands.
+`;
+
+/** `shoal serve --help`: generated from the schema. */
+export function serveHelp(): string {
+  return configHelp();
+}
+
+/** Help text of a subcommand, or undefined when there is no such subcommand. */
+export function helpFor(command: string): string | undefined {
+  const texts: Record<string, () => string> = {
+    serve: serveHelp,
+    cli: () => CLI_HELP,
+    stats: () => STATS_HELP,
+    bench: () => BENCH_HELP,
+    version: () => VERSION_HELP,
+    help: () => HELP_HELP,
+  };
+  return texts[command]?.();
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bun
+/**
+ * The `shoal` binary: serve | cli | stats | bench | version | help.
+ * Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+ */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import pkg from "../package.json" with { type: "json" };
+import { runBench } from "./bench.ts";
+import { runCli } from "./cli.ts";
+import { helpFor, MAIN_HELP } from "./help.ts";
+import { type CommandIO, UsageError } from "./io.ts";
+import { createLogger } from "./log.ts";
+import { runStats } from "./stats.ts";
+
+/** Reads a text file; null when it does not exist. */
+export function readTextFile(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+const isHelp = (args: readonly string[]) => args.includes("--help") || (args.length === 1 && args[0] === "-h");
+
+async function serve(args: readonly string[], io: CommandIO): Promise<number> {
+  if (isHelp(args) || args.includes("-h")) {
+    io.out(helpFor("serve")!);
+    return 0;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ argv: args, env: io.env, readFile: readTextFile, hostname: hostname() });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`shoal: ${err.message}\nRun 'shoal serve --help' for the list of settings.\n`);
+    return 2;
+  }
+  const log = createLogger({ format: config.logFormat, level: config.logLevel });
+  const { startServer } = await import("./serve.ts");
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, log);
+  } catch (err) {
+    log.error("start failed", { error: (err as Error).message });
+    return 1;
+  }
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn("forced exit", { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info("shutting down", { signal });
+      const force = setTimeout(() => {
+        log.error("shutdown timed out", { afterMs: 10_000 });
+        resolve(1);
+      }, 10_000);
+      server.close().then(
+        () => {
+          clearTimeout(force);
+          log.info("stopped");
+          resolve(0);
+        },
+        (err: Error) => {
+          clearTimeout(force);
+          log.error("shutdown failed", { error: err.message });
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+}
+
+/** Runs the binary with `argv` (without the executable and script); returns the exit status. */
+export async function run(argv: readonly string[], io: CommandIO): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case "--help":
+      case "-h":
+        io.out(MAIN_HELP);
+        return 0;
+      case "help": {
+        if (rest[0] === undefined || rest[0] === "--help" || rest[0] === "-h") {
+          io.out(rest[0] === undefined ? MAIN_HELP : helpFor("help")!);
+          return 0;
+        }
+        const text = helpFor(rest[0]);
+        if (text === undefined) throw new UsageError(`unknown command ${JSON.stringify(rest[0])}`);
+        io.out(text);
+        return 0;
+      }
+      case "version":
+      case "--version":
+      case "-v":
+        if (isHelp(rest)) io.out(helpFor("version")!);
+        else io.out(`${pkg.name} ${pkg.version}\n`);
+        return 0;
+      case "serve":
+        return await serve(rest, io);
+      case "cli":
+        return await runCli(rest, io);
+      case "stats":
+        return await runStats(rest, io);
+      case "bench":
+        return await runBench(rest, io);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const hint = command && helpFor(command) ? `shoal ${command} --help` : "shoal --help";
+    io.err(`shoal: ${err.message}\nRun '${hint}' for usage.\n`);
+    return 2;
+  }
+}
+
+async function* stdinLines(): AsyncIterable<string> {
+  const { createInterface } = await import("node:readline");
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+  }
+}
+
+/** The process-backed CommandIO. */
+export const processIO: CommandIO = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  env: process.env,
+  lines: stdinLines,
+  isTTY: process.stdout.isTTY === true,
+};
+
+if (import.meta.main) {
+  run(process.argv.slice(2), processIO).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`shoal: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
