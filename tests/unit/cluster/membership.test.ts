@@ -116,6 +116,22 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     await c.clock.advance(30_000);
     expect(c.events.filter((e) => e.type === "dead")).toEqual([]);
     expect(c.converged(others, c.names.filter((n) => n !== leaver.self))).toBe(true);
+
+    // coming back at the same address out-bids the "left" record
+    const back = new Membership({
+      self: leaver.self,
+      clock: c.clock,
+      rng: new SeededRng(77),
+      transport: c.net.transport(),
+      timings: LAN,
+      seeds: [c.names[0]!],
+    });
+    const started = back.start();
+    await c.clock.advance(100);
+    await started;
+    const all = [...others, back];
+    expect(await c.runUntil(() => c.converged(all, c.names), 10_000)).toBe(true);
+    await back.stop();
   });
 
   test("a crashed member that restarts at the same address refutes its death and rejoins", async () => {
