@@ -53,6 +53,8 @@ export class MembershipView {
   constructor(private readonly o: MembershipViewOptions) {
     this.self = o.self;
     this.table.set({ name: o.self, status: "alive", incarnation: 0, since: o.clock.monotonic() });
+    // announce ourselves: members that did not serve our join learn of us by gossip, not only by push-pull
+    this.queue.enqueue({ name: o.self, status: "alive", incarnation: 0, from: o.self });
   }
 
   /** Subscribes to events; returns an unsubscribe function. */

@@ -102,7 +102,8 @@ export class Membership {
     this.every(t.probeIntervalMs, this.o.rng.int(t.probeIntervalMs), () => this.probeTick());
     this.every(t.gossipIntervalMs, this.o.rng.int(t.gossipIntervalMs), () => this.gossipTick());
     if (t.pushPullIntervalMs > 0) {
-      const first = t.pushPullIntervalMs / 2 + this.o.rng.int(t.pushPullIntervalMs / 2);
+      // one early anti-entropy round: members that joined before us learn of later joiners even if gossip missed them
+      const first = t.probeIntervalMs + this.o.rng.int(t.probeIntervalMs);
       this.every(t.pushPullIntervalMs, first, () => this.pushPullTick());
     }
     await this.join(this.seeds());

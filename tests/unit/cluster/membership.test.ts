@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../../core/clock.ts";
 import { Membership } from "../../../core/cluster/membership.ts";
-import { detectionBound, MEMBERSHIP_PRESETS } from "../../../core/cluster/membership-config.ts";
+import { detectionBound, MEMBERSHIP_PRESETS, suspicionMinTimeout } from "../../../core/cluster/membership-config.ts";
 import { type SimCluster, startCluster } from "./sim-cluster.ts";
 
 const LAN = MEMBERSHIP_PRESETS.lan;
@@ -58,6 +58,16 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     expect(mean(lasts)).toBeLessThan(5500);
   });
 
+  test("local and wan presets also converge and detect a crash within their bounds", async () => {
+    for (const preset of ["local", "wan"] as const) {
+      const c = await startCluster({ size: 5, seed: 8, preset });
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 5 * c.timings.probeIntervalMs)).toBe(true);
+      const { first, last } = await crashAndMeasure(c, 8, false);
+      expect(first).toBeGreaterThanOrEqual(suspicionMinTimeout(c.timings, 5));
+      expect(last).toBeLessThan(detectionBound(MEMBERSHIP_PRESETS[preset], 5));
+    }
+  });
+
   test("with a connection-drop hint (probeNow) detection is the minimum suspicion timeout, under 5 s", async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const c = await startCluster({ size: 5, seed });
@@ -92,7 +102,7 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     const rng = new SeededRng(99);
     const c = await startCluster({ size: 5, seed: 3, preset: "local", maxPiggyback: 0 });
     c.net.setFilter(() => rng.next() >= 0.3);
-    await c.clock.advance(1000);
+    await c.clock.advance(500);
     expect(c.converged(c.members, c.names)).toBe(false); // joins through the seed alone do not spread
     await c.clock.advance(20_000);
     c.net.setFilter(undefined);
