@@ -71,6 +71,7 @@ async function runTest(
   let errors = 0;
   let firstError: string | undefined;
   const started = performance.now();
+  progress?.(0, 0);
   const timer = progress ? setInterval(() => progress(done, (performance.now() - started) / 1000), 250) : undefined;
   const worker = async (client: RespClient): Promise<void> => {
     while (issued < total) {
@@ -139,7 +140,7 @@ export async function runBench(args: readonly string[], io: CommandIO): Promise<
     for (const test of tests) {
       const progress = quiet
         ? null
-        : (done: number, elapsed: number) => io.err(`\r${test.toUpperCase()}: ${done}/${requests} requests, ${(done / Math.max(elapsed, 1e-9)).toFixed(1)} req/s`);
+        : (done: number, elapsed: number) => io.err(`\r${test.toUpperCase()}: ${done}/${requests} requests, ${(elapsed > 0 ? done / elapsed : 0).toFixed(1)} req/s`);
       const result = await runTest(clients, test, requests, pipeline, keyspace, value, progress);
       if (!quiet) io.err("\r\x1b[K");
       io.out(formatResult(result));
