@@ -1,0 +1,90 @@
+/**
+ * Deno smoke test: `deno task start` serves RESP and HTTP from the same
+ * sources, honouring SHOAL_PORT/SHOAL_HTTP_PORT, and stops on SIGTERM.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
+
+const local = "node_modules/.bin/deno";
+const deno = process.env.DENO_BIN ?? (existsSync(local) ? local : Bun.which("deno"));
+const procs: Bun.Subprocess[] = [];
+afterAll(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill(9);
+});
+
+/** Sends raw bytes over a fresh TCP socket and collects the reply until it has `expectBytes` bytes. */
+function exchange(port: number, payload: string, expectBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let got = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out; got ${JSON.stringify(got)}`));
+    }, 5000);
+    socket.on("connect", () => socket.write(payload));
+    socket.on("data", (d) => {
+      got += d.toString("latin1");
+      if (got.length >= expectBytes) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(got);
+      }
+    });
+    socket.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTERM", async () => {
+  let started: { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; port: number; httpPort: number } | undefined;
+  for (let attempt = 0; attempt < 4 && !started; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const proc = Bun.spawn([deno!, "task", "start"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, SHOAL_PORT: String(port), SHOAL_HTTP_PORT: String(port + 1), SHOAL_PEER_PORT: String(port + 2), NO_COLOR: "1" },
+    });
+    procs.push(proc);
+    const reader = proc.stdout.getReader();
+    let out = "";
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !out.includes("listening")) {
+      const chunk = await Promise.race([reader.read(), Bun.sleep(250).then(() => null)]);
+      if (chunk?.done || (chunk === null && proc.exitCode !== null)) break;
+      if (chunk) out += new TextDecoder().decode(chunk.value);
+    }
+    reader.releaseLock();
+    if (out.includes("listening")) {
+      expect(out).toContain(`resp=127.0.0.1:${port}`);
+      expect(out).toContain("runtime=deno");
+      started = { proc, port, httpPort: port + 1 };
+    } else {
+      proc.kill(9);
+      await proc.exited;
+      console.warn(`deno attempt ${attempt} failed: ${out}${await new Response(proc.stderr).text()}`);
+    }
+  }
+  expect(started).toBeDefined();
+  const { proc, port, httpPort } = started!;
+
+  expect(await exchange(port, "*1\r\n$4\r\nPING\r\n", 7)).toBe("+PONG\r\n");
+  const pipelined = "*3\r\n$3\r\nSET\r\n$5\r\nfish!\r\n$5\r\nshoal\r\n*2\r\n$3\r\nGET\r\n$5\r\nfish!\r\n";
+  expect(await exchange(port, pipelined, 16)).toBe("+OK\r\n$5\r\nshoal\r\n");
+  expect(await exchange(port, "*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n", 5)).toBe("$-1\r\n");
+
+  const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+  expect(health.status).toBe(200);
+  const viaHttp = await fetch(`http://127.0.0.1:${httpPort}/v1/maps/default/keys/fish!`);
+  expect(await viaHttp.text()).toBe("shoal");
+
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(0);
+  await expect(exchange(port, "*1\r\n$4\r\nPING\r\n", 7)).rejects.toThrow();
+}, 60_000);
+
+test.if(!deno)("deno smoke test skipped", () => {
+  console.warn("deno is not installed (no node_modules/.bin/deno, DENO_BIN or deno on PATH): Deno smoke test skipped");
+});
