@@ -87,7 +87,7 @@ function collect(stream: ReadableStream<Uint8Array> | undefined, sink: string[])
   })();
 }
 
-/** Connects and sends PING until +PONG (or any reply when `anyReply`), bounded by `timeoutMs`. */
+/** Connects and sends PING until +PONG (or -NOAUTH from a password-protected server), bounded by `timeoutMs`. */
 export async function waitForPing(port: number, timeoutMs: number, isDead: () => boolean, host = "127.0.0.1"): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !isDead()) {
@@ -95,7 +95,7 @@ export async function waitForPing(port: number, timeoutMs: number, isDead: () =>
       const client = await RawClient.connect(port, host, 1000);
       try {
         const reply = await client.call(["PING"], 1000);
-        if (reply === "+PONG\r\n") return true;
+        if (reply === "+PONG\r\n" || reply.startsWith("-NOAUTH")) return true;
       } finally {
         client.close();
       }

@@ -211,3 +211,36 @@ export const serverGroups: Group[] = [
   },
   { name: "quit", steps: ["SET k v", "QUIT", "GET k"] },
 ];
+
+/** Groups run against a redis-server and a shoal node both started with `--requirepass secret`. */
+export const authGroups: Group[] = [
+  {
+    name: "requirepass",
+    steps: [
+      "PING",
+      "GET k",
+      "SET k v",
+      "ECHO x",
+      "FOOBAR",
+      "HELLO 3",
+      "AUTH wrong",
+      "AUTH default wrong",
+      "AUTH nobody secret",
+      "AUTH a b c",
+      "AUTH",
+      "GET k",
+      "AUTH secret",
+      "SET k v",
+      "GET k",
+      "AUTH default secret",
+      "AUTH wrong",
+      "GET k",
+      { cmd: "HELLO 3 AUTH default wrong", on: 1 },
+      { cmd: "GET k", on: 1 },
+      { cmd: "HELLO 3 AUTH default secret", on: 1, norm: "hello" },
+      { cmd: "GET k", on: 1 },
+      { cmd: "GET missing", on: 1 },
+      { cmd: "QUIT", on: 2 },
+    ],
+  },
+];

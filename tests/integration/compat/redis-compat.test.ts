@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { redisServerPath, type ServerProcess, startRedis, startShoal } from "../../helpers/processes.ts";
 import { keyGroups } from "./compat-cases-keys.ts";
-import { serverGroups } from "./compat-cases-server.ts";
+import { authGroups, serverGroups } from "./compat-cases-server.ts";
 import { stringGroups } from "./compat-cases-strings.ts";
 import { type Group, runGroup } from "./compat-runner.ts";
 
@@ -47,6 +47,30 @@ describe.skipIf(!hasRedis)("redis compatibility (reply bytes vs redis-server)", 
       totalSteps += result.steps;
       totalMismatches += result.mismatches.length;
       notImplemented.push(...result.notImplemented);
+      if (result.mismatches.length > 0) {
+        appendFileSync(REPORT, `${result.mismatches.join("\n")}\n`);
+        console.log(result.mismatches.join("\n"));
+      }
+      expect(result.mismatches).toEqual([]);
+    });
+  }
+});
+
+describe.skipIf(!hasRedis)("redis compatibility with --requirepass (reply bytes vs redis-server)", () => {
+  let redis: ServerProcess;
+  let shoal: ServerProcess;
+  const pass = ["--requirepass", "secret"];
+
+  beforeAll(async () => {
+    [redis, shoal] = await Promise.all([startRedis(pass), process.env.COMPAT_AGAINST_REDIS ? startRedis(pass) : startShoal({ args: pass })]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), shoal?.stop()]);
+  });
+
+  for (const group of authGroups) {
+    test(group.name, async () => {
+      const result = await runGroup(group, redis.port, shoal.port);
       if (result.mismatches.length > 0) {
         appendFileSync(REPORT, `${result.mismatches.join("\n")}\n`);
         console.log(result.mismatches.join("\n"));
