@@ -70,6 +70,18 @@ describe("configuration sources", () => {
     }
   });
 
+  test("./shoal.yaml in the working directory is read without --config", async () => {
+    const [port, httpPort] = await freePorts(2);
+    const cwd = mkdtempSync(join(tmpdir(), "shoal-cwd-"));
+    writeFileSync(join(cwd, "shoal.yaml"), `port: ${port}\nhttp_port: ${httpPort}\n`);
+    try {
+      const node = await spawnShoal({ binary: BIN, args: ["serve"], cwd, port: port!, httpPort });
+      await node.stop();
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   test("shoal.yaml via --config, and precedence flags > env > file", async () => {
     const [filePort, envPort, flagPort, httpPort, httpPort2] = await freePorts(5);
     const yaml = join(dir, "shoal.yaml");
