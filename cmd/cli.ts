@@ -50,11 +50,13 @@ async function repl(
     io.err("no stdin to read commands from\n");
     return 1;
   }
+  const lines = io.lines();
   let client: RespClient | null = first;
   const prompt = `${target.host}:${target.port}> `;
-  const ask = () => io.out(client ? prompt : "not connected> ");
+  const show = io.prompt ?? io.out;
+  const ask = () => show(client ? prompt : "not connected> ");
   ask();
-  for await (const line of io.lines()) {
+  for await (const line of lines) {
     const words = splitArgs(line);
     if (words === null) {
       io.out("Invalid argument(s)\n");

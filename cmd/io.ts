@@ -14,6 +14,8 @@ export interface CommandIO {
   lines?: () => AsyncIterable<string>;
   /** True when stdout is a terminal. */
   isTTY?: boolean;
+  /** Shows the interactive prompt (a terminal line editor keeps it on redraw); default: out(). */
+  prompt?: (text: string) => void;
 }
 
 /** A usage error: the subcommand prints it with its help hint and exits 2. */

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { createInterface, type Interface } from "node:readline";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import pkg from "../package.json" with { type: "json" };
 import { runBench } from "./bench.ts";
@@ -125,14 +126,22 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
   }
 }
 
-async function* stdinLines(): AsyncIterable<string> {
-  const { createInterface } = await import("node:readline");
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  try {
-    for await (const line of rl) yield line;
-  } finally {
-    rl.close();
+let terminal: Interface | undefined;
+
+/** stdin as lines; on a terminal, readline edits the line (arrows, history) and redraws the prompt. */
+function stdinLines(): AsyncIterable<string> {
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty, historySize: 500 });
+  if (tty) terminal = rl;
+  async function* iterate(): AsyncIterable<string> {
+    try {
+      for await (const line of rl) yield line;
+    } finally {
+      terminal = undefined;
+      rl.close();
+    }
   }
+  return iterate();
 }
 
 /** The process-backed CommandIO. */
@@ -142,6 +151,11 @@ export const processIO: CommandIO = {
   env: process.env,
   lines: stdinLines,
   isTTY: process.stdout.isTTY === true,
+  prompt(text) {
+    if (!terminal) return void process.stdout.write(text);
+    terminal.setPrompt(text);
+    terminal.prompt();
+  },
 };
 
 if (import.meta.main) {
