@@ -165,9 +165,17 @@ describe("max clients", () => {
   });
 
   test("with --max-clients 20, 25 connections give 20 PONGs and 5 clear errors; a new client works after", async () => {
-    await sleep(200); // let the readiness probe's connection close
-    const conns: RawClient[] = [];
-    for (let i = 0; i < 25; i++) conns.push(await RawClient.connect(small.port));
+    // wait until our probe is the only client (the readiness probe's connection has been reaped)
+    const probe = await RawClient.connect(small.port);
+    let clients = -1;
+    for (let i = 0; i < 100 && clients !== 1; i++) {
+      const info = await probe.call(["INFO", "clients"]);
+      clients = Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? -1);
+      if (clients !== 1) await sleep(50);
+    }
+    expect(clients).toBe(1);
+    const conns: RawClient[] = [probe];
+    for (let i = 0; i < 24; i++) conns.push(await RawClient.connect(small.port));
     const replies = await Promise.all(
       conns.map(async (c) => {
         try {
@@ -181,9 +189,13 @@ describe("max clients", () => {
     const refused = replies.filter((r) => r === "-ERR max number of clients reached\r\n").length;
     expect({ pongs, refused, total: pongs + refused }).toEqual({ pongs: 20, refused: 5, total: 25 });
     for (const c of conns) c.close();
-    await sleep(300);
-    const again = await RawClient.connect(small.port);
-    expect(await again.call(["PING"])).toBe("+PONG\r\n");
-    again.close();
+    let again = false;
+    for (let i = 0; i < 40 && !again; i++) {
+      await sleep(50);
+      const c = await RawClient.connect(small.port);
+      again = (await c.call(["PING"]).catch(() => "")) === "+PONG\r\n";
+      c.close();
+    }
+    expect(again).toBe(true);
   });
 });
