@@ -24,6 +24,8 @@ export interface FieldMeta {
   yamlOnly?: boolean;
   /** Default depends on --preset. */
   preset?: boolean;
+  /** Other accepted names (camelCase), e.g. dnsSrv for dnsName (DESIGN.md's SHOAL_DNS_SRV). */
+  aliases?: string[];
 }
 
 type Meta = Omit<FieldMeta, "arg" | "kind"> & { arg?: string };

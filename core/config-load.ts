@@ -62,8 +62,10 @@ const squash = (name: string) => name.toLowerCase().replace(/[-_]/g, "");
 function keyIndex(): Map<string, ConfigKey> {
   const index = new Map<string, ConfigKey>();
   for (const key of Object.keys(ShoalConfigFields.shape) as ConfigKey[]) {
-    index.set(squash(flagName(key)), key);
-    index.set(squash(key), key);
+    for (const name of [key, ...(fieldMeta(key).aliases ?? [])]) {
+      index.set(squash(flagName(name)), key);
+      index.set(squash(name), key);
+    }
   }
   return index;
 }
@@ -125,9 +127,14 @@ function readFlags(argv: readonly string[], index: Map<string, ConfigKey>, probl
 function readEnv(env: ConfigSources["env"]): Map<ConfigKey, RawValue> {
   const found = new Map<ConfigKey, RawValue>();
   for (const key of Object.keys(ShoalConfigFields.shape) as ConfigKey[]) {
-    const name = envName(key);
-    const value = env[name];
-    if (value !== undefined && value !== "" && !fieldMeta(key).yamlOnly) found.set(key, { value, label: name });
+    if (fieldMeta(key).yamlOnly) continue;
+    for (const name of [key, ...(fieldMeta(key).aliases ?? [])].map(envName)) {
+      const value = env[name];
+      if (value !== undefined && value !== "") {
+        found.set(key, { value, label: name });
+        break;
+      }
+    }
   }
   return found;
 }

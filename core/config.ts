@@ -89,7 +89,7 @@ export const ShoalConfigFields = z.object({
   suspicionMult: intField(1, 100, { group: "Cluster", description: "suspicion timeout multiplier", preset: true }).optional(),
 
   discovery: enumField(["static", "dns", "consul", "kubernetes", "plugin"], { group: "Discovery", description: "how peers are found" }).default("static"),
-  dnsName: discoveryText("DNS SRV or A name to resolve"),
+  dnsName: stringField({ group: "Discovery", description: "DNS SRV or A name to resolve (alias --dns-srv)", aliases: ["dnsSrv"] }).optional(),
   dnsServer: discoveryText("DNS server host:port (default: system resolver)"),
   dnsIntervalMs: durationField({ group: "Discovery", description: "DNS re-resolve interval" }).default(5000),
   consulAddr: discoveryText("Consul HTTP address"),

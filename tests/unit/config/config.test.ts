@@ -107,6 +107,12 @@ describe("value forms", () => {
     expect(c.dnsName).toBe("_shoal._tcp.example");
     expect(c.discoveryOptions).toEqual({ weight: 3 });
   });
+  test("aliases: DESIGN.md's SHOAL_DNS_SRV sets dnsName", () => {
+    expect(load([], { SHOAL_DNS_SRV: "_shoal._tcp.example" }).dnsName).toBe("_shoal._tcp.example");
+    expect(load(["--dns-srv", "a.example"]).dnsName).toBe("a.example");
+    expect(load([], { SHOAL_DNS_NAME: "n", SHOAL_DNS_SRV: "s" }).dnsName).toBe("n");
+    expect(load([], {}, "dns_srv: y.example\n").dnsName).toBe("y.example");
+  });
   test("per-map overrides from YAML, kebab or snake keys", () => {
     const c = load(["--max-keys", "100"], {}, "ttl: 1m\nmaps:\n  sessions:\n    ttl: 5m\n    max-inuse: 64mb\n  hot: { max_keys: 10 }\n");
     expect(mapLimitsFor(c, "sessions")).toEqual({ ttlMs: 300_000, maxIdleMs: 0, maxKeys: 100, maxInuse: 64 * 1024 ** 2 });
