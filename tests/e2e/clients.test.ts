@@ -145,6 +145,41 @@ describe("HTTP API", () => {
     expect(ttl).toBeLessThanOrEqual(100);
   });
 
+  test("pub/sub as Server-Sent Events: RESP PUBLISH reaches an SSE subscriber; HTTP POST reaches a RESP subscriber", async () => {
+    const abort = new AbortController();
+    const res = await fetch(url("/v1/pubsub/sse-news"), { signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      const deadline = Date.now() + 5000;
+      while (!text.includes(needle) && Date.now() < deadline) {
+        const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
+        if (!chunk || chunk.done) break;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      return text.includes(needle);
+    };
+    expect(await readUntil("event: subscribed")).toBe(true);
+    const pub = ioredis();
+    expect(await pub.publish("sse-news", "hello sse")).toBe(1);
+    expect(await readUntil("data: hello sse")).toBe(true);
+    expect(text).toContain("event: message");
+    abort.abort();
+
+    const sub = ioredis();
+    const got: string[] = [];
+    sub.on("message", (_ch: string, msg: string) => got.push(msg));
+    await sub.subscribe("from-http");
+    const post = await fetch(url("/v1/pubsub/from-http"), { method: "POST", body: "posted" });
+    expect(post.status).toBe(200);
+    expect(await post.json()).toEqual({ receivers: 1 });
+    for (let i = 0; i < 100 && got.length === 0; i++) await Bun.sleep(20);
+    expect(got).toEqual(["posted"]);
+  });
+
   test("/healthz, /readyz and /metrics", async () => {
     expect((await fetch(url("/healthz"))).status).toBe(200);
     expect((await fetch(url("/readyz"))).status).toBe(200);
@@ -154,6 +189,16 @@ describe("HTTP API", () => {
     const text = await m.text();
     expect(text).toContain("# TYPE");
     expect(text).toMatch(/^shoal_\w+/m);
+  });
+});
+
+describe("redis-benchmark", () => {
+  const bench = Bun.which("redis-benchmark");
+  test.skipIf(!bench)("runs SET/GET against the node (uses CONFIG GET and pipelining)", async () => {
+    const r = await runCommand([bench!, "-h", "127.0.0.1", "-p", String(node.port), "-n", "2000", "-c", "5", "-P", "4", "-t", "set,get", "-q"], { timeoutMs: 60000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/SET: [\d.]+ requests per second/);
+    expect(r.stdout).toMatch(/GET: [\d.]+ requests per second/);
   });
 });
 
