@@ -21,7 +21,7 @@ export function readTextFile(path: string): string | null {
     return readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    throw new Error((err as NodeJS.ErrnoException).code ?? (err as Error).message);
   }
 }
 

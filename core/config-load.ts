@@ -192,9 +192,15 @@ export function loadConfig(sources: ConfigSources): ShoalConfig {
   const explicitPath = flags.configPath ?? sources.env["SHOAL_CONFIG"];
   const path = explicitPath ?? "shoal.yaml";
   let file = new Map<ConfigKey, RawValue>();
-  const text = sources.readFile(path);
+  const pathLabel = flags.configPath !== undefined ? "--config" : explicitPath !== undefined ? "SHOAL_CONFIG" : path;
+  let text: string | null = null;
+  try {
+    text = sources.readFile(path);
+  } catch (err) {
+    problems.push(`${pathLabel}: cannot read ${path}: ${(err as Error).message}`);
+  }
   if (text !== null) file = readYaml(path, text, index, problems);
-  else if (explicitPath !== undefined) problems.push(`${flags.configPath ? "--config" : "SHOAL_CONFIG"}: file not found: ${path}`);
+  else if (explicitPath !== undefined && problems.length === 0) problems.push(`${pathLabel}: file not found: ${path}`);
 
   const input: Record<string, unknown> = {};
   const labels = new Map<string, string>();

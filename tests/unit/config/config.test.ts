@@ -75,6 +75,12 @@ describe("precedence: flags > env > file > defaults", () => {
     ]);
     expect(load().port).toBe(3320);
   });
+  test("an unreadable file is reported, not thrown raw", () => {
+    const readFile = () => {
+      throw new Error("EISDIR");
+    };
+    expect(problems(() => loadConfig({ argv: ["--config", "/etc"], env: {}, readFile }))).toEqual(["--config: cannot read /etc: EISDIR"]);
+  });
   test("empty env values are ignored", () => {
     expect(load([], { SHOAL_PORT: "" }).port).toBe(3320);
   });
