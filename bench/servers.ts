@@ -1,0 +1,99 @@
+/**
+ * Server processes for the benchmarks: redis-server and a shoal node on free
+ * loopback ports, started with Bun.spawn and stopped by PID.
+ */
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+/** A server process the benchmark started. */
+export interface BenchServer {
+  name: "redis" | "shoal";
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const started = new Set<BenchServer>();
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it back, release). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `PING` on the port answers `+PONG`, or throws after `timeoutMs`. */
+export async function waitForPong(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = Bun.spawnSync(["redis-cli", "-h", "127.0.0.1", "-p", String(port), "ping"], { stderr: "ignore" });
+    if (r.stdout.toString().trim() === "PONG") return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`no PONG from 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+async function launch(name: BenchServer["name"], cmd: string[], port: number): Promise<BenchServer> {
+  const proc = Bun.spawn(cmd, { stdout: "ignore", stderr: "inherit" });
+  const server: BenchServer = {
+    name,
+    pid: proc.pid,
+    port,
+    async stop() {
+      started.delete(server);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        process.kill(proc.pid, "SIGTERM");
+        const killer = setTimeout(() => proc.exitCode === null && process.kill(proc.pid, "SIGKILL"), 3000);
+        await proc.exited;
+        clearTimeout(killer);
+      }
+    },
+  };
+  started.add(server);
+  try {
+    await waitForPong(port);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  return server;
+}
+
+/** Starts redis-server without persistence on a free port. */
+export async function startRedis(extra: string[] = []): Promise<BenchServer> {
+  const port = await freePort();
+  const cmd = ["redis-server", "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--port", String(port), ...extra];
+  return launch("redis", cmd, port);
+}
+
+/** Starts a shoal node (bench/start-node.ts) on a free port. */
+export async function startShoal(extra: string[] = []): Promise<BenchServer> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL("./start-node.ts", import.meta.url));
+  return launch("shoal", [process.execPath, script, "--port", String(port), ...extra], port);
+}
+
+/** Stops every server still running (call from finally and signal handlers). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...started].map((s) => s.stop()));
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+/** Resident set size of a process in bytes (VmRSS from /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
