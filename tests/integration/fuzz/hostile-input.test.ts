@@ -158,10 +158,22 @@ describe("slow clients", () => {
 describe("max clients", () => {
   let small: ServerProcess;
   beforeAll(async () => {
-    small = await startShoal({ args: ["--max-clients", "20"] });
+    small = await startShoal({ args: ["--max-clients", "20", "--max-key-bytes", "1kb"] });
   });
   afterAll(async () => {
     await small?.stop();
+  });
+
+  test("--max-key-bytes 1kb: a 1024-byte key is stored, 1025 bytes is refused", async () => {
+    const c = await RawClient.connect(small.port);
+    try {
+      expect(await c.call(["SET", "k".repeat(1024), "v"])).toBe("+OK\r\n");
+      expect((await c.call(["SET", "k".repeat(1025), "v"])).startsWith("-")).toBe(true);
+      expect((await c.call(["DM.PUT", "m", "k".repeat(1025), "v"])).startsWith("-")).toBe(true);
+      expect(await c.call(["DBSIZE"])).toBe(":1\r\n");
+    } finally {
+      c.close();
+    }
   });
 
   test("with --max-clients 20, 25 connections give 20 PONGs and 5 clear errors; a new client works after", async () => {
