@@ -145,9 +145,14 @@ function stdinLines(): AsyncIterable<string> {
 }
 
 /** The process-backed CommandIO. */
+const flushed = { stdout: Promise.resolve(), stderr: Promise.resolve() };
+const writeTo = (stream: "stdout" | "stderr", text: string): void => {
+  flushed[stream] = new Promise((resolve) => process[stream].write(text, () => resolve()));
+};
+
 export const processIO: CommandIO = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
+  out: (text) => writeTo("stdout", text),
+  err: (text) => writeTo("stderr", text),
   env: process.env,
   lines: stdinLines,
   isTTY: process.stdout.isTTY === true,
@@ -158,12 +163,15 @@ export const processIO: CommandIO = {
   },
 };
 
+/** Exits once stdout and stderr have flushed (process.exit alone truncates piped output). */
+async function exitAfterFlush(code: number): Promise<void> {
+  await Promise.all([flushed.stdout, flushed.stderr]);
+  process.exit(code);
+}
+
 if (import.meta.main) {
-  run(process.argv.slice(2), processIO).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`shoal: ${err.stack ?? err.message}\n`);
-      process.exit(1);
-    },
-  );
+  run(process.argv.slice(2), processIO).then(exitAfterFlush, (err: Error) => {
+    process.stderr.write(`shoal: ${err.stack ?? err.message}\n`);
+    exitAfterFlush(1);
+  });
 }
