@@ -47,6 +47,10 @@ export function startFakeServer(password?: string): FakeServer {
         return `:${data.delete(words[1]!) ? 1 : 0}\r\n`;
       case "LIST":
         return "*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n*0\r\n";
+      case "BIG": {
+        const n = Number(words[1] ?? 1000);
+        return `*${n}\r\n${Array.from({ length: n }, (_, i) => `$${String(i).length}\r\n${i}\r\n`).join("")}`;
+      }
       case "STATS":
         return bulk(JSON.stringify({ member: { name: "fake", port: 1 }, uptimeSeconds: 3725, keys: data.size, memoryBytes: 2048, hits: 3, misses: 1, evictions: 0, expirations: 0, connections: { current: 1, total: 2 }, commands: { get: 4, set: 2 }, dmaps: { default: { length: data.size, inuse: 2048 } } }));
       case "INFO":
