@@ -14,7 +14,8 @@ export class CommandTable {
 
   constructor() {
     for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands]) {
-      this.byName.set(c.name, c);
+      // each node counts its own calls: copy the shared definitions
+      this.byName.set(c.name, { ...c, calls: 0 });
     }
     this.get = this.byName.get("get")!;
     this.set = this.byName.get("set")!;
