@@ -3,6 +3,8 @@ import type { Clock, Rng, Timer } from "./clock.ts";
 import type { Logger } from "./discovery.ts";
 import { CommandTable } from "./protocol/command-table.ts";
 import { infoSections } from "./protocol/commands/info.ts";
+import type { Args } from "./protocol/args.ts";
+import type { Command } from "./protocol/command.ts";
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
 import { NodeStats } from "./stats.ts";
@@ -50,6 +52,17 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   partitionCount: 271,
 };
 
+/**
+ * Cluster hook on the command path. `route` runs before a command executes
+ * locally: return a promise to take the command over (forward it, or run it
+ * with replication) — it must write exactly one reply to session.reply —
+ * or undefined to run it locally as usual. Set on {@link ShoalNode.router}
+ * only when the node is part of a cluster.
+ */
+export interface CommandRouter {
+  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined;
+}
+
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 /**
@@ -69,6 +82,8 @@ export class ShoalNode {
   private clientIds = 0;
   private timers: Timer[] = [];
   private stopped = false;
+  /** Cluster routing hook; null on a single node. */
+  router: CommandRouter | null = null;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */

@@ -121,9 +121,9 @@ export class ClientSession {
     if (this.partialSince === 0 || used > 0) this.partialSince = this.node.clock.monotonic();
   }
 
-  /** Writes buffered replies to the socket. */
+  /** Writes buffered replies to the socket (held while an async command may still rewrite its reply). */
   flush(): void {
-    if (this.reply.len === 0) return;
+    if (this.reply.len === 0 || this.busy !== null) return;
     const out = this.reply.take();
     this.node.stats.netOutputBytes += out.length;
     this.io.write(out);
@@ -241,7 +241,7 @@ export class ClientSession {
     command.calls++;
     this.lastCommand = command.name;
     try {
-      const r = command.run({ node, session: this, reply: this.reply, args: a });
+      const r = (node.router !== null && node.router.route(this, command, a)) || command.run({ node, session: this, reply: this.reply, args: a });
       if (r) this.wait(r);
     } catch (e) {
       this.replyError(e);
@@ -265,8 +265,9 @@ export class ClientSession {
       () => undefined,
       (e) => this.replyError(e),
     );
-    this.busy.then(() => {
-      this.busy = null;
+    const settled = this.busy;
+    settled.then(() => {
+      if (this.busy === settled) this.busy = null;
       if (this.closed) return;
       this.flush();
       if (this.pendingLen > 0) {
