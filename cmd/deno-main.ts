@@ -137,11 +137,27 @@ async function main(argv: string[]): Promise<number> {
       if (stopping) return resolve(1);
       stopping = true;
       log.info("shutting down", { signal });
+      const force = setTimeout(() => {
+        log.error("shutdown timed out", { afterMs: 5000 });
+        resolve(1);
+      }, 5000);
       node.stop();
-      listener.close();
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
       Promise.all([http.shutdown(), accepting]).then(
-        () => resolve(0),
-        () => resolve(1),
+        () => {
+          clearTimeout(force);
+          log.info("stopped");
+          resolve(0);
+        },
+        (err: Error) => {
+          clearTimeout(force);
+          log.error("shutdown failed", { error: err.message });
+          resolve(1);
+        },
       );
     };
     Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
