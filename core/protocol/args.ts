@@ -94,7 +94,11 @@ export class Args {
       if (c < 48 || c > 57) return null;
       v = v * 10 + (c - 48);
     }
-    if (v > Number.MAX_SAFE_INTEGER) return null;
+    if (v > Number.MAX_SAFE_INTEGER) {
+      // within int64 Redis accepts it (then usually rejects the value's meaning); keep it approximate
+      const big = BigInt(this.latin1(i));
+      if (big > 9223372036854775807n || big < -9223372036854775808n) return null;
+    }
     if (neg && v === 0) return null;
     return neg ? -v : v;
   }

@@ -348,9 +348,15 @@ function splitInline(d: Uint8Array, from: number, to: number, a: Args): boolean 
       i++;
       let closed = false;
       while (i < to) {
-        if (q === 34 && d[i] === 92 && i + 1 < to) {
+        if (q === 34 && d[i] === 92 && i + 3 < to && d[i + 1] === 120 && isHex(d[i + 2]!) && isHex(d[i + 3]!)) {
+          out[o++] = (hexVal(d[i + 2]!) << 4) | hexVal(d[i + 3]!);
+          i += 4;
+        } else if (q === 34 && d[i] === 92 && i + 1 < to) {
           const n = d[i + 1]!;
-          out[o++] = n === 110 ? 10 : n === 114 ? 13 : n === 116 ? 9 : n;
+          out[o++] = n === 110 ? 10 : n === 114 ? 13 : n === 116 ? 9 : n === 98 ? 8 : n === 97 ? 7 : n;
+          i += 2;
+        } else if (q === 39 && d[i] === 92 && i + 1 < to && d[i + 1] === 39) {
+          out[o++] = 39;
           i += 2;
         } else if (d[i] === q) {
           closed = true;
@@ -374,3 +380,6 @@ function splitInline(d: Uint8Array, from: number, to: number, a: Args): boolean 
   a.n = offs.length;
   return true;
 }
+
+const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+const hexVal = (c: number): number => (c <= 57 ? c - 48 : (c | 32) - 87);

@@ -3,6 +3,7 @@ import type { Clock, Rng } from "../clock.ts";
 import { notFloat, notInteger, overflow, ShoalError } from "../errors.ts";
 import type { NodeStats } from "../stats.ts";
 import { SlabArena } from "./arena.ts";
+import { addDecimal, formatDecimal, parseDecimal } from "./decimal.ts";
 import { EntryTable } from "./entry-table.ts";
 import { globMatch } from "./glob.ts";
 import { hashBytes } from "./hash.ts";
@@ -34,10 +35,8 @@ export function parseInt64(b: Uint8Array): bigint | null {
 
 /** Formats a double like Redis' human-readable long double output (no exponent). */
 export function formatFloat(v: number): string {
-  if (Number.isInteger(v) && Math.abs(v) < 1e21) return String(v);
-  let s = String(v);
-  if (s.includes("e")) s = v.toFixed(17).replace(/\.?0+$/, "");
-  return s;
+  if (Number.isInteger(v)) return BigInt(v).toString();
+  return formatDecimal(parseDecimal(String(v))!) ?? String(v);
 }
 
 /**
@@ -314,6 +313,35 @@ export class MapStore implements DMap {
     return out;
   }
 
+  /**
+   * INCRBYFLOAT with Redis' text semantics: `by` and the stored value are
+   * parsed as decimals (hex and inf as doubles), added, and formatted like
+   * Redis' "%.17Lf" output. Throws Redis' errors.
+   */
+  incrByFloatText(key: Bytes, by: string): string {
+    const k = toBytes(key);
+    const incr = parseFloatStrict(by);
+    if (Number.isNaN(incr)) throw notFloat();
+    const idx = this.lookup(k, 0, k.length, false);
+    const curText = idx >= 0 ? new TextDecoder().decode(this.table.valueView(idx)) : "0";
+    const cur = parseFloatStrict(curText);
+    if (Number.isNaN(cur)) throw notFloat();
+    const nanOrInf = (): ShoalError => new ShoalError("ERR", "increment would produce NaN or Infinity");
+    if (!Number.isFinite(incr) || !Number.isFinite(cur)) throw nanOrInf();
+    const a = parseDecimal(curText);
+    const b = parseDecimal(by);
+    let out: string | null;
+    if (a && b) out = formatDecimal(addDecimal(a, b));
+    else {
+      const sum = cur + incr;
+      out = Number.isFinite(sum) ? formatFloat(sum) : null;
+    }
+    if (out === null) throw nanOrInf();
+    const v = enc.encode(out);
+    this.setRange(k, 0, k.length, v, 0, v.length, -1);
+    return out;
+  }
+
   scan(cursor: number, count: number, match?: string): ScanPage {
     const t = this.table;
     const pat = match !== undefined && match !== "*" ? enc.encode(match) : null;
@@ -364,6 +392,8 @@ export function parseFloatStrict(s: string): number {
   const lower = s.toLowerCase();
   if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Number.POSITIVE_INFINITY;
   if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
+  const hex = /^([+-]?)0x([0-9a-f]+)$/i.exec(s);
+  if (hex) return (hex[1] === "-" ? -1 : 1) * Number.parseInt(hex[2]!, 16);
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return Number.NaN;
   return Number(s);
 }

@@ -160,9 +160,7 @@ export const dmapCommands: Command[] = [
   cmd("dm.incr", 4, "write denyoom fast", [2, 2, 1], (ctx) => incr(ctx, 1n)),
   cmd("dm.decr", 4, "write denyoom fast", [2, 2, 1], (ctx) => incr(ctx, -1n)),
   cmd("dm.incrbyfloat", 4, "write denyoom fast", [2, 2, 1], (ctx) => {
-    const by = parseFloatStrict(ctx.args.latin1(3));
-    if (!Number.isFinite(by)) throw notFloat();
-    ctx.reply.bulkStr(mapArg(ctx, 1).incrByFloat(ctx.args.bytes(2), by));
+    ctx.reply.bulkStr(mapArg(ctx, 1).incrByFloatText(ctx.args.bytes(2), ctx.args.latin1(3)));
   }),
   cmd("dm.getput", 4, "write denyoom", [2, 2, 1], (ctx) => {
     checkSizes(ctx, 2, 3);

@@ -3,6 +3,25 @@ import { REDIS_COMPAT_VERSION } from "../../version.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { infoText } from "./info.ts";
 
+/**
+ * Redis 7's container-command checks: an unknown subcommand and a wrong
+ * arity get the exact errors Redis gives (arity counts the container name).
+ */
+function checkSubcommand(ctx: CommandContext, container: string, arities: Record<string, number>): string {
+  const a = ctx.args;
+  const sub = a.lower(1);
+  const arity = arities[sub];
+  if (arity === undefined)
+    throw new ShoalError("ERR", `unknown subcommand '${a.latin1(1).slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`);
+  if ((arity > 0 && a.n !== arity) || (arity < 0 && a.n < -arity))
+    throw new ShoalError("ERR", `wrong number of arguments for '${container}|${sub}' command`);
+  return sub;
+}
+
+const CLIENT_SUBS = { setname: 3, getname: 2, id: 2, info: 2, list: -2, kill: -3, setinfo: 4, "no-evict": 3, "no-touch": 3, reply: 3, help: 2 };
+const CONFIG_SUBS = { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 };
+const COMMAND_SUBS = { count: 2, info: -2, docs: -2, list: -2, getkeys: -3, help: 2 };
+
 function hello(ctx: CommandContext): void {
   const a = ctx.args;
   let proto = ctx.reply.proto;
@@ -22,7 +41,7 @@ function hello(ctx: CommandContext): void {
     else throw new ShoalError("ERR", `Syntax error in HELLO option '${a.latin1(i)}'`);
   }
   if (!ctx.session.authenticated) {
-    ctx.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    ctx.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     return;
   }
   ctx.reply.proto = proto;
@@ -92,14 +111,14 @@ function command(ctx: CommandContext): void {
     for (const c of table.values()) commandInfo(ctx, c);
     return;
   }
-  const sub = a.lower(1);
+  const sub = checkSubcommand(ctx, "command", COMMAND_SUBS);
   if (sub === "count") return ctx.reply.int(table.size);
   if (sub === "info") {
     ctx.reply.arr(a.n - 2);
     for (let i = 2; i < a.n; i++) {
       const c = table.get(a.lower(i));
       if (c) commandInfo(ctx, c);
-      else ctx.reply.nilArray();
+      else ctx.reply.nil();
     }
     return;
   }
@@ -142,9 +161,8 @@ const CONFIG_PARAMS = (ctx: CommandContext): [string, string][] => {
 
 function config(ctx: CommandContext): void {
   const a = ctx.args;
-  const sub = a.lower(1);
+  const sub = checkSubcommand(ctx, "config", CONFIG_SUBS);
   if (sub === "get") {
-    if (a.n < 3) throw new ShoalError("ERR", "wrong number of arguments for 'config|get' command");
     const pats: Uint8Array[] = [];
     for (let i = 2; i < a.n; i++) pats.push(new TextEncoder().encode(a.lower(i)));
     const out = CONFIG_PARAMS(ctx).filter(([k]) => pats.some((p) => globMatchStr(p, k)));
@@ -167,20 +185,20 @@ const globMatchStr = (p: Uint8Array, s: string): boolean => globMatch(p, new Tex
 
 function client(ctx: CommandContext): void {
   const a = ctx.args;
-  const sub = a.lower(1);
+  const sub = checkSubcommand(ctx, "client", CLIENT_SUBS);
   const s = ctx.session;
-  if (sub === "setname" && a.n === 3) {
+  if (sub === "setname") {
     const name = a.latin1(2);
     if (/[\s]/.test(name) || /[^\x21-\x7e]/.test(name))
       throw new ShoalError("ERR", "Client names cannot contain spaces, newlines or special characters.");
     s.name = name;
     return ctx.reply.ok();
   }
-  if (sub === "getname" && a.n === 2) return ctx.reply.bulk(s.name ? new TextEncoder().encode(s.name) : null);
-  if (sub === "id" && a.n === 2) return ctx.reply.int(s.id);
-  if (sub === "setinfo" && a.n === 4) return ctx.reply.ok();
+  if (sub === "getname") return ctx.reply.bulk(s.name ? new TextEncoder().encode(s.name) : null);
+  if (sub === "id") return ctx.reply.int(s.id);
+  if (sub === "setinfo") return ctx.reply.ok();
   if (sub === "no-evict" || sub === "no-touch" || sub === "reply") return ctx.reply.ok();
-  if ((sub === "list" || sub === "info") && (a.n === 2 || sub === "list")) {
+  if (sub === "list" || sub === "info") {
     const now = ctx.node.clock.now();
     const line = (c: typeof s): string =>
       `id=${c.id} addr=${c.io.remote} laddr=${ctx.node.config.bind}:${ctx.node.config.port} fd=0 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastActive) / 1000)} flags=N db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user} redir=-1 resp=${c.reply.proto}\n`;
@@ -200,6 +218,12 @@ function client(ctx: CommandContext): void {
       }
     }
     return ctx.reply.int(0);
+  }
+  if (sub === "help") {
+    const lines = ["CLIENT <subcommand> [<arg> ...]. Subcommands are:", "ID", "INFO", "LIST", "KILL ID <id>", "SETNAME <name>", "GETNAME"];
+    ctx.reply.arr(lines.length);
+    for (const l of lines) ctx.reply.simple(l);
+    return;
   }
   throw new ShoalError("ERR", `unknown subcommand or wrong number of arguments for '${a.latin1(1)}'. Try CLIENT HELP.`);
 }

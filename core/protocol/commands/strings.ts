@@ -65,7 +65,7 @@ function setCommand(ctx: CommandContext): void {
     else if (o === "xx" && !nx) xx = true;
     else if (o === "get") get = true;
     else if (o === "keepttl" && !unit) keep = true;
-    else if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && !unit && !keep && i + 1 < a.n) {
+    else if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && (!unit || unit === o) && !keep && i + 1 < a.n) {
       unit = o;
       unitArg = ++i;
     } else throw syntaxError();
@@ -104,7 +104,7 @@ function getex(ctx: CommandContext): void {
   let persist = false;
   for (let i = 2; i < a.n; i++) {
     const o = a.lower(i);
-    if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && !unit && !persist && i + 1 < a.n) {
+    if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && (!unit || unit === o) && !persist && i + 1 < a.n) {
       unit = o;
       unitArg = ++i;
     } else if (o === "persist" && !unit && !persist) persist = true;
@@ -183,9 +183,7 @@ export const stringCommands: Command[] = [
     incrBy(ctx, -by);
   }),
   cmd("incrbyfloat", 3, "write denyoom fast", [1, 1, 1], (ctx) => {
-    const by = parseFloatStrict(ctx.args.latin1(2));
-    if (Number.isNaN(by) || !Number.isFinite(by)) throw notFloat();
-    ctx.reply.bulkStr(ctx.node.db.incrByFloat(ctx.args.bytes(1), by));
+    ctx.reply.bulkStr(ctx.node.db.incrByFloatText(ctx.args.bytes(1), ctx.args.latin1(2)));
   }),
   cmd("append", 3, "write denyoom fast", [1, 1, 1], (ctx) => {
     const db = ctx.node.db;

@@ -17,6 +17,9 @@
  * - `command-info` COMMAND INFO: compares name, arity, first key, last key, step only.
  * - `count`    a positive integer on both sides (COMMAND COUNT).
  * - `nonempty` a non-empty array on both sides (COMMAND).
+ * - `float-near` bulk strings that parse to the same double within 1e-15 relative: past
+ *              double range Redis prints its long double's binary expansion
+ *              (1999…096 for 2e308), shoal the exact decimal sum (2000…000).
  * A `scan` step iterates SCAN to cursor 0 on both sides and compares the sorted
  * union of returned keys (order and paging differ by design) plus every error reply.
  * Commands listed in OPTIONAL_COMMANDS may be unimplemented in shoal: an
@@ -26,7 +29,7 @@ import { RawClient, ReplyTimeout } from "../../helpers/raw-client.ts";
 import { encodeCommand, encodeReply, parseReply, type Reply, replyText, showBytes } from "../../helpers/resp.ts";
 
 /** Name of a normalization (see file header). */
-export type Norm = "ttl" | "pttl" | "sorted" | "info" | "client-id" | "client-list" | "hello" | "command-info" | "count" | "nonempty";
+export type Norm = "ttl" | "pttl" | "sorted" | "info" | "client-id" | "client-list" | "hello" | "command-info" | "count" | "nonempty" | "float-near";
 
 /** One scripted step. `on` selects a connection (default 0). */
 export type Step =
@@ -150,6 +153,13 @@ function normalize(norm: Norm, bytes: Buffer): Buffer {
   if (!reply) return bytes;
   const text = replyText(reply);
   switch (norm) {
+    case "float-near": {
+      if (reply.type !== "$" || text === null) return bytes;
+      const v = Number(text);
+      if (Number.isFinite(v)) return Buffer.from(`<float ${v.toPrecision(15)}>`);
+      // past double range: compare the leading 15 significant digits and the length
+      return /^\d{300,}$/.test(text) ? Buffer.from(`<float ${Number(text.slice(0, 17)).toPrecision(15)} len ${text.length}>`) : bytes;
+    }
     case "sorted":
       if ((reply.type === "*" || reply.type === "~") && reply.items) {
         const items = [...reply.items].sort((x, y) => Buffer.compare(encodeReply(x), encodeReply(y)));
