@@ -241,7 +241,7 @@ export class ClientSession {
     command.calls++;
     this.lastCommand = command.name;
     try {
-      const r = (node.router !== null && node.router.route(this, command, a)) || command.run({ node, session: this, reply: this.reply, args: a });
+      const r = (node.router?.route(this, command, a)) || command.run({ node, session: this, reply: this.reply, args: a });
       if (r) this.wait(r);
     } catch (e) {
       this.replyError(e);

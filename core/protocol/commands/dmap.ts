@@ -1,6 +1,6 @@
 import { partitionOf } from "../../cluster/hash.ts";
-import { keyFound, keyNotFound, lockNotAcquired, noSuchLock, notFloat, ShoalError, syntaxError } from "../../errors.ts";
-import { parseFloatStrict, parseInt64 } from "../../store/map-store.ts";
+import { keyFound, keyNotFound, lockNotAcquired, noSuchLock, ShoalError, syntaxError } from "../../errors.ts";
+import { parseInt64 } from "../../store/map-store.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { checkSizes, expiryFrom, replyEntry } from "./strings.ts";
 

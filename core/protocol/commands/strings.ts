@@ -1,6 +1,6 @@
-import { notFloat, ShoalError, syntaxError, tooLarge } from "../../errors.ts";
+import { ShoalError, syntaxError, tooLarge } from "../../errors.ts";
 import type { MapStore } from "../../store/map-store.ts";
-import { formatFloat, parseFloatStrict, parseInt64 } from "../../store/map-store.ts";
+import { parseInt64 } from "../../store/map-store.ts";
 import type { Args } from "../args.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 
