@@ -1,0 +1,315 @@
+/**
+ * Cluster v0: joins a {@link ShoalNode} to a cluster. SWIM membership and
+ * the data protocol share one transport address (channels 1 and 2 of a
+ * {@link TransportMux}); the partition table is rebuilt from the live
+ * members on every membership change; the {@link ClusterRouter} is installed
+ * on the node; after each table change the node pushes the entries whose
+ * holders changed to their new holders (`apply` in batches, one batch in
+ * flight per target), and drops the ones it no longer holds once pushed.
+ *
+ * `node.ready` is false until the first table is built and the first
+ * rebalance pass has run. Runtime-neutral: Clock, Rng and Transport are
+ * injected.
+ */
+import type { Clock, Rng, Timer } from "../clock.ts";
+import type { Logger } from "../discovery.ts";
+import type { ShoalNode } from "../node.ts";
+import { ClientSession } from "../protocol/session.ts";
+import type { Link, Listener, Transport } from "../transport.ts";
+import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
+import { partitionOf } from "./hash.ts";
+import { HybridClock } from "./hlc.ts";
+import { Membership } from "./membership.ts";
+import type { MembershipTimings } from "./membership-config.ts";
+import { PartitionTable } from "./partition-table.ts";
+import { decodeRequest, decodeResponse, type EntryState, encodePeer, type PeerRequest, type PeerResponse } from "./peer-protocol.ts";
+import { ClusterRouter } from "./router.ts";
+import { TransportMux } from "./transport-mux.ts";
+
+/** Options for {@link ClusterNode}. */
+export interface ClusterNodeOptions {
+  node: ShoalNode;
+  transport: Transport;
+  clock: Clock;
+  rng: Rng;
+  /** This node's peer address, also its member name. */
+  self: string;
+  seeds: readonly string[];
+  timings: MembershipTimings;
+  replicaCount: number;
+  writeQuorum: number;
+  memberCountQuorum: number;
+  partitionCount: number;
+  /** Timeout of one data-protocol request, ms. */
+  peerTimeoutMs: number;
+  log?: Logger;
+  tombstones?: EntrySyncOptions;
+  /** Entries per rebalance batch (default 256). */
+  batchSize?: number;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+const MEMBERSHIP_CHANNEL = 1;
+const DATA_CHANNEL = 2;
+
+/** One node's cluster layer. */
+export class ClusterNode {
+  readonly membership: Membership;
+  readonly router: ClusterRouter;
+  readonly sync: EntrySync;
+  readonly hlc: HybridClock;
+  /** Entries pushed to new holders by rebalancing so far. */
+  rebalanced = 0;
+  private table: PartitionTable | null = null;
+  private epoch = 0;
+  private readonly mux: TransportMux;
+  private readonly data: Transport;
+  private readonly links = new Map<string, Link>();
+  private listener: Listener | undefined;
+  private rebalancing: Promise<void> | null = null;
+  private rebuildAgain = false;
+  private gcTimer: Timer | undefined;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ClusterNodeOptions) {
+    this.log = o.log ?? silent;
+    this.mux = new TransportMux(o.transport);
+    this.data = this.mux.channel(DATA_CHANNEL);
+    this.hlc = new HybridClock(o.clock);
+    this.sync = new EntrySync(o.node, this.hlc, o.clock, o.tombstones);
+    this.membership = new Membership({
+      self: o.self,
+      clock: o.clock,
+      rng: o.rng,
+      transport: this.mux.channel(MEMBERSHIP_CHANNEL),
+      timings: o.timings,
+      seeds: o.seeds,
+    });
+    this.router = new ClusterRouter(o.node, {
+      self: o.self,
+      table: () => this.table,
+      liveCount: () => this.membership.liveMembers().length,
+      memberCountQuorum: o.memberCountQuorum,
+      writeQuorum: o.writeQuorum,
+      request: (peer, msg) => this.request(peer, msg),
+      sync: this.sync,
+    });
+  }
+
+  /** The current partition table (null before start). */
+  get partitions(): PartitionTable | null {
+    return this.table;
+  }
+
+  /** Listens, installs the router, joins the seeds and builds the first table. */
+  async start(): Promise<void> {
+    const node = this.o.node;
+    node.ready = false;
+    node.router = this.router;
+    this.listener = await this.data.listen(this.o.self, {
+      onRequest: (_from, bytes) => this.onRequest(bytes),
+      onMessage: () => undefined,
+    });
+    this.membership.onEvent((e) => {
+      this.log.info(`member ${e.type}`, { member: e.member.name, reason: e.reason });
+      this.rebuild();
+    });
+    await this.membership.start();
+    this.rebuild();
+    await this.settled();
+    node.ready = !this.stopped;
+    const gc = (): void => {
+      if (this.stopped) return;
+      this.sync.collect();
+      this.gcTimer = this.o.clock.setTimer(60_000, gc);
+    };
+    this.gcTimer = this.o.clock.setTimer(60_000, gc);
+  }
+
+  /** Resolves when no rebalance pass is running. */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 100 && this.rebalancing; i++) await this.rebalancing;
+  }
+
+  /** Graceful leave: announces it to the members, then closes the data channel. */
+  async leave(): Promise<void> {
+    if (this.stopped) return;
+    await this.membership.leave();
+    await this.close();
+  }
+
+  /** Stops at once (as a crash would, without announcing). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    await this.membership.stop();
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    this.stopped = true;
+    this.o.node.ready = false;
+    this.gcTimer?.cancel();
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+    await this.listener?.close();
+  }
+
+  private link(peer: string): Link {
+    let l = this.links.get(peer);
+    if (!l) {
+      l = this.data.connect(peer, this.o.self);
+      this.links.set(peer, l);
+    }
+    return l;
+  }
+
+  /** One data-protocol request; a transport failure makes membership probe the peer now. */
+  private async request(peer: string, msg: PeerRequest): Promise<PeerResponse> {
+    try {
+      return decodeResponse(await this.link(peer).request(encodePeer(msg), this.o.peerTimeoutMs));
+    } catch (e) {
+      this.membership.probeNow(peer);
+      throw e;
+    }
+  }
+
+  private async onRequest(bytes: Uint8Array): Promise<Uint8Array> {
+    let req: PeerRequest;
+    try {
+      req = decodeRequest(bytes);
+    } catch (e) {
+      return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
+    }
+    if (req.t === "apply") {
+      let taken = 0;
+      for (const e of req.entries) if (this.sync.apply(e)) taken++;
+      return encodePeer({ t: "applied", taken });
+    }
+    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto) });
+  }
+
+  /** Runs a forwarded command in an internal session and captures its reply bytes. */
+  private exec(argv: Uint8Array[], proto: number): Promise<Uint8Array> {
+    const node = this.o.node;
+    return new Promise((resolve) => {
+      const session = new ClientSession(node, {
+        write: (b) => {
+          resolve(b.slice());
+          session.onClose();
+        },
+        close: () => undefined,
+        remote: "cluster-peer",
+      });
+      node.stats.connectionsTotal--; // internal, not a client connection
+      session.authenticated = true;
+      session.reply.proto = proto;
+      this.router.markInternal(session);
+      session.onData(encodeCommand(argv));
+    });
+  }
+
+  /** Rebuilds the table from the live members when they changed, then rebalances. */
+  private rebuild(): void {
+    if (this.stopped) return;
+    const members = this.membership.liveMembers();
+    const old = this.table;
+    if (old && old.members.length === members.length && old.members.every((m, i) => m === members[i])) return;
+    this.table = PartitionTable.build(members, ++this.epoch, {
+      partitionCount: this.o.partitionCount,
+      replicaCount: this.o.replicaCount,
+    });
+    this.log.info("partition table rebuilt", { epoch: this.epoch, members: members.length });
+    if (this.rebalancing) {
+      this.rebuildAgain = true;
+      return;
+    }
+    this.rebalancing = this.rebalance(old).finally(() => {
+      this.rebalancing = null;
+    });
+  }
+
+  private async rebalance(old: PartitionTable | null): Promise<void> {
+    for (let round = 0; round < 50 && !this.stopped; round++) {
+      this.rebuildAgain = false;
+      await this.pushChanged(old, this.table!);
+      if (!this.rebuildAgain) return;
+      old = null; // tables changed meanwhile: compare against nothing (push every entry to every other holder)
+    }
+  }
+
+  /** Pushes entries whose holders changed between `old` and `next`; drops those this node no longer holds. */
+  private async pushChanged(old: PartitionTable | null, next: PartitionTable): Promise<void> {
+    if (old === null && this.o.node.keyCount() === 0) return;
+    const self = this.o.self;
+    const byTarget = new Map<string, EntryState[]>();
+    const drop: EntryState[] = [];
+    const now = this.o.clock.now();
+    for (const name of this.o.node.mapNames()) {
+      const t = this.o.node.map(name).table;
+      for (let i = 0; i < t.hiWater; i++) {
+        if (!t.isLive(i)) continue;
+        const exp = t.expireAt[i]!;
+        if (exp !== 0 && exp <= now) continue;
+        const p = partitionOf(t.keyView(i), next.partitionCount);
+        const holders = [next.owner(p), ...next.replicas(p)];
+        const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+        const targets = holders.filter((h) => h !== self && !before.includes(h));
+        if (targets.length === 0 && holders.includes(self)) continue;
+        const e = this.sync.read(name, i);
+        for (const h of targets) {
+          let list = byTarget.get(h);
+          if (!list) byTarget.set(h, (list = []));
+          list.push(e);
+        }
+        if (!holders.includes(self)) drop.push(e);
+      }
+    }
+    const failed = new Set<string>();
+    const batch = this.o.batchSize ?? 256;
+    await Promise.all(
+      [...byTarget].map(async ([peer, list]) => {
+        for (let i = 0; i < list.length && !this.stopped; i += batch) {
+          try {
+            await this.request(peer, { t: "apply", entries: list.slice(i, i + batch) });
+            this.rebalanced += Math.min(batch, list.length - i);
+          } catch (e) {
+            failed.add(peer);
+            this.log.warn("rebalance push failed", { peer, error: e instanceof Error ? e.message : String(e) });
+            return;
+          }
+        }
+      }),
+    );
+    if (failed.size > 0 || this.table !== next) return; // keep our copies when a push failed or the table moved on
+    for (const e of drop) {
+      const m = this.o.node.map(e.map);
+      const idx = m.lookup(e.key, 0, e.key.length, false);
+      if (idx >= 0 && m.table.version[idx] === e.version) m.removeEntry(idx);
+    }
+  }
+}
+
+const enc = new TextEncoder();
+
+/** RESP multibulk encoding of a command. */
+function encodeCommand(argv: Uint8Array[]): Uint8Array {
+  let size = 0;
+  const heads = argv.map((a) => enc.encode(`$${a.length}\r\n`));
+  const top = enc.encode(`*${argv.length}\r\n`);
+  size += top.length;
+  for (let i = 0; i < argv.length; i++) size += heads[i]!.length + argv[i]!.length + 2;
+  const out = new Uint8Array(size);
+  let o = 0;
+  out.set(top, o);
+  o += top.length;
+  for (let i = 0; i < argv.length; i++) {
+    out.set(heads[i]!, o);
+    o += heads[i]!.length;
+    out.set(argv[i]!, o);
+    o += argv[i]!.length;
+    out[o++] = 13;
+    out[o++] = 10;
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * Last-writer-wins application of replicated entry states, with tombstones.
+ *
+ * Every write carries a hybrid-logical-clock version; a replica keeps the
+ * entry with the highest version. A deletion is remembered as a tombstone
+ * (key → version) so a late or stale copy of the key (a replica that missed
+ * the delete, a rebalance push that raced it) cannot bring it back.
+ *
+ * GC horizon: tombstones are kept for `horizonMs` (default 10 minutes) of
+ * wall time and at most `maxPerMap` per map (oldest dropped first). A copy
+ * that stays cut off for longer than the horizon and then pushes an older
+ * version of a deleted key can resurrect it; the horizon must exceed the
+ * longest partition/rejoin the operator expects (a restarted process comes
+ * back empty, so only live, partitioned replicas matter).
+ */
+import type { Clock } from "../clock.ts";
+import type { ShoalNode } from "../node.ts";
+import type { HybridClock } from "./hlc.ts";
+import type { EntryState } from "./peer-protocol.ts";
+
+interface Tombstone {
+  version: number;
+  /** Wall ms when recorded. */
+  at: number;
+}
+
+/** Options for {@link EntrySync}. */
+export interface EntrySyncOptions {
+  /** How long a tombstone is kept, ms (default 600 000). */
+  horizonMs?: number;
+  /** Most tombstones per map (default 100 000). */
+  maxPerMap?: number;
+}
+
+const latin1 = (b: Uint8Array): string => {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+};
+
+/** Reads and applies entry states on one node. */
+export class EntrySync {
+  readonly horizonMs: number;
+  readonly maxPerMap: number;
+  private readonly tombs = new Map<string, Map<string, Tombstone>>();
+
+  constructor(
+    private readonly node: ShoalNode,
+    private readonly hlc: HybridClock,
+    private readonly clock: Clock,
+    options: EntrySyncOptions = {},
+  ) {
+    this.horizonMs = options.horizonMs ?? 600_000;
+    this.maxPerMap = options.maxPerMap ?? 100_000;
+  }
+
+  /**
+   * Stamps the current local state of `key` with a fresh version and returns
+   * it (after a local write): the value with its expiry, or a deletion that
+   * is also recorded as a tombstone here.
+   */
+  stamp(map: string, key: Uint8Array): EntryState {
+    const version = this.hlc.now();
+    const m = this.node.map(map);
+    const idx = m.lookup(key, 0, key.length, false);
+    if (idx < 0) {
+      this.remember(map, key, version);
+      return { map, key, value: null, expireAt: 0, version };
+    }
+    m.table.version[idx] = version;
+    this.tombs.get(map)?.delete(latin1(key));
+    return { map, key, value: m.table.value(idx), expireAt: m.table.expireAt[idx]!, version };
+  }
+
+  /** The current state of a live entry index of `map` (for rebalancing); versions are kept. */
+  read(map: string, idx: number): EntryState {
+    const t = this.node.map(map).table;
+    return { map, key: t.key(idx), value: t.value(idx), expireAt: t.expireAt[idx]!, version: t.version[idx]! };
+  }
+
+  /** Applies `e` if it is newer than what this node holds; returns whether it was taken. */
+  apply(e: EntryState): boolean {
+    try {
+      this.hlc.update(e.version);
+    } catch {
+      // a peer far ahead in time: still compare versions, just do not follow its clock
+    }
+    const m = this.node.map(e.map);
+    const idx = m.lookup(e.key, 0, e.key.length, false);
+    if (idx >= 0 && m.table.version[idx]! >= e.version) return false;
+    const tomb = this.tombs.get(e.map)?.get(latin1(e.key));
+    if (tomb && tomb.version >= e.version) return false;
+    if (e.value === null) {
+      if (idx >= 0) m.removeEntry(idx);
+      this.remember(e.map, e.key, e.version);
+      return true;
+    }
+    if (e.expireAt !== 0 && e.expireAt <= this.clock.now()) {
+      if (idx >= 0) m.removeEntry(idx);
+      return true;
+    }
+    const at = m.setRange(e.key, 0, e.key.length, e.value, 0, e.value.length, e.expireAt);
+    m.table.version[at] = e.version;
+    if (tomb) this.tombs.get(e.map)?.delete(latin1(e.key));
+    return true;
+  }
+
+  /** Tombstones currently held (all maps). */
+  tombstoneCount(): number {
+    let n = 0;
+    for (const t of this.tombs.values()) n += t.size;
+    return n;
+  }
+
+  /** Drops tombstones past the horizon. */
+  collect(): void {
+    const limit = this.clock.now() - this.horizonMs;
+    for (const t of this.tombs.values()) {
+      // insertion order is age order (re-recording deletes and re-inserts)
+      for (const [k, v] of t) {
+        if (v.at > limit) break;
+        t.delete(k);
+      }
+    }
+  }
+
+  private remember(map: string, key: Uint8Array, version: number): void {
+    let t = this.tombs.get(map);
+    if (!t) {
+      t = new Map();
+      this.tombs.set(map, t);
+    }
+    const k = latin1(key);
+    t.delete(k);
+    t.set(k, { version, at: this.clock.now() });
+    if (t.size > this.maxPerMap) {
+      const oldest = t.keys().next().value;
+      if (oldest !== undefined) t.delete(oldest);
+    }
+  }
+}

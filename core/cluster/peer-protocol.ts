@@ -1,0 +1,60 @@
+/**
+ * The data protocol between cluster nodes (msgpackr on the wire):
+ *
+ * - `exec` runs a client command on the receiving node (the partition owner)
+ *   and answers with the raw RESP reply bytes, so forwarding is byte-exact.
+ * - `apply` hands entry states (a value with its expiry and version, or a
+ *   deletion) to a replica or a new holder; the receiver keeps the newest
+ *   version per key (last-writer-wins) and answers with how many it took.
+ */
+import { Packr } from "msgpackr";
+
+/** One key's state: a value, or `null` for a deletion (tombstone). */
+export interface EntryState {
+  map: string;
+  key: Uint8Array;
+  value: Uint8Array | null;
+  /** Absolute expiry in Unix ms, 0 for none. */
+  expireAt: number;
+  /** Hybrid-logical-clock version of the write. */
+  version: number;
+}
+
+/** Requests a node answers on the data channel. */
+export type PeerRequest =
+  | { t: "exec"; args: Uint8Array[]; proto: number }
+  | { t: "apply"; entries: EntryState[] };
+
+/** Answers to {@link PeerRequest}s. */
+export type PeerResponse = { t: "reply"; resp: Uint8Array } | { t: "applied"; taken: number } | { t: "error"; message: string };
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** Encodes a request or response. */
+export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
+  return packr.pack(msg);
+}
+
+/** Decodes a request; throws TypeError on malformed input. */
+export function decodeRequest(bytes: Uint8Array): PeerRequest {
+  const m = packr.unpack(bytes) as PeerRequest;
+  if (m?.t === "exec" && Array.isArray(m.args)) return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2 };
+  if (m?.t === "apply" && Array.isArray(m.entries)) {
+    return { t: "apply", entries: m.entries.map((e) => ({ ...e, key: asBytes(e.key), value: e.value === null ? null : asBytes(e.value) })) };
+  }
+  throw new TypeError("peer protocol: malformed request");
+}
+
+/** Decodes a response; throws TypeError on malformed input. */
+export function decodeResponse(bytes: Uint8Array): PeerResponse {
+  const m = packr.unpack(bytes) as PeerResponse;
+  if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
+  if (m?.t === "applied" || m?.t === "error") return m;
+  throw new TypeError("peer protocol: malformed response");
+}
+
+/** msgpackr yields Buffer on Bun/Node; normalise to a plain Uint8Array view. */
+function asBytes(b: unknown): Uint8Array {
+  if (b instanceof Uint8Array) return b;
+  throw new TypeError("peer protocol: expected bytes");
+}
