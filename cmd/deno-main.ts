@@ -8,9 +8,9 @@ import { systemClock, systemRng } from "../core/clock.ts";
 import { ConfigError, configHelp, loadConfig } from "../core/config.ts";
 import { createHttpApp } from "../core/http/app.ts";
 import { ShoalNode } from "../core/node.ts";
+import { nodeSettings } from "../core/node-settings.ts";
 import { ClientSession } from "../core/protocol/session.ts";
 import { createLogger } from "./log.ts";
-import { nodeSettings } from "./serve.ts";
 
 /** The slice of the Deno namespace this file uses (tsc runs with Bun's types). */
 interface DenoConn {

@@ -1,7 +1,11 @@
 import type { ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
 import { createHttpApp } from "../core/http/app.ts";
-import { type NodeSettings, ShoalNode } from "../core/node.ts";
+import { ShoalNode } from "../core/node.ts";
+import { nodeSettings } from "../core/node-settings.ts";
+
+export { nodeSettings } from "../core/node-settings.ts";
+
 import { listenResp } from "../transports/resp-server.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
@@ -11,33 +15,6 @@ export interface RunningServer {
   respPort: number;
   httpPort: number;
   close(): Promise<void>;
-}
-
-/** Node settings from the validated configuration. */
-export function nodeSettings(cfg: ShoalConfig): NodeSettings {
-  const maps: NodeSettings["maps"] = {};
-  for (const [name, o] of Object.entries(cfg.maps ?? {})) {
-    maps[name] = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  }
-  return {
-    nodeName: cfg.nodeName || `shoal-${cfg.port}`,
-    port: cfg.port,
-    httpPort: cfg.httpPort,
-    bind: cfg.bind,
-    requirepass: cfg.requirepass,
-    maxClients: cfg.maxClients,
-    maxKeyBytes: cfg.maxKeyBytes,
-    maxValueBytes: cfg.maxValueBytes,
-    maxMultibulkLen: cfg.maxMultibulkLen,
-    maxInlineBytes: cfg.maxInlineBytes,
-    maxQueryBufferBytes: cfg.maxQueryBufferBytes,
-    frameTimeoutMs: cfg.frameTimeoutMs,
-    idleTimeoutMs: cfg.idleTimeoutMs,
-    maxBulkBytes: Math.max(cfg.maxValueBytes, cfg.maxKeyBytes),
-    mapDefaults: { ttlMs: cfg.ttlMs, maxIdleMs: cfg.maxIdleMs, maxKeys: cfg.maxKeys, maxInuse: cfg.maxInuse },
-    maps,
-    partitionCount: cfg.partitionCount,
-  };
 }
 
 /**

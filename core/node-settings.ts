@@ -1,0 +1,29 @@
+import type { ShoalConfig } from "./config.ts";
+import type { NodeSettings } from "./node.ts";
+
+/** Node settings from the validated configuration. */
+export function nodeSettings(cfg: ShoalConfig): NodeSettings {
+  const maps: NodeSettings["maps"] = {};
+  for (const [name, o] of Object.entries(cfg.maps ?? {})) {
+    maps[name] = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  }
+  return {
+    nodeName: cfg.nodeName || `shoal-${cfg.port}`,
+    port: cfg.port,
+    httpPort: cfg.httpPort,
+    bind: cfg.bind,
+    requirepass: cfg.requirepass,
+    maxClients: cfg.maxClients,
+    maxKeyBytes: cfg.maxKeyBytes,
+    maxValueBytes: cfg.maxValueBytes,
+    maxMultibulkLen: cfg.maxMultibulkLen,
+    maxInlineBytes: cfg.maxInlineBytes,
+    maxQueryBufferBytes: cfg.maxQueryBufferBytes,
+    frameTimeoutMs: cfg.frameTimeoutMs,
+    idleTimeoutMs: cfg.idleTimeoutMs,
+    maxBulkBytes: Math.max(cfg.maxValueBytes, cfg.maxKeyBytes),
+    mapDefaults: { ttlMs: cfg.ttlMs, maxIdleMs: cfg.maxIdleMs, maxKeys: cfg.maxKeys, maxInuse: cfg.maxInuse },
+    maps,
+    partitionCount: cfg.partitionCount,
+  };
+}
