@@ -7,6 +7,7 @@ import { nodeSettings } from "../core/node-settings.ts";
 export { nodeSettings } from "../core/node-settings.ts";
 
 import { listenResp } from "../transports/resp-server.ts";
+import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
 /** A running node with its listeners. */
@@ -38,6 +39,15 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     throw e;
   }
   node.start();
+  let cluster: RunningCluster | null = null;
+  try {
+    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log) : null;
+  } catch (e) {
+    node.stop();
+    resp.stop();
+    await http.stop(true);
+    throw e;
+  }
   log.info("shoal listening", {
     node: node.config.nodeName,
     resp: `${cfg.bind}:${resp.port}`,
@@ -48,6 +58,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     respPort: resp.port,
     httpPort: http.port ?? cfg.httpPort,
     async close() {
+      await cluster?.close();
       node.stop();
       resp.stop();
       await http.stop(true);

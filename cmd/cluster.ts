@@ -1,0 +1,74 @@
+/**
+ * Starts the cluster layer of a served node (Bun): a TCP peer transport on
+ * `bind:peerPort` (that address is the node's member name), seeds from the
+ * configured discovery, SWIM with the preset's timings, and the
+ * runtime-neutral {@link ClusterNode}. Later discovery changes are joined.
+ */
+
+import { ClusterNode } from "../core/cluster/cluster-node.ts";
+import { membershipTimings } from "../core/cluster/membership-config.ts";
+import type { ShoalConfig } from "../core/config.ts";
+import type { Discovery, Logger } from "../core/discovery.ts";
+import type { ShoalNode } from "../core/node.ts";
+import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
+import { TcpTransport } from "../transports/tcp.ts";
+import { systemClock, systemRng } from "./runtime.ts";
+
+/** A running cluster layer. */
+export interface RunningCluster {
+  cluster: ClusterNode;
+  /** Graceful leave (announced to the members), then closes discovery and the peer port. */
+  close(): Promise<void>;
+}
+
+/** Whether `cfg` asks for a cluster (peers given or a non-static discovery). */
+export function wantsCluster(cfg: ShoalConfig): boolean {
+  return cfg.peers.length > 0 || cfg.discovery !== "static";
+}
+
+/** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
+export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger): Promise<RunningCluster> {
+  const self = `${cfg.bind}:${cfg.peerPort}`;
+  const discovery: Discovery = await discoveryFromConfig(cfg, log, { host: cfg.bind, port: cfg.peerPort, name: cfg.nodeName });
+  let cluster: ClusterNode | undefined;
+  await discovery.start((peers) => {
+    if (cluster) void cluster.membership.join(peers.map((p) => p.address));
+  });
+  const seeds = (await discovery.members()).map((p) => p.address);
+  cluster = new ClusterNode({
+    node,
+    transport: new TcpTransport({ requestTimeoutMs: cfg.peerTimeoutMs }),
+    clock: systemClock,
+    rng: systemRng(),
+    self,
+    seeds,
+    timings: membershipTimings(cfg.preset, {
+      probeIntervalMs: cfg.probeIntervalMs,
+      probeTimeoutMs: cfg.probeTimeoutMs,
+      gossipIntervalMs: cfg.gossipIntervalMs,
+      pushPullIntervalMs: cfg.pushPullIntervalMs,
+      suspicionMult: cfg.suspicionMult,
+    }),
+    replicaCount: cfg.replicaCount,
+    writeQuorum: cfg.writeQuorum,
+    memberCountQuorum: cfg.memberCountQuorum,
+    partitionCount: cfg.partitionCount,
+    peerTimeoutMs: cfg.peerTimeoutMs,
+    log,
+  });
+  try {
+    await cluster.start();
+  } catch (e) {
+    await discovery.stop();
+    throw e;
+  }
+  log.info("cluster joined", { self, seeds: seeds.length, members: cluster.membership.liveMembers().length });
+  const running = cluster;
+  return {
+    cluster: running,
+    async close() {
+      await discovery.stop();
+      await running.leave();
+    },
+  };
+}

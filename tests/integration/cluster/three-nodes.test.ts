@@ -1,0 +1,134 @@
+/**
+ * Cluster v0 with three real processes on loopback (static peers, RF=2,
+ * W=2): 2,000 keys written through different nodes read back through every
+ * node; after `kill -9` of one node every acknowledged key is still readable
+ * through the survivors once membership has declared it dead.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { freePorts, sleep } from "../../helpers/ports.ts";
+import { type ServerProcess, spawnShoal } from "../../helpers/processes.ts";
+import { RawClient } from "../../helpers/raw-client.ts";
+import { encodeCommand } from "../../helpers/resp.ts";
+
+const KEYS = 2000;
+const nodes: ServerProcess[] = [];
+const clients: RawClient[] = [];
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const n of nodes) await n.stop(500);
+});
+
+/** Sends `cmds` pipelined on `client` and returns the replies as text. */
+async function pipeline(client: RawClient, cmds: string[][]): Promise<string[]> {
+  for (const c of cmds) client.send(encodeCommand(c));
+  const out: string[] = [];
+  for (let i = 0; i < cmds.length; i++) out.push((await client.readReply(15_000)).toString("latin1"));
+  return out;
+}
+
+/** Polls `fn` until true or `limitMs` passes; returns whether it became true. */
+async function until(fn: () => Promise<boolean> | boolean, limitMs: number, stepMs = 100): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return true;
+    await sleep(stepMs);
+  }
+  return false;
+}
+
+const tablesWith = (n: ServerProcess, members: number): boolean => {
+  const lines = n.output().split("\n").filter((l) => l.includes("partition table rebuilt"));
+  return lines.length > 0 && lines.at(-1)!.includes(`"members":${members}`);
+};
+
+describe("three-process cluster (RF=2, W=2)", () => {
+  test("writes through any node, reads through every node, survives kill -9 of one node", async () => {
+    const ports = await freePorts(9);
+    const peerAddrs = [0, 1, 2].map((i) => `127.0.0.1:${ports[6 + i]}`);
+    for (let i = 0; i < 3; i++) {
+      nodes.push(
+        await spawnShoal({
+          port: ports[i]!,
+          httpPort: ports[3 + i]!,
+          args: [
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            String(ports[i]),
+            "--http-port",
+            String(ports[3 + i]),
+            "--peer-port",
+            String(ports[6 + i]),
+            "--peers",
+            peerAddrs.join(","),
+            "--replica-count",
+            "2",
+            "--write-quorum",
+            "2",
+            "--preset",
+            "local",
+            "--log-format",
+            "json",
+          ],
+        }),
+      );
+    }
+    const converged = await until(() => nodes.every((n) => tablesWith(n, 3)), 10_000);
+    if (!converged) throw new Error(`membership did not converge:\n${nodes.map((n) => n.output().slice(-2000)).join("\n---\n")}`);
+    for (const n of nodes) {
+      const ready = await until(async () => (await fetch(`http://127.0.0.1:${n.httpPort}/readyz`)).status === 200, 5000);
+      expect(ready).toBe(true);
+    }
+    for (const n of nodes) clients.push(await RawClient.connect(n.port));
+
+    // write through the three nodes in turn, 100 per pipeline
+    const acked = new Set<number>();
+    for (let start = 0; start < KEYS; start += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => start + j);
+      const replies = await pipeline(clients[(start / 100) % 3]!, batch.map((k) => ["SET", `key:${k}`, `value:${k}`]));
+      replies.forEach((r, j) => {
+        if (r === "+OK\r\n") acked.add(batch[j]!);
+      });
+    }
+    expect(acked.size).toBe(KEYS);
+
+    // every node answers for every key
+    for (const c of clients) {
+      for (let start = 0; start < KEYS; start += 200) {
+        const ks = Array.from({ length: 200 }, (_, j) => start + j);
+        const replies = await pipeline(c, ks.map((k) => ["GET", `key:${k}`]));
+        replies.forEach((r, j) => expect(r).toBe(`$${`value:${ks[j]}`.length}\r\nvalue:${ks[j]}\r\n`));
+      }
+    }
+
+    // kill -9 the third node; the survivors must serve every acknowledged key once it is declared dead
+    const victim = nodes[2]!;
+    clients[2]!.close();
+    const killedAt = Date.now();
+    victim.proc.kill("SIGKILL");
+    await victim.exited;
+    const survivors = [clients[0]!, clients[1]!];
+    let missing: string[] = [];
+    const recovered = await until(
+      async () => {
+        missing = [];
+        for (const c of survivors) {
+          const replies = await pipeline(c, [...acked].map((k) => ["GET", `key:${k}`]));
+          replies.forEach((r, j) => {
+            const k = [...acked][j]!;
+            if (r !== `$${`value:${k}`.length}\r\nvalue:${k}\r\n`) missing.push(`key:${k} → ${r.trim()}`);
+          });
+        }
+        return missing.length === 0;
+      },
+      20_000,
+      250,
+    );
+    const failoverMs = Date.now() - killedAt;
+    console.log(`failover: all ${acked.size} acknowledged keys readable through both survivors ${failoverMs} ms after kill -9`);
+    if (!recovered) throw new Error(`${missing.length} keys unreadable after 20 s, e.g. ${missing.slice(0, 5).join("; ")}`);
+    expect(nodes.slice(0, 2).every((n) => tablesWith(n, 2))).toBe(true);
+  }, 60_000);
+});
