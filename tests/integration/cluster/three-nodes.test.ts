@@ -99,7 +99,7 @@ describe("three-process cluster (RF=2, W=2)", () => {
       for (let start = 0; start < KEYS; start += 200) {
         const ks = Array.from({ length: 200 }, (_, j) => start + j);
         const replies = await pipeline(c, ks.map((k) => ["GET", `key:${k}`]));
-        replies.forEach((r, j) => expect(r).toBe(`$${`value:${ks[j]}`.length}\r\nvalue:${ks[j]}\r\n`));
+        expect(replies).toEqual(ks.map((k) => `$${`value:${k}`.length}\r\nvalue:${k}\r\n`));
       }
     }
 
