@@ -73,11 +73,34 @@ export async function startRedis(extra: string[] = []): Promise<BenchServer> {
   return launch("redis", cmd, port);
 }
 
-/** Starts a shoal node (bench/start-node.ts) on a free port. */
+/** How shoal is started: SHOAL_BENCH_ENTRY = cli (default) | node | bin. */
+export const shoalEntry = (): string => process.env.SHOAL_BENCH_ENTRY ?? "cli";
+
+/** A human-readable description of the shoal command the benchmarks run. */
+export function shoalCommand(): string {
+  const entry = shoalEntry();
+  if (entry === "node") return "`bun bench/start-node.ts --port P` (ShoalNode + Bun RESP listener, no HTTP)";
+  if (entry === "bin") return `\`${process.env.SHOAL_BIN ?? "dist/shoal"} serve --port P --http-port H --peer-port Q --log-level warn\``;
+  return "`bun cmd/shoal.ts serve --port P --http-port H --peer-port Q --log-level warn`";
+}
+
+/**
+ * Starts a shoal node on free ports: by default the CLI entry
+ * (`cmd/shoal.ts serve`); SHOAL_BENCH_ENTRY=node uses bench/start-node.ts,
+ * SHOAL_BENCH_ENTRY=bin the compiled binary (SHOAL_BIN or dist/shoal).
+ * `extra` flags (e.g. --max-inuse) are understood by all three.
+ */
 export async function startShoal(extra: string[] = []): Promise<BenchServer> {
   const port = await freePort();
-  const script = fileURLToPath(new URL("./start-node.ts", import.meta.url));
-  return launch("shoal", [process.execPath, script, "--port", String(port), ...extra], port);
+  const entry = shoalEntry();
+  if (entry === "node") {
+    const script = fileURLToPath(new URL("./start-node.ts", import.meta.url));
+    return launch("shoal", [process.execPath, script, "--port", String(port), ...extra], port);
+  }
+  const ports = ["--port", String(port), "--http-port", String(await freePort()), "--peer-port", String(await freePort())];
+  const cli = fileURLToPath(new URL("../cmd/shoal.ts", import.meta.url));
+  const head = entry === "bin" ? [process.env.SHOAL_BIN ?? "dist/shoal"] : [process.execPath, cli];
+  return launch("shoal", [...head, "serve", ...ports, "--log-level", "warn", ...extra], port);
 }
 
 /** Stops every server still running (call from finally and signal handlers). */
