@@ -46,12 +46,7 @@ describe("three-process cluster (RF=2, W=2)", () => {
   test("writes through any node, reads through every node, survives kill -9 of one node", async () => {
     const ports = await freePorts(9);
     const peerAddrs = [0, 1, 2].map((i) => `127.0.0.1:${ports[6 + i]}`);
-    for (let i = 0; i < 3; i++) {
-      nodes.push(
-        await spawnShoal({
-          port: ports[i]!,
-          httpPort: ports[3 + i]!,
-          args: [
+    const argsOf = (i: number): string[] => [
             "serve",
             "--bind",
             "127.0.0.1",
@@ -71,10 +66,9 @@ describe("three-process cluster (RF=2, W=2)", () => {
             "local",
             "--log-format",
             "json",
-          ],
-        }),
-      );
-    }
+    ];
+    for (let i = 0; i < 3; i++) nodes.push(await spawnShoal({ port: ports[i]!, httpPort: ports[3 + i]!, args: argsOf(i) }));
+    const victimArgs = argsOf(2);
     const converged = await until(() => nodes.every((n) => tablesWith(n, 3)), 10_000);
     if (!converged) throw new Error(`membership did not converge:\n${nodes.map((n) => n.output().slice(-2000)).join("\n---\n")}`);
     for (const n of nodes) {
@@ -130,5 +124,32 @@ describe("three-process cluster (RF=2, W=2)", () => {
     console.log(`failover: all ${acked.size} acknowledged keys readable through both survivors ${failoverMs} ms after kill -9`);
     if (!recovered) throw new Error(`${missing.length} keys unreadable after 20 s, e.g. ${missing.slice(0, 5).join("; ")}`);
     expect(nodes.slice(0, 2).every((n) => tablesWith(n, 2))).toBe(true);
+
+    // re-replication: with two members left and RF=2 each survivor ends up holding every key
+    const dbsizes = async () => Promise.all(survivors.map(async (c) => (await c.call(["DBSIZE"])).trim()));
+    const rereplicated = await until(async () => (await dbsizes()).every((r) => r === `:${KEYS}`), 10_000, 200);
+    if (!rereplicated) throw new Error(`survivors hold ${(await dbsizes()).join(", ")} keys, expected ${KEYS} each`);
+
+    // the killed node comes back on the same addresses, rejoins and serves every key again
+    const back = await spawnShoal({ port: victim.port, httpPort: victim.httpPort, args: victimArgs });
+    nodes.push(back);
+    const rejoinedAt = Date.now();
+    expect(await until(() => nodes.filter((n) => n !== victim).every((n) => tablesWith(n, 3)), 15_000)).toBe(true);
+    const c3 = await RawClient.connect(back.port);
+    clients.push(c3);
+    missing = [];
+    const complete = await until(
+      async () => {
+        const replies = await pipeline(c3, [...acked].map((k) => ["GET", `key:${k}`]));
+        missing = replies.filter((r, j) => r !== `$${`value:${[...acked][j]}`.length}\r\nvalue:${[...acked][j]}\r\n`);
+        return missing.length === 0;
+      },
+      15_000,
+      250,
+    );
+    console.log(`rejoin: restarted node served all keys ${Date.now() - rejoinedAt} ms after its process started`);
+    if (!complete) throw new Error(`${missing.length} keys unreadable through the rejoined node, e.g. ${missing.slice(0, 3).join("; ")}`);
+    // and it holds its share locally again (rebalance pushed its partitions to it)
+    expect(await until(async () => Number((await c3.call(["DBSIZE"])).slice(1)) > KEYS / 3, 10_000, 200)).toBe(true);
   }, 60_000);
 });
