@@ -7,9 +7,12 @@
  * holders changed to their new holders (`apply` in batches, one batch in
  * flight per target), and drops the ones it no longer holds once pushed.
  *
- * `node.ready` is false until the first table is built and the first
- * rebalance pass has run. Runtime-neutral: Clock, Rng and Transport are
- * injected.
+ * Joining: after the first table is built the node pulls the entries of
+ * every partition it holds from each other member (`pull`, paged). Until
+ * that is done it is `syncing`: the router sends commands for partitions it
+ * owns to their previous owner (the owner in the table without this node),
+ * and `node.ready` (/readyz) stays false. Runtime-neutral: Clock, Rng and
+ * Transport are injected.
  */
 import type { Clock, Rng, Timer } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
@@ -22,7 +25,15 @@ import { HybridClock } from "./hlc.ts";
 import { Membership } from "./membership.ts";
 import type { MembershipTimings } from "./membership-config.ts";
 import { PartitionTable } from "./partition-table.ts";
-import { decodeRequest, decodeResponse, type EntryState, encodePeer, type PeerRequest, type PeerResponse } from "./peer-protocol.ts";
+import {
+  decodeRequest,
+  decodeResponse,
+  type EntryState,
+  encodePeer,
+  type PeerRequest,
+  type PeerResponse,
+  type PullCursor,
+} from "./peer-protocol.ts";
 import { ClusterRouter } from "./router.ts";
 import { TransportMux } from "./transport-mux.ts";
 
@@ -60,6 +71,8 @@ export class ClusterNode {
   readonly hlc: HybridClock;
   /** Entries pushed to new holders by rebalancing so far. */
   rebalanced = 0;
+  /** Entries received by the initial pull after joining (taken or already present). */
+  pulled = 0;
   private table: PartitionTable | null = null;
   private epoch = 0;
   private readonly mux: TransportMux;
@@ -70,6 +83,8 @@ export class ClusterNode {
   private rebuildAgain = false;
   private gcTimer: Timer | undefined;
   private stopped = false;
+  private syncing = true;
+  private withoutSelf: PartitionTable | null = null;
   private readonly log: Logger;
 
   constructor(private readonly o: ClusterNodeOptions) {
@@ -94,7 +109,14 @@ export class ClusterNode {
       writeQuorum: o.writeQuorum,
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
+      syncing: () => this.syncing,
+      previousOwner: (p) => this.previousOwner(p),
     });
+  }
+
+  /** True until the initial pull after joining is done. */
+  get isSyncing(): boolean {
+    return this.syncing;
   }
 
   /** The current partition table (null before start). */
@@ -117,6 +139,9 @@ export class ClusterNode {
     });
     await this.membership.start();
     this.rebuild();
+    await this.initialPull();
+    this.syncing = false;
+    this.withoutSelf = null;
     await this.settled();
     node.ready = !this.stopped;
     const gc = (): void => {
@@ -181,16 +206,17 @@ export class ClusterNode {
     } catch (e) {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
+    if (req.t === "pull") return encodePeer(this.servePull(req.partitions, req.after));
     if (req.t === "apply") {
       let taken = 0;
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
       return encodePeer({ t: "applied", taken });
     }
-    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto) });
+    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops) });
   }
 
   /** Runs a forwarded command in an internal session and captures its reply bytes. */
-  private exec(argv: Uint8Array[], proto: number): Promise<Uint8Array> {
+  private exec(argv: Uint8Array[], proto: number, hops: number): Promise<Uint8Array> {
     const node = this.o.node;
     return new Promise((resolve) => {
       const session = new ClientSession(node, {
@@ -204,9 +230,77 @@ export class ClusterNode {
       node.stats.connectionsTotal--; // internal, not a client connection
       session.authenticated = true;
       session.reply.proto = proto;
-      this.router.markInternal(session);
+      this.router.markInternal(session, hops);
       session.onData(encodeCommand(argv));
     });
+  }
+
+  /** Owner of `p` in the table of the other members (cached while syncing). */
+  private previousOwner(p: number): string | null {
+    const t = this.table;
+    if (t === null) return null;
+    const others = t.members.filter((m) => m !== this.o.self);
+    if (others.length === 0) return null;
+    const w = this.withoutSelf;
+    if (w === null || w.members.length !== others.length || !w.members.every((m, i) => m === others[i])) {
+      this.withoutSelf = PartitionTable.build(others, 0, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+    }
+    return this.withoutSelf!.owner(p);
+  }
+
+  /** Pulls the entries of every partition this node holds from each other member (bounded pages). */
+  private async initialPull(): Promise<void> {
+    const table = this.table;
+    if (table === null || table.members.length < 2) return;
+    const self = this.o.self;
+    const mine: number[] = [];
+    for (let p = 0; p < table.partitionCount; p++) if (table.owner(p) === self || table.replicas(p).includes(self)) mine.push(p);
+    await Promise.all(
+      table.members
+        .filter((m) => m !== self)
+        .map(async (peer) => {
+          let after: PullCursor | null = null;
+          for (let page = 0; page < 100_000 && !this.stopped; page++) {
+            let res: PeerResponse;
+            try {
+              res = await this.request(peer, { t: "pull", partitions: mine, after });
+            } catch (e) {
+              this.log.warn("initial pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
+              return;
+            }
+            if (res.t !== "entries") return;
+            for (const e of res.entries) this.sync.apply(e);
+            this.pulled += res.entries.length;
+            if (res.next === null) return;
+            after = res.next;
+          }
+        }),
+    );
+    this.log.info("initial sync done", { partitions: mine.length, entries: this.pulled });
+  }
+
+  /** One page (up to 1000 entries) of this node's entries in `partitions`, after `after`. */
+  private servePull(partitions: number[], after: PullCursor | null): PeerResponse {
+    const wanted = new Set(partitions);
+    const names = this.o.node.mapNames();
+    const entries: EntryState[] = [];
+    const now = this.o.clock.now();
+    let m = after ? names.indexOf(after.map) : 0;
+    if (m < 0) m = names.length;
+    let i = after ? after.idx + 1 : 0;
+    for (; m < names.length; m++, i = 0) {
+      const name = names[m]!;
+      const t = this.o.node.map(name).table;
+      for (; i < t.hiWater; i++) {
+        if (!t.isLive(i)) continue;
+        const exp = t.expireAt[i]!;
+        if (exp !== 0 && exp <= now) continue;
+        if (!wanted.has(partitionOf(t.keyView(i), this.o.partitionCount))) continue;
+        entries.push(this.sync.read(name, i));
+        if (entries.length >= 1000) return { t: "entries", entries, next: { map: name, idx: i } };
+      }
+    }
+    return { t: "entries", entries, next: null };
   }
 
   /** Rebuilds the table from the live members when they changed, then rebalances. */

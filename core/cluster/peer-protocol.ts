@@ -6,6 +6,8 @@
  * - `apply` hands entry states (a value with its expiry and version, or a
  *   deletion) to a replica or a new holder; the receiver keeps the newest
  *   version per key (last-writer-wins) and answers with how many it took.
+ * - `pull` pages through the receiver's entries of some partitions (a
+ *   joining node's initial sync); `after` is the cursor of the previous page.
  */
 import { Packr } from "msgpackr";
 
@@ -22,11 +24,22 @@ export interface EntryState {
 
 /** Requests a node answers on the data channel. */
 export type PeerRequest =
-  | { t: "exec"; args: Uint8Array[]; proto: number }
-  | { t: "apply"; entries: EntryState[] };
+  | { t: "exec"; args: Uint8Array[]; proto: number; hops: number }
+  | { t: "apply"; entries: EntryState[] }
+  | { t: "pull"; partitions: number[]; after: PullCursor | null };
+
+/** Position in a node's entries: map name and entry index to resume after. */
+export interface PullCursor {
+  map: string;
+  idx: number;
+}
 
 /** Answers to {@link PeerRequest}s. */
-export type PeerResponse = { t: "reply"; resp: Uint8Array } | { t: "applied"; taken: number } | { t: "error"; message: string };
+export type PeerResponse =
+  | { t: "reply"; resp: Uint8Array }
+  | { t: "applied"; taken: number }
+  | { t: "entries"; entries: EntryState[]; next: PullCursor | null }
+  | { t: "error"; message: string };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -38,10 +51,11 @@ export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
 /** Decodes a request; throws TypeError on malformed input. */
 export function decodeRequest(bytes: Uint8Array): PeerRequest {
   const m = packr.unpack(bytes) as PeerRequest;
-  if (m?.t === "exec" && Array.isArray(m.args)) return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2 };
-  if (m?.t === "apply" && Array.isArray(m.entries)) {
-    return { t: "apply", entries: m.entries.map((e) => ({ ...e, key: asBytes(e.key), value: e.value === null ? null : asBytes(e.value) })) };
+  if (m?.t === "exec" && Array.isArray(m.args)) {
+    return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0 };
   }
+  if (m?.t === "apply" && Array.isArray(m.entries)) return { t: "apply", entries: m.entries.map(asEntry) };
+  if (m?.t === "pull" && Array.isArray(m.partitions)) return { t: "pull", partitions: m.partitions, after: m.after ?? null };
   throw new TypeError("peer protocol: malformed request");
 }
 
@@ -49,8 +63,13 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
 export function decodeResponse(bytes: Uint8Array): PeerResponse {
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
+  if (m?.t === "entries" && Array.isArray(m.entries)) return { t: "entries", entries: m.entries.map(asEntry), next: m.next ?? null };
   if (m?.t === "applied" || m?.t === "error") return m;
   throw new TypeError("peer protocol: malformed response");
+}
+
+function asEntry(e: EntryState): EntryState {
+  return { ...e, key: asBytes(e.key), value: e.value === null ? null : asBytes(e.value) };
 }
 
 /** msgpackr yields Buffer on Bun/Node; normalise to a plain Uint8Array view. */

@@ -14,7 +14,12 @@
  *   as in Olric);
  * - fewer live members than memberCountQuorum → writes get `-CLUSTERQUORUM`.
  * Reads run on the owner only (read quorum > 1 is not implemented yet).
- * Sessions created for inbound `exec` are internal: they never forward.
+ * Sessions created for inbound `exec` are internal: they run the command
+ * here even when this node's table names another owner (tables converge),
+ * with one exception: while this node is still pulling its partitions after
+ * joining (`syncing`), commands for partitions it owns go to the owner of
+ * the table without it (the previous owner, which still has the data),
+ * at most two hops deep.
  */
 import type { CommandRouter, ShoalNode } from "../node.ts";
 import type { Args } from "../protocol/args.ts";
@@ -39,6 +44,10 @@ export interface RouterContext {
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;
+  /** True while this node has not yet pulled the partitions it holds. */
+  syncing(): boolean;
+  /** Owner of partition `p` in the table without this node (where its data was before it joined). */
+  previousOwner(p: number): string | null;
 }
 
 /** Counters for /metrics and tests. */
@@ -55,7 +64,8 @@ const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 /** Routes keyed commands to partition owners and replicates writes. */
 export class ClusterRouter implements CommandRouter {
   readonly stats: RouterStats = { forwarded: 0, forwardFailures: 0, replicated: 0, quorumFailures: 0, crossSlot: 0 };
-  private readonly internal = new WeakSet<ClientSession>();
+  /** Internal sessions → hops the command already travelled. */
+  private readonly internal = new WeakMap<ClientSession, number>();
 
   constructor(
     private readonly node: ShoalNode,
@@ -63,8 +73,8 @@ export class ClusterRouter implements CommandRouter {
   ) {}
 
   /** Marks a session as internal (serving a peer's `exec`): it runs commands here, never forwards. */
-  markInternal(session: ClientSession): void {
-    this.internal.add(session);
+  markInternal(session: ClientSession, hops: number): void {
+    this.internal.set(session, hops);
   }
 
   route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined {
@@ -94,19 +104,23 @@ export class ClusterRouter implements CommandRouter {
       );
     }
     const owner = table.owner(p);
-    const internal = this.internal.has(session);
-    if (owner !== this.c.self && !internal) return this.forward(session, owner, args);
+    const hops = this.internal.get(session);
+    if (owner !== this.c.self && hops === undefined) return this.forward(session, owner, args, 1);
+    if (owner === this.c.self && this.c.syncing() && (hops ?? 0) < 2) {
+      const previous = this.c.previousOwner(p);
+      if (previous !== null && previous !== this.c.self) return this.forward(session, previous, args, (hops ?? 0) + 1);
+    }
     if (!write) return undefined;
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
     if (holders.length === 0 && this.c.writeQuorum <= 1) return undefined;
     return this.writeReplicated(session, command, args, map, keys, holders);
   }
 
-  private forward(session: ClientSession, owner: string, args: Args): Promise<void> {
+  private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> {
     const argv: Uint8Array[] = [];
     for (let i = 0; i < args.n; i++) argv.push(args.bytes(i).slice());
     this.stats.forwarded++;
-    return this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto }).then(
+    return this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto, hops }).then(
       (res) => {
         if (res.t === "reply") session.reply.raw(res.resp);
         else session.reply.error(`CLUSTERDOWN owner ${owner}: ${res.t === "error" ? res.message : "unexpected answer"}`);

@@ -1,9 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { SeededRng, systemClock } from "../../../core/clock.ts";
 import { ClusterNode } from "../../../core/cluster/cluster-node.ts";
+import { EntrySync } from "../../../core/cluster/entry-sync.ts";
 import { partitionOf, utf8 } from "../../../core/cluster/hash.ts";
+import { HybridClock } from "../../../core/cluster/hlc.ts";
 import { membershipTimings } from "../../../core/cluster/membership-config.ts";
+import { PartitionTable } from "../../../core/cluster/partition-table.ts";
+import type { PeerRequest } from "../../../core/cluster/peer-protocol.ts";
 import { decodeRequest, decodeResponse, encodePeer } from "../../../core/cluster/peer-protocol.ts";
+import { ClusterRouter } from "../../../core/cluster/router.ts";
 import { ShoalNode } from "../../../core/node.ts";
 import { ClientSession } from "../../../core/protocol/session.ts";
 import { MemoryNetwork } from "../../../transports/memory.ts";
@@ -94,8 +99,8 @@ function keyOwnedBy(t: TestCluster, owner: number, replica?: number, prefix = "k
 
 describe("peer protocol", () => {
   test("exec and apply round-trip through msgpack with bytes intact", () => {
-    const exec = decodeRequest(encodePeer({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3 }));
-    expect(exec).toEqual({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3 });
+    const exec = decodeRequest(encodePeer({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1 }));
+    expect(exec).toEqual({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1 });
     const apply = decodeRequest(encodePeer({ t: "apply", entries: [{ map: "m", key: utf8("k"), value: null, expireAt: 0, version: 12345 }] }));
     expect(apply.t === "apply" && apply.entries[0]!.value).toBeNull();
     expect(decodeResponse(encodePeer({ t: "applied", taken: 3 }))).toEqual({ t: "applied", taken: 3 });
@@ -211,6 +216,15 @@ describe("cluster router on the memory transport", () => {
     });
     running.push(c);
     await c.start();
+    // the initial pull ran before start() resolved: every key the joiner holds is already local
+    expect(c.pulled).toBeGreaterThan(0);
+    expect(node.ready).toBe(true);
+    const first = c.partitions!;
+    expect(first.members).toContain("n9:3322");
+    for (let i = 0; i < 200; i++) {
+      const p = partitionOf(utf8(`r${i}`), 31);
+      if (first.owner(p) === "n9:3322" || first.replicas(p).includes("n9:3322")) expect(node.db.get(`r${i}`)).not.toBeNull();
+    }
     const all = [...t.clusters, c];
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && !all.every((x) => x.partitions?.members.length === 3)) await Bun.sleep(10);
@@ -229,3 +243,63 @@ describe("cluster router on the memory transport", () => {
     expect(node.ready).toBe(true);
   });
 });
+
+describe("router while the node is still syncing after joining", () => {
+  test("commands for partitions it owns go to the previous owner, at most two hops deep", async () => {
+    const node = new ShoalNode({ clock: systemClock, rng: new SeededRng(1), config: { partitionCount: 31 } });
+    const table = PartitionTable.build(["me:1", "old:1"], 1, { partitionCount: 31 });
+    const sent: Array<{ peer: string; msg: PeerRequest }> = [];
+    let syncing = true;
+    const router = new ClusterRouter(node, {
+      self: "me:1",
+      table: () => table,
+      liveCount: () => 2,
+      memberCountQuorum: 1,
+      writeQuorum: 1,
+      request: async (peer, msg) => {
+        sent.push({ peer, msg });
+        return { t: "reply", resp: enc.encode("$3\r\nold\r\n") };
+      },
+      sync: new EntrySync(node, new HybridClock(systemClock), systemClock),
+      syncing: () => syncing,
+      previousOwner: () => "old:1",
+    });
+    node.router = router;
+    node.db.put("mine", "local");
+    let key = "mine";
+    for (let i = 0; table.owner(partitionOf(utf8(key), 31)) !== "me:1"; i++) key = `mine${i}`;
+    node.db.put(key, "local");
+    expect(await call(node, "GET", key)).toBe("$3\r\nold\r\n");
+    expect(sent[0]!.peer).toBe("old:1");
+    expect(sent[0]!.msg.t === "exec" && sent[0]!.msg.hops).toBe(1);
+    // a peer's exec that already travelled two hops runs here
+    const internal = new ClientSession(node, { write() {}, close() {}, remote: "peer" });
+    router.markInternal(internal, 2);
+    expect(router.route(internal, getCommand(node), argsOf("GET", key))).toBeUndefined();
+    syncing = false;
+    expect(await call(node, "GET", key)).toBe("$5\r\nlocal\r\n");
+    expect(sent.length).toBe(1);
+  });
+});
+
+function argsOf(...argv: string[]) {
+  const s = new ClientSession(new ShoalNode({ clock: systemClock, rng: new SeededRng(2) }), { write() {}, close() {}, remote: "x" });
+  const buf = enc.encode(argv.join(" "));
+  const a = s.args;
+  a.buf = buf;
+  a.reserve(argv.length);
+  let off = 0;
+  argv.forEach((v, i) => {
+    a.off[i] = off;
+    a.len[i] = v.length;
+    off += v.length + 1;
+  });
+  a.n = argv.length;
+  return a;
+}
+
+function getCommand(node: ShoalNode) {
+  const c = node.commands.lookup(argsOf("GET", "x"));
+  if (!c) throw new Error("no GET");
+  return c;
+}
