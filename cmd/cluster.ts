@@ -17,7 +17,7 @@ import { systemClock, systemRng } from "./runtime.ts";
 /** A running cluster layer. */
 export interface RunningCluster {
   cluster: ClusterNode;
-  /** Graceful leave (announced to the members), then closes discovery and the peer port. */
+  /** Graceful leave (partitions handed off within leaveTimeoutMs, then announced), then closes discovery and the peer port. */
   close(): Promise<void>;
 }
 
@@ -54,6 +54,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     memberCountQuorum: cfg.memberCountQuorum,
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,
+    leaveTimeoutMs: cfg.leaveTimeoutMs,
     log,
   });
   try {

@@ -57,6 +57,8 @@ export interface ClusterNodeOptions {
   tombstones?: EntrySyncOptions;
   /** Entries per rebalance batch (default 256). */
   batchSize?: number;
+  /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
+  leaveTimeoutMs?: number;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -157,9 +159,29 @@ export class ClusterNode {
     for (let i = 0; i < 100 && this.rebalancing; i++) await this.rebalancing;
   }
 
-  /** Graceful leave: announces it to the members, then closes the data channel. */
+  /**
+   * Graceful leave: commands for partitions this node owns go to their next
+   * owner from now on, every local entry is pushed to its holders in the
+   * table without this node (bounded by leaveTimeoutMs), then the leave is
+   * announced and the data channel closed.
+   */
   async leave(): Promise<void> {
     if (this.stopped) return;
+    this.o.node.ready = false;
+    this.syncing = true; // route like a node that does not hold its partitions
+    const t = this.table;
+    const others = t ? t.members.filter((m) => m !== this.o.self) : [];
+    if (others.length > 0) {
+      const next = PartitionTable.build(others, this.epoch + 1, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+      let timer: Timer | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = this.o.clock.setTimer(this.o.leaveTimeoutMs ?? 5000, resolve);
+      });
+      const started = this.rebalanced;
+      await Promise.race([this.pushChanged(null, next), timeout]);
+      timer?.cancel();
+      this.log.info("partitions handed off", { entries: this.rebalanced - started });
+    }
     await this.membership.leave();
     await this.close();
   }

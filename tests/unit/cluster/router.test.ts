@@ -194,6 +194,19 @@ describe("cluster router on the memory transport", () => {
     expect(dec.decode(t.nodes[0]!.db.get(key)!)).toBe("new");
   });
 
+  test("a graceful leave hands every key off first (RF=1: nothing else holds them)", async () => {
+    const t = await startCluster(3, { replicaCount: 1, writeQuorum: 1 });
+    for (let i = 0; i < 150; i++) expect(await call(t.nodes[i % 3]!, "SET", `g${i}`, `v${i}`)).toBe("+OK\r\n");
+    const leaving = t.nodes[2]!.db.size();
+    expect(leaving).toBeGreaterThan(0);
+    await t.clusters[2]!.leave();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !t.clusters.slice(0, 2).every((c) => c.partitions?.members.length === 2)) await Bun.sleep(10);
+    for (const c of t.clusters.slice(0, 2)) await c.settled();
+    expect(t.nodes[0]!.db.size() + t.nodes[1]!.db.size()).toBe(150);
+    for (let i = 0; i < 150; i++) expect(await call(t.nodes[i % 2]!, "GET", `g${i}`)).toBe(`$${`v${i}`.length}\r\nv${i}\r\n`);
+  });
+
   test("a joining node receives the partitions it now holds (rebalance push)", async () => {
     const t = await startCluster(2, { replicaCount: 2, writeQuorum: 2 });
     for (let i = 0; i < 200; i++) expect(await call(t.nodes[i % 2]!, "SET", `r${i}`, `v${i}`)).toBe("+OK\r\n");
