@@ -51,10 +51,17 @@ test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTE
     const reader = proc.stdout.getReader();
     let out = "";
     const deadline = Date.now() + 30_000;
+    // one read stays pending across ticks: racing a fresh read() each tick would drop the chunk an abandoned read resolves with
+    let pending = reader.read();
     while (Date.now() < deadline && !out.includes("listening")) {
-      const chunk = await Promise.race([reader.read(), Bun.sleep(250).then(() => null)]);
-      if (chunk?.done || (chunk === null && proc.exitCode !== null)) break;
-      if (chunk) out += new TextDecoder().decode(chunk.value);
+      const chunk = await Promise.race([pending, Bun.sleep(250).then(() => null)]);
+      if (chunk === null) {
+        if (proc.exitCode !== null) break;
+        continue;
+      }
+      if (chunk.done) break;
+      out += new TextDecoder().decode(chunk.value);
+      pending = reader.read();
     }
     reader.releaseLock();
     if (out.includes("listening")) {
@@ -64,7 +71,8 @@ test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTE
     } else {
       proc.kill(9);
       await proc.exited;
-      console.warn(`deno attempt ${attempt} failed: ${out}${await new Response(proc.stderr).text()}`);
+      const err = await Promise.race([new Response(proc.stderr).text(), Bun.sleep(2000).then(() => "(stderr still open)")]);
+      console.warn(`deno attempt ${attempt} failed: ${out}${err}`);
     }
   }
   expect(started).toBeDefined();
