@@ -63,7 +63,10 @@ test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTE
       out += new TextDecoder().decode(chunk.value);
       pending = reader.read();
     }
-    reader.releaseLock();
+    // keep draining stdout so the child never blocks on a full pipe
+    void (async () => {
+      while (!(await pending.catch(() => ({ done: true }))).done) pending = reader.read();
+    })();
     if (out.includes("listening")) {
       expect(out).toContain(`resp=127.0.0.1:${port}`);
       expect(out).toContain("runtime=deno");
