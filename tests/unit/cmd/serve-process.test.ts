@@ -24,16 +24,22 @@ async function startServe(extraEnv: Record<string, string> = {}) {
     const reader = proc.stdout.getReader();
     let text = "";
     const deadline = Date.now() + 10_000;
+    // one read stays pending across ticks: a fresh read() per tick would drop what an abandoned read resolves with
+    let pending = reader.read();
     while (Date.now() < deadline && !text.includes("listening")) {
-      const chunk = await Promise.race([reader.read(), Bun.sleep(200).then(() => null)]);
+      const chunk = await Promise.race([pending, Bun.sleep(200).then(() => null)]);
       if (chunk === null) {
         if (proc.exitCode !== null) break;
         continue;
       }
       if (chunk.done) break;
       text += new TextDecoder().decode(chunk.value);
+      pending = reader.read();
     }
-    reader.releaseLock();
+    // keep draining stdout so the child never blocks on a full pipe
+    void (async () => {
+      while (!(await pending.catch(() => ({ done: true }))).done) pending = reader.read();
+    })();
     if (text.includes("listening")) return { proc, port, httpPort, banner: text };
     proc.kill(9);
     await proc.exited;
