@@ -13,11 +13,14 @@ const sh = (cmd: string[]): string => {
   return r.stdout.toString().trim();
 };
 
+/** The 1, 5 and 15 minute load averages, space-separated. */
+export const loadAverage = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
 /** Markdown lines describing the machine and runtime versions, as of now. */
 export function machineLines(): string[] {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
   const mem = sh(["free", "-g"]).split("\n")[1]?.trim().split(/\s+/)[1] ?? "?";
-  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const load = loadAverage();
   const redis = /v=(\S+)/.exec(sh(["redis-server", "--version"]))?.[1] ?? "?";
   return [
     `- date: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}`,
