@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { kops, loadAverage, machineLines, median, table, writeSection } from "./report.ts";
-import { type BenchServer, shoalCommand, startRedis, startShoal, stopAll } from "./servers.ts";
+import { type BenchServer, runClient, shoalCommand, startRedis, startShoal, stopAll } from "./servers.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,22 +37,16 @@ interface Row {
 }
 
 /** Runs redis-benchmark once; returns test name → ops/s and p50 ms. */
-async function runOnce(port: number, pipeline: number): Promise<Map<string, Row>> {
-  const proc = Bun.spawn(["redis-benchmark", "-h", "127.0.0.1", "-p", String(port), ...benchArgs(pipeline)], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
+async function runOnce(server: BenchServer, pipeline: number): Promise<Map<string, Row>> {
+  const cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", String(server.port), ...benchArgs(pipeline)];
+  const out = await runClient(cmd, server, 300_000);
   const rows = new Map<string, Row>();
   for (const line of out.split("\n")) {
     const cells = line.split(",").map((c) => c.replace(/"/g, ""));
     const rps = Number(cells[1]);
     if (cells.length >= 5 && Number.isFinite(rps) && cells[0] !== "test") rows.set(cells[0]!, { rps, p50: Number(cells[4]) });
   }
-  if (rows.size !== TESTS.length) throw new Error(`redis-benchmark on port ${port}: unexpected output\n${out}\n${err}`);
+  if (rows.size !== TESTS.length) throw new Error(`redis-benchmark against ${server.name}: unexpected output\n${out}`);
   return rows;
 }
 
@@ -60,8 +54,9 @@ async function main(): Promise<void> {
   const machine = machineLines();
   const redis = await startRedis();
   const shoal = await startShoal();
+  console.log(`bench pid ${process.pid}; redis pid ${redis.pid} port ${redis.port}; shoal pid ${shoal.pid} port ${shoal.port}`);
   // Untimed warm-up so shoal's JIT has compiled the hot path (and both hold the key space).
-  for (const server of [redis, shoal]) await runOnce(server.port, 16);
+  for (const server of [redis, shoal]) await runOnce(server, 16);
   /** samples[server][pipeline][test] → runs */
   const samples = new Map<string, Row[]>();
   const key = (s: string, p: number, t: string): string => `${s}/${p}/${t}`;
@@ -69,7 +64,7 @@ async function main(): Promise<void> {
     for (const pipeline of PIPELINES) {
       const order: BenchServer[] = round % 2 === 0 ? [redis, shoal] : [shoal, redis];
       for (const server of order) {
-        const rows = await runOnce(server.port, pipeline);
+        const rows = await runOnce(server, pipeline);
         for (const [test, row] of rows) {
           const k = key(server.name, pipeline, test);
           samples.set(k, [...(samples.get(k) ?? []), row]);

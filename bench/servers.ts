@@ -11,10 +11,13 @@ export interface BenchServer {
   name: "redis" | "shoal";
   pid: number;
   port: number;
+  /** Resolves with the exit code when the server process ends. */
+  exited: Promise<number>;
   stop(): Promise<void>;
 }
 
 const started = new Set<BenchServer>();
+const clients = new Set<ReturnType<typeof Bun.spawn>>();
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it back, release). */
 export function freePort(): Promise<number> {
@@ -46,6 +49,7 @@ async function launch(name: BenchServer["name"], cmd: string[], port: number): P
     name,
     pid: proc.pid,
     port,
+    exited: proc.exited,
     async stop() {
       started.delete(server);
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -103,8 +107,38 @@ export async function startShoal(extra: string[] = []): Promise<BenchServer> {
   return launch("shoal", [...head, "serve", ...ports, "--log-level", "warn", ...extra], port);
 }
 
-/** Stops every server still running (call from finally and signal handlers). */
+/**
+ * Runs a client command (e.g. redis-benchmark) against `server` and returns
+ * its stdout. The client is killed if the server exits first (a client whose
+ * server is gone can wait forever), after `timeoutMs`, or on Ctrl-C.
+ */
+export async function runClient(cmd: string[], server: BenchServer, timeoutMs: number): Promise<string> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
+  clients.add(proc);
+  let why = "";
+  const timer = setTimeout(() => {
+    why = `timed out after ${timeoutMs} ms`;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  void server.exited.then((code) => {
+    if (proc.exitCode !== null) return;
+    why = `${server.name} (pid ${server.pid}) exited with ${code}`;
+    proc.kill("SIGKILL");
+  });
+  try {
+    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    await proc.exited;
+    if (why) throw new Error(`${cmd[0]}: ${why}\n${err}`);
+    return out;
+  } finally {
+    clearTimeout(timer);
+    clients.delete(proc);
+  }
+}
+
+/** Stops every client and server still running (call from finally and signal handlers). */
 export async function stopAll(): Promise<void> {
+  for (const c of clients) c.kill("SIGKILL");
   await Promise.all([...started].map((s) => s.stop()));
 }
 
