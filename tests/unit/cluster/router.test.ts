@@ -44,11 +44,16 @@ interface TestCluster {
 
 const running: ClusterNode[] = [];
 
-async function startCluster(size: number, opts: { replicaCount: number; writeQuorum: number; memberCountQuorum?: number }): Promise<TestCluster> {
+async function startCluster(
+  size: number,
+  opts: { replicaCount: number; writeQuorum: number; memberCountQuorum?: number; fastDetection?: boolean },
+): Promise<TestCluster> {
   const net = new MemoryNetwork({ requestTimeoutMs: 1000 });
   const names = Array.from({ length: size }, (_, i) => `n${i}:3322`);
-  // slow failure detection so a cut-off replica is not declared dead during the test; fast data timeouts
-  const timings = membershipTimings("lan", { probeIntervalMs: 2000, gossipIntervalMs: 20, pushPullIntervalMs: 200 });
+  // by default slow failure detection so a cut-off replica is not declared dead during the test; fast data timeouts
+  const timings = opts.fastDetection
+    ? membershipTimings("local", { probeIntervalMs: 50, probeTimeoutMs: 20, gossipIntervalMs: 20, pushPullIntervalMs: 200, syncTimeoutMs: 200, suspicionMult: 2 })
+    : membershipTimings("lan", { probeIntervalMs: 2000, gossipIntervalMs: 20, pushPullIntervalMs: 200 });
   const nodes: ShoalNode[] = [];
   const clusters: ClusterNode[] = [];
   for (let i = 0; i < size; i++) {
@@ -254,6 +259,38 @@ describe("cluster router on the memory transport", () => {
     }
     expect(held).toBeGreaterThan(0);
     expect(node.ready).toBe(true);
+  });
+});
+
+describe("split with member-count quorum", () => {
+  test("the isolated minority refuses writes (CLUSTERQUORUM), the majority goes on, nothing acknowledged is lost after healing", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2, memberCountQuorum: 2, fastDetection: true });
+    const live = (i: number) => t.clusters[i]!.membership.liveMembers().length;
+    const waitFor = async (ok: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline && !ok()) await Bun.sleep(10);
+      return ok();
+    };
+    const acked: string[] = [];
+    for (let i = 0; i < 30; i++) if ((await call(t.nodes[i % 3]!, "SET", `s${i}`, `v${i}`)) === "+OK\r\n") acked.push(`s${i}`);
+    expect(acked.length).toBe(30);
+    const cut = t.names[2]!;
+    t.net.setFilter((from, to) => from !== cut && to !== cut);
+    expect(await waitFor(() => live(2) === 1 && live(0) === 2 && live(1) === 2, 8000)).toBe(true);
+    expect(await call(t.nodes[2]!, "SET", "minority", "x")).toStartWith("-CLUSTERQUORUM 1 live members, 2 needed");
+    for (const c of t.clusters.slice(0, 2)) await c.settled();
+    for (let i = 30; i < 60; i++) {
+      const r = await call(t.nodes[i % 2]!, "SET", `s${i}`, `v${i}`);
+      expect(r).toBe("+OK\r\n");
+      acked.push(`s${i}`);
+    }
+    t.net.setFilter(undefined);
+    // no explicit join: membership merges the views again by itself (gossip to the dead, refutation)
+    expect(await waitFor(() => [0, 1, 2].every((i) => live(i) === 3), 8000)).toBe(true);
+    for (let r = 0; r < 5; r++) for (const c of t.clusters) await c.settled();
+    for (const key of acked) {
+      for (const n of t.nodes) expect(await call(n, "GET", key)).toBe(`$${key.length}\r\n${key.replace("s", "v")}\r\n`);
+    }
   });
 });
 
