@@ -15,7 +15,7 @@ function writeUint(buf: Uint8Array, off: number, n: number): number {
 
 /** Copies src[so, so+n) to dst at `at` without allocating a view for small copies. */
 function copy(dst: Uint8Array, at: number, src: Uint8Array, so: number, n: number): void {
-  if (n <= 128) for (let i = 0; i < n; i++) dst[at + i] = src[so + i]!;
+  if (n <= 24) for (let i = 0; i < n; i++) dst[at + i] = src[so + i]!;
   else dst.set(src.subarray(so, so + n), at);
 }
 

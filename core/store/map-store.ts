@@ -13,6 +13,30 @@ const enc = new TextEncoder();
 /** Bytes of a key or value given as string or bytes. */
 export const toBytes = (b: Bytes): Uint8Array => (typeof b === "string" ? enc.encode(b) : b);
 
+/**
+ * Reusable UTF-8 scratch space for string keys and values on the embedded
+ * API, so a get/put with strings allocates nothing on the way in. Valid only
+ * until the next load; the store copies what it keeps.
+ */
+class Scratch {
+  private buf = new Uint8Array(1024);
+  /** The bytes of the last load are out[0, n). */
+  out: Uint8Array = this.buf;
+
+  load(b: Bytes): number {
+    if (typeof b !== "string") {
+      this.out = b;
+      return b.length;
+    }
+    if (b.length * 3 > this.buf.length) this.buf = new Uint8Array(b.length * 3);
+    this.out = this.buf;
+    return enc.encodeInto(b, this.buf).written;
+  }
+}
+
+const scratchKey = new Scratch();
+const scratchValue = new Scratch();
+
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
@@ -56,7 +80,8 @@ export class MapStore implements DMap {
     private readonly clock: Clock,
     private readonly rng: Rng,
     private readonly stats: NodeStats,
-    private readonly nextVersion: () => number = () => clock.now() * 4096,
+    /** Version of a write made at wall time `now` (ms); the cluster layer re-stamps with its HLC. */
+    private readonly nextVersion: (now: number) => number = (now) => now * 4096,
   ) {
     this.locks = new LockTable(clock, rng);
   }
@@ -117,7 +142,7 @@ export class MapStore implements DMap {
     if (expireAt === 0 && this.limits.ttlMs > 0) expireAt = now + this.limits.ttlMs;
     this.setExpire(idx, expireAt);
     t.access[idx] = now;
-    t.version[idx] = this.nextVersion();
+    t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
     return idx;
   }
@@ -217,23 +242,25 @@ export class MapStore implements DMap {
   // ---- DMap API (bytes or strings) ----
 
   get(key: Bytes): Uint8Array | null {
-    const k = toBytes(key);
-    const idx = this.lookup(k, 0, k.length);
+    const kl = scratchKey.load(key);
+    const idx = this.lookup(scratchKey.out, 0, kl);
     return idx < 0 ? null : this.table.value(idx);
   }
 
   put(key: Bytes, value: Bytes, opts: PutOptions = {}): boolean {
-    const k = toBytes(key);
-    const v = toBytes(value);
+    const kl = scratchKey.load(key);
+    const k = scratchKey.out;
+    const vl = scratchValue.load(value);
+    const v = scratchValue.out;
     if (opts.nx || opts.xx) {
-      const exists = this.lookup(k, 0, k.length, false) >= 0;
+      const exists = this.lookup(k, 0, kl, false) >= 0;
       if ((opts.nx && exists) || (opts.xx && !exists)) return false;
     }
     let at = 0;
     if (opts.expireAtMs !== undefined) at = opts.expireAtMs;
     else if (opts.ttlMs !== undefined) at = this.clock.now() + opts.ttlMs;
     else if (opts.keepTtl) at = -1;
-    this.setRange(k, 0, k.length, v, 0, v.length, at);
+    this.setRange(k, 0, kl, v, 0, vl, at);
     return true;
   }
 
@@ -244,8 +271,8 @@ export class MapStore implements DMap {
   }
 
   delete(key: Bytes): boolean {
-    const k = toBytes(key);
-    const idx = this.lookup(k, 0, k.length, false);
+    const kl = scratchKey.load(key);
+    const idx = this.lookup(scratchKey.out, 0, kl, false);
     if (idx < 0) return false;
     this.removeEntry(idx);
     return true;
