@@ -1,5 +1,6 @@
 /**
- * Starts the cluster layer of a served node (Bun): a TCP peer transport on
+ * Starts the cluster layer of a served node (Bun): the peer transport chosen by
+ * `--peer-transport` (tcp, tls or quic; see peer-transport.ts) on
  * `bind:peerPort` (that address is the node's member name), seeds from the
  * configured discovery, SWIM with the preset's timings, and the
  * runtime-neutral {@link ClusterNode}. Later discovery changes are joined.
@@ -11,7 +12,7 @@ import type { ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
-import { TcpTransport } from "../transports/tcp.ts";
+import { createPeerTransport } from "./peer-transport.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
 /** A running cluster layer. */
@@ -37,7 +38,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   const seeds = (await discovery.members()).map((p) => p.address);
   cluster = new ClusterNode({
     node,
-    transport: new TcpTransport({ requestTimeoutMs: cfg.peerTimeoutMs }),
+    transport: createPeerTransport(cfg),
     clock: systemClock,
     rng: systemRng(),
     self,

@@ -88,6 +88,17 @@ export const ShoalConfigFields = z.object({
   peerTimeoutMs: presetDuration("peer request timeout"),
   suspicionMult: intField(1, 100, { group: "Cluster", description: "suspicion timeout multiplier", preset: true }).optional(),
 
+  peerTransport: enumField(["tcp", "tls", "quic"], { group: "Security", description: "peer (cluster) transport" }).default("tcp"),
+  clusterKey: stringField({ group: "Security", description: "shared cluster key: HMAC on every peer frame (required for quic)", shown: "none" }).optional(),
+  clusterKeyFile: stringField({ group: "Security", description: "file holding the cluster key", arg: "<path>", shown: "none" }).optional(),
+  peerTlsCert: stringField({ group: "Security", description: "peer certificate (PEM; tls and quic)", arg: "<path>", shown: "none" }).optional(),
+  peerTlsKey: stringField({ group: "Security", description: "peer private key (PEM; tls and quic)", arg: "<path>", shown: "none" }).optional(),
+  peerTlsCa: stringField({ group: "Security", description: "CA peer certificates must chain to (PEM; tls)", arg: "<path>", shown: "none" }).optional(),
+  tlsPort: intField(0, 65535, { group: "Security", description: "RESP over TLS port (0 = off)" }).default(0),
+  tlsCert: stringField({ group: "Security", description: "client-port TLS certificate (PEM)", arg: "<path>", shown: "none" }).optional(),
+  tlsKey: stringField({ group: "Security", description: "client-port TLS private key (PEM)", arg: "<path>", shown: "none" }).optional(),
+  tlsCa: stringField({ group: "Security", description: "CA for client certificates (set = clients must present one)", arg: "<path>", shown: "none" }).optional(),
+
   discovery: enumField(["static", "dns", "consul", "kubernetes", "plugin"], { group: "Discovery", description: "how peers are found" }).default("static"),
   dnsName: stringField({ group: "Discovery", description: "DNS SRV or A name to resolve (alias --dns-srv)", aliases: ["dnsSrv"] }).optional(),
   dnsServer: discoveryText("DNS server host:port (default: system resolver)"),
@@ -115,6 +126,38 @@ type PresetKey = keyof (typeof PRESETS)["lan"];
 /** The validated configuration: every preset-dependent timing resolved. */
 export type ShoalConfig = Omit<Fields, PresetKey> & { [K in PresetKey]: number };
 
+type Issues = { addIssue(issue: { code: "custom"; path: string[]; message: string }): void };
+
+/** Cross-field checks of the transport and TLS settings (names the missing flags). */
+function checkSecurity(c: Fields, ctx: Issues): void {
+  const missing = (keys: Array<[string, unknown]>): string[] => keys.filter(([, v]) => v === undefined).map(([k]) => k);
+  if (c.clusterKey !== undefined && c.clusterKeyFile !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["clusterKeyFile"], message: "give either --cluster-key or --cluster-key-file, not both" });
+  }
+  if (c.peerTransport === "tls") {
+    const m = missing([["--peer-tls-cert", c.peerTlsCert], ["--peer-tls-key", c.peerTlsKey], ["--peer-tls-ca", c.peerTlsCa]]);
+    if (m.length > 0) ctx.addIssue({ code: "custom", path: ["peerTransport"], message: `--peer-transport tls needs ${m.join(", ")}` });
+  }
+  if (c.peerTransport === "quic") {
+    const m = missing([["--peer-tls-cert", c.peerTlsCert], ["--peer-tls-key", c.peerTlsKey]]);
+    if (m.length > 0) ctx.addIssue({ code: "custom", path: ["peerTransport"], message: `--peer-transport quic needs ${m.join(", ")} (QUIC always runs TLS 1.3)` });
+    if (c.clusterKey === undefined && c.clusterKeyFile === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["peerTransport"],
+        message: "--peer-transport quic needs --cluster-key or --cluster-key-file: QUIC peers here cannot verify certificates, so the cluster key is the only peer authentication",
+      });
+    }
+  }
+  if (c.tlsPort > 0) {
+    const m = missing([["--tls-cert", c.tlsCert], ["--tls-key", c.tlsKey]]);
+    if (m.length > 0) ctx.addIssue({ code: "custom", path: ["tlsPort"], message: `--tls-port needs ${m.join(", ")}` });
+    for (const [key, value] of [["port", c.port], ["httpPort", c.httpPort], ["peerPort", c.peerPort]] as const) {
+      if (value === c.tlsPort) ctx.addIssue({ code: "custom", path: ["tlsPort"], message: `must differ from --${key.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)} (${value})` });
+    }
+  }
+}
+
 /**
  * THE schema: fields, cross-field checks, and preset resolution.
  * `ShoalConfig.parse({})` gives the defaults.
@@ -134,6 +177,7 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
     if (value === c.port) ctx.addIssue({ code: "custom", path: [key], message: `must differ from --port (${c.port})` });
   }
   if (c.httpPort === c.peerPort) ctx.addIssue({ code: "custom", path: ["peerPort"], message: `must differ from --http-port (${c.httpPort})` });
+  checkSecurity(c, ctx);
 }).transform((c): ShoalConfig => {
   const preset = PRESETS[c.preset];
   return {
