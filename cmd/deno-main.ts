@@ -4,6 +4,7 @@
  * Deno.serve over the hono app. Config comes from flags, SHOAL_* env and
  * shoal.yaml exactly as on Bun. Run with `deno task start`.
  */
+
 import { systemClock, systemRng } from "../core/clock.ts";
 import { ConfigError, configHelp, loadConfig } from "../core/config.ts";
 import { createHttpApp } from "../core/http/app.ts";
@@ -11,6 +12,7 @@ import { ShoalNode } from "../core/node.ts";
 import { nodeSettings } from "../core/node-settings.ts";
 import { ClientSession } from "../core/protocol/session.ts";
 import { createLogger } from "./log.ts";
+import { untilStopped } from "./shutdown.ts";
 
 /** The slice of the Deno namespace this file uses (tsc runs with Bun's types). */
 interface DenoConn {
@@ -131,38 +133,16 @@ async function main(argv: string[]): Promise<number> {
       // listener closed
     }
   })();
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return resolve(1);
-      stopping = true;
-      log.info("shutting down", { signal });
-      const force = setTimeout(() => {
-        log.error("shutdown timed out", { afterMs: 5000 });
-        resolve(1);
-      }, 5000);
-      node.stop();
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      Promise.all([http.shutdown(), accepting]).then(
-        () => {
-          clearTimeout(force);
-          log.info("stopped");
-          resolve(0);
-        },
-        (err: Error) => {
-          clearTimeout(force);
-          log.error("shutdown failed", { error: err.message });
-          resolve(1);
-        },
-      );
-    };
-    Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  });
+  const close = async (): Promise<void> => {
+    node.stop();
+    try {
+      listener.close();
+    } catch {
+      // already closed
+    }
+    await Promise.all([http.shutdown(), accepting]);
+  };
+  return await untilStopped(close, log, 5000, (signal, handler) => Deno.addSignalListener(signal, handler));
 }
 
 main(Deno.args).then(

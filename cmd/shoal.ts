@@ -1,8 +1,4 @@
 #!/usr/bin/env bun
-/**
- * The `shoal` binary: serve | cli | stats | bench | version | help.
- * Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.
- */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { createInterface, type Interface } from "node:readline";
@@ -13,6 +9,11 @@ import { runCli } from "./cli.ts";
 import { helpFor, MAIN_HELP } from "./help.ts";
 import { type CommandIO, UsageError } from "./io.ts";
 import { createLogger } from "./log.ts";
+/**
+ * The `shoal` binary: serve | cli | stats | bench | version | help.
+ * Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+ */
+import { untilStopped } from "./shutdown.ts";
 import { runStats } from "./stats.ts";
 
 /** Reads a text file; null when it does not exist. */
@@ -49,36 +50,7 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
     log.error("start failed", { error: (err as Error).message });
     return 1;
   }
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        log.warn("forced exit", { signal });
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      log.info("shutting down", { signal });
-      const force = setTimeout(() => {
-        log.error("shutdown timed out", { afterMs: 10_000 });
-        resolve(1);
-      }, 10_000);
-      server.close().then(
-        () => {
-          clearTimeout(force);
-          log.info("stopped");
-          resolve(0);
-        },
-        (err: Error) => {
-          clearTimeout(force);
-          log.error("shutdown failed", { error: err.message });
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
-  });
+  return await untilStopped(() => server.close(), log, 10_000, (signal, handler) => process.on(signal, handler));
 }
 
 /** Runs the binary with `argv` (without the executable and script); returns the exit status. */
