@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
 import { createHttpApp } from "../core/http/app.ts";
@@ -6,9 +7,29 @@ import { nodeSettings } from "../core/node-settings.ts";
 
 export { nodeSettings } from "../core/node-settings.ts";
 
-import { listenResp } from "../transports/resp-server.ts";
+import { listenResp, type RespListener } from "../transports/resp-server.ts";
+import { listenRespTls } from "../transports/resp-tls.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { systemClock, systemRng } from "./runtime.ts";
+
+/** Reads a PEM file named by `flag`; the error names the flag. */
+function readPem(flag: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read ${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Starts the RESP-over-TLS listener when `--tls-port` is set (the schema checked cert and key). */
+function startRespTls(node: ShoalNode, cfg: ShoalConfig): RespListener | null {
+  if (cfg.tlsPort === 0 || cfg.tlsCert === undefined || cfg.tlsKey === undefined) return null;
+  return listenRespTls(node, cfg.bind, cfg.tlsPort, {
+    cert: readPem("--tls-cert", cfg.tlsCert),
+    key: readPem("--tls-key", cfg.tlsKey),
+    ca: cfg.tlsCa === undefined ? undefined : readPem("--tls-ca", cfg.tlsCa),
+  });
+}
 
 /** A running node with its listeners. */
 export interface RunningServer {
@@ -25,6 +46,13 @@ export interface RunningServer {
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
   const node = new ShoalNode({ config: nodeSettings(cfg), clock: systemClock, rng: systemRng(), log });
   const resp = listenResp(node, cfg.bind, cfg.port);
+  let respTls: RespListener | null;
+  try {
+    respTls = startRespTls(node, cfg);
+  } catch (e) {
+    resp.stop();
+    throw e;
+  }
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
     authTokens: cfg.requirepass ? [cfg.requirepass] : undefined,
@@ -36,6 +64,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     http = Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch: app.fetch, idleTimeout: 0, maxRequestBodySize: cfg.maxValueBytes + 1 });
   } catch (e) {
     resp.stop();
+    respTls?.stop();
     throw e;
   }
   node.start();
@@ -45,12 +74,14 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   } catch (e) {
     node.stop();
     resp.stop();
+    respTls?.stop();
     await http.stop(true);
     throw e;
   }
   log.info("shoal listening", {
     node: node.config.nodeName,
     resp: `${cfg.bind}:${resp.port}`,
+    ...(respTls ? { respTls: `${cfg.bind}:${respTls.port}` } : {}),
     http: `http://${cfg.bind}:${http.port}`,
   });
   return {
@@ -61,6 +92,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
       await cluster?.close();
       node.stop();
       resp.stop();
+      respTls?.stop();
       await http.stop(true);
     },
   };

@@ -1,0 +1,86 @@
+/**
+ * RESP over TLS on the compiled binary (`--tls-port`): `redis-cli --tls` and
+ * ioredis with `tls: { ca }` work and share data with the plain port; a
+ * plaintext client gets no reply on the TLS port; with `--tls-ca` a client
+ * without a certificate, or with one from another CA, is refused.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { generateDevCerts } from "../fixtures/certs.ts";
+import { freePort } from "../helpers/ports.ts";
+import { redisCliPath, runCommand, type ServerProcess, startShoal } from "../helpers/processes.ts";
+import { RawClient } from "../helpers/raw-client.ts";
+
+const BIN = process.env.SHOAL_BIN ?? "dist/shoal";
+const certs = generateDevCerts();
+const dir = mkdtempSync(join(tmpdir(), "shoal-e2e-resp-tls-"));
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const f = {
+  cert: file("node.crt", certs.node.cert),
+  key: file("node.key", certs.node.key),
+  ca: file("ca.crt", certs.ca),
+  clientCert: file("client.crt", certs.node2.cert),
+  clientKey: file("client.key", certs.node2.key),
+  strangerCert: file("stranger.crt", certs.stranger.cert),
+  strangerKey: file("stranger.key", certs.stranger.key),
+};
+const procs: ServerProcess[] = [];
+afterAll(async () => {
+  for (const p of procs) await p.stop(500);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(certs.dir, { recursive: true, force: true });
+});
+
+/** Starts the binary with a TLS client port; returns the process and that port. */
+async function startTls(extra: string[] = []): Promise<{ node: ServerProcess; tlsPort: number }> {
+  const tlsPort = await freePort();
+  const node = await startShoal({ binary: BIN, args: ["--tls-port", String(tlsPort), "--tls-cert", f.cert, "--tls-key", f.key, ...extra] });
+  procs.push(node);
+  return { node, tlsPort };
+}
+
+const cli = redisCliPath();
+const cliTls = (port: number, ...args: string[]) =>
+  runCommand([cli!, "-h", "127.0.0.1", "-p", String(port), "--tls", "--cacert", f.ca, ...args], { timeoutMs: 10_000 });
+
+describe(`RESP over TLS (${BIN})`, () => {
+  test.skipIf(cli === null)("redis-cli --tls: PING, SET over TLS, GET over the plain port; plaintext on the TLS port gets no reply", async () => {
+    const { node, tlsPort } = await startTls();
+    expect((await cliTls(tlsPort, "PING")).stdout.trim()).toBe("PONG");
+    expect((await cliTls(tlsPort, "SET", "tls:k", "over-tls")).stdout.trim()).toBe("OK");
+    const plain = await RawClient.connect(node.port);
+    try {
+      expect(await plain.call(["GET", "tls:k"])).toBe("$8\r\nover-tls\r\n");
+    } finally {
+      plain.close();
+    }
+    const wrong = await runCommand([cli!, "-h", "127.0.0.1", "-p", String(tlsPort), "PING"], { timeoutMs: 5000 });
+    expect(wrong.stdout.trim()).not.toBe("PONG");
+  });
+
+  test("ioredis with tls: { ca }", async () => {
+    const { tlsPort } = await startTls();
+    const client = new Redis({ host: "127.0.0.1", port: tlsPort, tls: { ca: certs.ca }, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      expect(await client.set("io:k", "v1")).toBe("OK");
+      expect(await client.get("io:k")).toBe("v1");
+      expect(await client.ping()).toBe("PONG");
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test.skipIf(cli === null)("--tls-ca requires a client certificate from that CA", async () => {
+    const { tlsPort } = await startTls(["--tls-ca", f.ca]);
+    expect((await cliTls(tlsPort, "--cert", f.clientCert, "--key", f.clientKey, "PING")).stdout.trim()).toBe("PONG");
+    expect((await cliTls(tlsPort, "PING")).stdout.trim()).not.toBe("PONG");
+    expect((await cliTls(tlsPort, "--cert", f.strangerCert, "--key", f.strangerKey, "PING")).stdout.trim()).not.toBe("PONG");
+  });
+});
