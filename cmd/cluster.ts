@@ -64,7 +64,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     await discovery.stop();
     throw e;
   }
-  log.info("cluster joined", { self, seeds: seeds.length, members: cluster.membership.liveMembers().length });
+  log.info("cluster joined", { self, transport: cfg.peerTransport, seeds: seeds.length, members: cluster.membership.liveMembers().length });
   const running = cluster;
   return {
     cluster: running,
