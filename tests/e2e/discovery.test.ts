@@ -6,8 +6,9 @@
  * discovery_options). Each case checks that every node reports members:3 and
  * that a key written through node A reads back through node C, and prints the
  * discovery-driven join time (spawn of all three → members:3 everywhere).
- * DNS removal: discovery only seeds membership and SWIM decides liveness, so a
- * live node whose SRV record disappears stays a member.
+ * DNS changes: an added SRV record makes the others join a node that found
+ * nobody itself; discovery only seeds membership and SWIM decides liveness, so
+ * a live node whose SRV record disappears stays a member until it dies.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -32,7 +33,7 @@ afterAll(async () => {
   for (const n of nodes) await n.stop(500);
   for (const c of cleanups) await c().catch(() => undefined);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  console.log(`discovery join times (spawn → members:3 on all nodes): ${JSON.stringify(joinTimes)}`);
+  console.log(`discovery join times in ms (spawn of 3 nodes → members:3 on all): ${JSON.stringify(joinTimes)}`);
 });
 
 /** The `members` count of the last "partition table rebuilt" line, or 0. */
@@ -61,31 +62,44 @@ interface Cluster {
   peerPorts: number[];
 }
 
-/** Picks ports for three nodes; `extra(i, peerPorts)` gives the discovery arguments of node i. */
-async function startThree(plugin: string, extra: (i: number, peerPorts: number[]) => string[], peerPorts?: number[]): Promise<Cluster> {
-  const ports = await freePorts(9);
-  const peers = peerPorts ?? ports.slice(6, 9);
-  const args = (i: number): string[] => [
+/** `shoal serve` arguments of one loopback node: RESP, HTTP and peer ports, a name, then `extra`. */
+function serveArgs(name: string, port: number, httpPort: number, peerPort: number, extra: string[]): string[] {
+  return [
     "serve",
     "--bind",
     "127.0.0.1",
     "--port",
-    String(ports[i]),
+    String(port),
     "--http-port",
-    String(ports[3 + i]),
+    String(httpPort),
     "--peer-port",
-    String(peers[i]),
+    String(peerPort),
     "--node-name",
-    `${plugin}-${i}`,
+    name,
     "--preset",
     "local",
     "--log-format",
     "json",
-    ...extra(i, peers),
+    ...extra,
   ];
+}
+
+/** Starts one node on fresh ports (peer port given) and tracks it for afterAll. */
+async function startOne(name: string, peerPort: number, extra: string[]): Promise<ServerProcess> {
+  const [port, httpPort] = (await freePorts(2)) as [number, number];
+  const n = await spawnShoal({ binary: BIN, args: serveArgs(name, port, httpPort, peerPort, extra), port, httpPort });
+  nodes.push(n);
+  return n;
+}
+
+/** Picks ports for three nodes; `extra(i, peerPorts)` gives the discovery arguments of node i. */
+async function startThree(plugin: string, extra: (i: number, peerPorts: number[]) => string[], peerPorts?: number[]): Promise<Cluster> {
+  const ports = await freePorts(9);
+  const peers = peerPorts ?? ports.slice(6, 9);
+  const args = (i: number): string[] => serveArgs(`${plugin}-${i}`, ports[i]!, ports[3 + i]!, peers[i]!, extra(i, peers));
   const started = Date.now();
   const spawned = await Promise.allSettled(
-    [0, 1, 2].map((i) => spawnShoal({ binary: BIN, args: args(i), port: ports[i]!, httpPort: ports[3 + i]!, env: { SHOAL_CONFIG: undefined } })),
+    [0, 1, 2].map((i) => spawnShoal({ binary: BIN, args: args(i), port: ports[i]!, httpPort: ports[3 + i]! })),
   );
   const mine: ServerProcess[] = [];
   for (const s of spawned) if (s.status === "fulfilled") mine.push(s.value);
@@ -125,34 +139,49 @@ describe("e2e: three binaries form one cluster through each discovery plugin", (
     await stopAll(c);
   });
 
-  test("dns (dnsmasq SRV); a removed SRV record does not evict a live member", async () => {
-    const ports = await freePorts(3);
+  test("dns (dnsmasq SRV): an added record joins a node; a removed record does not evict a live member", async () => {
+    const ports = await freePorts(4);
+    const NAME = "_shoal._tcp.shoal.test";
     const srv = (ps: number[]) => ({
-      srv: ps.map((p, i) => ({ name: "_shoal._tcp.shoal.test", target: `node${i}.shoal.test`, port: p })),
-      hosts: Object.fromEntries(ps.map((_p, i) => [`node${i}.shoal.test`, ["127.0.0.1"]])),
+      srv: ps.map((p) => ({ name: NAME, target: `node-${p}.shoal.test`, port: p })),
+      hosts: Object.fromEntries(ps.map((p) => [`node-${p}.shoal.test`, ["127.0.0.1"]])),
     });
-    const dns = await DnsmasqFixture.start(srv(ports));
+    const dns = await DnsmasqFixture.start(srv(ports.slice(0, 3)));
     cleanups.push(() => dns.close());
-    const c = await startThree(
-      "dns",
-      () => ["--discovery", "dns", "--dns-name", "_shoal._tcp.shoal.test", "--dns-server", dns.server, "--dns-interval", "200ms"],
-      ports,
-    );
+    const dnsArgs = (name: string) => ["--discovery", "dns", "--dns-name", name, "--dns-server", dns.server, "--dns-interval", "200ms"];
+    const c = await startThree("dns", () => dnsArgs(NAME), ports.slice(0, 3));
     for (const n of c.nodes) expect(lastMembers(n)).toBe(3);
     await writeAReadC(c, "dns-key");
 
-    // Remove node 2's SRV record. Discovery seeds; SWIM decides liveness: node 2 stays a member.
-    await dns.setRecords(srv(ports.slice(0, 2)));
+    // Added record: a fourth node that discovers nobody itself (its own name has no records)
+    // is joined by the others once its SRV record appears.
+    const fourth = await startOne("dns-3", ports[3]!, dnsArgs("_nobody._tcp.shoal.test"));
+    await sleep(600); // 3 polls: nothing lists it yet
+    expect(lastMembers(c.nodes[0]!)).toBe(3);
+    const added = Date.now(); // includes the dnsmasq restart (its SRV records are read only at start)
+    await dns.setRecords(srv(ports));
+    const grown = await until(() => [...c.nodes, fourth].every((n) => lastMembers(n) === 4), 10_000);
+    expect(grown).toBe(true);
+    joinTimes["dns record added → members:4"] = Date.now() - added;
+
+    // Removed record: discovery only seeds, SWIM decides liveness, so node 2 (alive) stays a member.
+    await dns.setRecords(srv([ports[0]!, ports[1]!, ports[3]!]));
     await sleep(1500); // ≥ 7 DNS polls at 200ms
-    for (const n of c.nodes) expect(lastMembers(n)).toBe(3);
+    for (const n of [...c.nodes, fourth]) expect(lastMembers(n)).toBe(4);
     await writeAReadC(c, "dns-key-after-removal");
 
-    // A node that really dies is removed by SWIM (not by DNS) — node 2 is gone from DNS already.
+    // A node that really dies is removed by SWIM (not by DNS; it is already out of DNS). The
+    // member that suspects it first may get no Lifeguard confirmations and then waits the maximum
+    // suspicion timeout (suspicionMaxTimeoutMult 6 × 3 s with --preset local), hence 25 s.
+    const killed = Date.now();
     c.nodes[2]!.proc.kill("SIGKILL");
     await c.nodes[2]!.exited;
-    const shrunk = await until(() => lastMembers(c.nodes[0]!) === 2 && lastMembers(c.nodes[1]!) === 2, 15_000, 50);
+    const survivors = [c.nodes[0]!, c.nodes[1]!, fourth];
+    const shrunk = await until(() => survivors.every((n) => lastMembers(n) === 3), 25_000, 50);
+    joinTimes["dns kill -9 → members:3 on all survivors"] = Date.now() - killed;
+    if (!shrunk) console.error(`after kill -9: members ${survivors.map(lastMembers)}\n${survivors.map((n) => n.output().slice(-3000)).join("\n---\n")}`);
     expect(shrunk).toBe(true);
-    await stopAll(c);
+    await Promise.all([stopAll(c), fourth.stop(1000)]);
   });
 
   test("consul (fixture; nodes self-register with --consul-register)", async () => {
