@@ -1,10 +1,10 @@
 import type { MapLimits } from "./api.ts";
 import type { Clock, Rng, Timer } from "./clock.ts";
 import type { Logger } from "./discovery.ts";
-import { CommandTable } from "./protocol/command-table.ts";
-import { infoSections } from "./protocol/commands/info.ts";
 import type { Args } from "./protocol/args.ts";
 import type { Command } from "./protocol/command.ts";
+import { CommandTable } from "./protocol/command-table.ts";
+import { infoSections } from "./protocol/commands/info.ts";
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
 import { NodeStats } from "./stats.ts";
