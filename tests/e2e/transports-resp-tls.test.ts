@@ -5,8 +5,7 @@
  * without a certificate, or with one from another CA, is refused.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { generateDevCerts } from "../fixtures/certs.ts";
@@ -16,25 +15,20 @@ import { RawClient } from "../helpers/raw-client.ts";
 
 const BIN = process.env.SHOAL_BIN ?? "dist/shoal";
 const certs = generateDevCerts();
-const dir = mkdtempSync(join(tmpdir(), "shoal-e2e-resp-tls-"));
-const file = (name: string, text: string): string => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+// generateDevCerts already wrote every certificate and key to certs.dir
+const inCerts = (name: string): string => join(certs.dir, name);
 const f = {
-  cert: file("node.crt", certs.node.cert),
-  key: file("node.key", certs.node.key),
-  ca: file("ca.crt", certs.ca),
-  clientCert: file("client.crt", certs.node2.cert),
-  clientKey: file("client.key", certs.node2.key),
-  strangerCert: file("stranger.crt", certs.stranger.cert),
-  strangerKey: file("stranger.key", certs.stranger.key),
+  cert: inCerts("node.crt"),
+  key: inCerts("node.key"),
+  ca: inCerts("ca.crt"),
+  clientCert: inCerts("node2.crt"),
+  clientKey: inCerts("node2.key"),
+  strangerCert: inCerts("stranger.crt"),
+  strangerKey: inCerts("stranger.key"),
 };
 const procs: ServerProcess[] = [];
 afterAll(async () => {
   for (const p of procs) await p.stop(500);
-  rmSync(dir, { recursive: true, force: true });
   rmSync(certs.dir, { recursive: true, force: true });
 });
 

@@ -25,12 +25,14 @@ const file = (name: string, text: string): string => {
   writeFileSync(p, text);
   return p;
 };
+// generateDevCerts already wrote every certificate and key to certs.dir
+const inCerts = (name: string): string => join(certs.dir, name);
 const f = {
-  cert: file("node.crt", certs.node.cert),
-  key: file("node.key", certs.node.key),
-  ca: file("ca.crt", certs.ca),
-  strangerCert: file("stranger.crt", certs.stranger.cert),
-  strangerKey: file("stranger.key", certs.stranger.key),
+  cert: inCerts("node.crt"),
+  key: inCerts("node.key"),
+  ca: inCerts("ca.crt"),
+  strangerCert: inCerts("stranger.crt"),
+  strangerKey: inCerts("stranger.key"),
   clusterKey: file("cluster.key", `${KEY}\n`),
   wrongKey: file("wrong.key", `${WRONG}\n`),
 };

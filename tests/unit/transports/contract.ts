@@ -9,6 +9,16 @@ import type { Link, Listener, PeerHandler, Transport } from "../../../core/trans
 import { TransportError } from "../../../core/transport.ts";
 
 /** Options for {@link runTransportContract}. */
+/** How a promise settles: "resolved", a TransportError code, or "other: …". */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "resolved";
+  } catch (e) {
+    return e instanceof TransportError ? e.code : `other: ${e}`;
+  }
+}
+
 export interface ContractOptions {
   /** A fresh listen address per call (default "127.0.0.1:0"). */
   listenAddress?: () => string;

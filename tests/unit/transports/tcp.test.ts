@@ -2,21 +2,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Link, Listener } from "../../../core/transport.ts";
 import { TransportError } from "../../../core/transport.ts";
 import { TcpTransport } from "../../../transports/tcp.ts";
-import { runTransportContract } from "./contract.ts";
+import { codeOf, runTransportContract } from "./contract.ts";
 
 runTransportContract("tcp", () => new TcpTransport());
 runTransportContract("tcp+cluster-key", () => new TcpTransport({ clusterKey: "contract-cluster-key-0123456789" }));
 
 const enc = new TextEncoder();
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "resolved";
-  } catch (e) {
-    return e instanceof TransportError ? e.code : `other: ${e}`;
-  }
-}
 
 describe("tcp specifics", () => {
   const listeners: Listener[] = [];

@@ -2,11 +2,10 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Link, Listener } from "../../../core/transport.ts";
-import { TransportError } from "../../../core/transport.ts";
 import { TcpTransport } from "../../../transports/tcp.ts";
 import { TlsTransport } from "../../../transports/tls.ts";
 import { generateDevCerts } from "../../fixtures/certs.ts";
-import { runTransportContract } from "./contract.ts";
+import { codeOf, runTransportContract } from "./contract.ts";
 
 const certs = generateDevCerts();
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }));
@@ -16,14 +15,6 @@ const member = () => new TlsTransport({ ...(flip++ % 2 ? certs.node2 : certs.nod
 runTransportContract("tls (mTLS 1.3)", member);
 
 const enc = new TextEncoder();
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "resolved";
-  } catch (e) {
-    return e instanceof TransportError ? e.code : `other: ${e}`;
-  }
-}
 
 describe("tls specifics", () => {
   const listeners: Listener[] = [];
