@@ -116,6 +116,8 @@ export const MapOverride = z
     maxIdleMs: durationField({ group: "maps", description: "max idle time" }).optional(),
     maxKeys: intField(0, Number.MAX_SAFE_INTEGER, { group: "maps", description: "max keys" }).optional(),
     maxInuse: sizeField({ group: "maps", description: "max bytes in use" }).optional(),
+    writeQuorum: intField(1, 16, { group: "maps", description: "copies that must ack a write" }).optional(),
+    readQuorum: intField(1, 16, { group: "maps", description: "copies consulted on a read" }).optional(),
   })
   .strict();
 

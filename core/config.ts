@@ -70,7 +70,7 @@ export const ShoalConfigFields = z.object({
   maps: z
     .record(z.string(), MapOverride)
     .default({})
-    .meta({ group: "Maps", description: "per-map overrides: maps: { name: { ttl, max_idle, max_keys, max_inuse } }", arg: "", kind: "record", yamlOnly: true }),
+    .meta({ group: "Maps", description: "per-map overrides: maps: { name: { ttl, max_idle, max_keys, max_inuse, write_quorum, read_quorum } }", arg: "", kind: "record", yamlOnly: true }),
 
   preset: enumField(["local", "lan", "wan"], { group: "Cluster", description: "failure-detection timing preset" }).default("lan"),
   peers: addressListField({ group: "Cluster", description: "static seed peers", shown: "none" }).default([]),
@@ -168,6 +168,14 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
   }
   if (c.readQuorum > c.replicaCount) {
     ctx.addIssue({ code: "custom", path: ["readQuorum"], message: `must not exceed --replica-count (${c.replicaCount}), got ${c.readQuorum}` });
+  }
+  for (const [name, m] of Object.entries(c.maps)) {
+    for (const key of ["writeQuorum", "readQuorum"] as const) {
+      const q = m[key];
+      if (q !== undefined && q > c.replicaCount) {
+        ctx.addIssue({ code: "custom", path: ["maps", name, key], message: `must not exceed --replica-count (${c.replicaCount}), got ${q}` });
+      }
+    }
   }
   const ports = [
     ["httpPort", c.httpPort],

@@ -19,6 +19,7 @@ import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { ClientSession } from "../protocol/session.ts";
 import type { Link, Listener, Transport } from "../transport.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import { HybridClock } from "./hlc.ts";
@@ -49,6 +50,14 @@ export interface ClusterNodeOptions {
   timings: MembershipTimings;
   replicaCount: number;
   writeQuorum: number;
+  /** Copies consulted on a read (default 1). */
+  readQuorum?: number;
+  /** `async`: acknowledge writes before replicating (default `sync`). */
+  replicationMode?: "sync" | "async";
+  /** Per-map quorum overrides. */
+  mapQuorum?(map: string): { writeQuorum?: number; readQuorum?: number };
+  /** Planted bugs (chaos simulator only). */
+  bugs?: ClusterBugs;
   memberCountQuorum: number;
   partitionCount: number;
   /** Timeout of one data-protocol request, ms. */
@@ -94,7 +103,7 @@ export class ClusterNode {
     this.mux = new TransportMux(o.transport);
     this.data = this.mux.channel(DATA_CHANNEL);
     this.hlc = new HybridClock(o.clock);
-    this.sync = new EntrySync(o.node, this.hlc, o.clock, o.tombstones);
+    this.sync = new EntrySync(o.node, this.hlc, o.clock, { ...o.tombstones, bugs: o.bugs });
     this.membership = new Membership({
       self: o.self,
       clock: o.clock,
@@ -109,6 +118,10 @@ export class ClusterNode {
       liveCount: () => this.membership.liveMembers().length,
       memberCountQuorum: o.memberCountQuorum,
       writeQuorum: o.writeQuorum,
+      readQuorum: o.readQuorum,
+      replicationMode: o.replicationMode,
+      mapQuorum: o.mapQuorum,
+      bugs: o.bugs,
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
       syncing: () => this.syncing,
@@ -229,6 +242,9 @@ export class ClusterNode {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
     if (req.t === "pull") return encodePeer(this.servePull(req.partitions, req.after));
+    if (req.t === "fetch") {
+      return encodePeer({ t: "entries", entries: req.keys.map((k) => this.sync.current(k.map, k.key)), next: null });
+    }
     if (req.t === "apply") {
       let taken = 0;
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
@@ -322,6 +338,8 @@ export class ClusterNode {
         if (entries.length >= 1000) return { t: "entries", entries, next: { map: name, idx: i } };
       }
     }
+    // the last page also carries the tombstones, so a stale copy pushed later cannot resurrect a deleted key here
+    for (const e of this.sync.tombstones()) if (wanted.has(partitionOf(e.key, this.o.partitionCount))) entries.push(e);
     return { t: "entries", entries, next: null };
   }
 
@@ -356,7 +374,7 @@ export class ClusterNode {
 
   /** Pushes entries whose holders changed between `old` and `next`; drops those this node no longer holds. */
   private async pushChanged(old: PartitionTable | null, next: PartitionTable): Promise<void> {
-    if (old === null && this.o.node.keyCount() === 0) return;
+    if (old === null && this.o.node.keyCount() === 0 && this.sync.tombstoneCount() === 0) return;
     const self = this.o.self;
     const byTarget = new Map<string, EntryState[]>();
     const drop: EntryState[] = [];
@@ -379,6 +397,17 @@ export class ClusterNode {
           list.push(e);
         }
         if (!holders.includes(self)) drop.push(e);
+      }
+    }
+    // tombstones move with their partitions too (never dropped here: they expire by the GC horizon)
+    for (const e of this.sync.tombstones()) {
+      const p = partitionOf(e.key, next.partitionCount);
+      const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      for (const h of [next.owner(p), ...next.replicas(p)]) {
+        if (h === self || before.includes(h)) continue;
+        let list = byTarget.get(h);
+        if (!list) byTarget.set(h, (list = []));
+        list.push(e);
       }
     }
     const failed = new Set<string>();

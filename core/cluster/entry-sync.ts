@@ -15,6 +15,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { ShoalNode } from "../node.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import type { HybridClock } from "./hlc.ts";
 import type { EntryState } from "./peer-protocol.ts";
 
@@ -30,6 +31,8 @@ export interface EntrySyncOptions {
   horizonMs?: number;
   /** Most tombstones per map (default 100 000). */
   maxPerMap?: number;
+  /** Planted bugs (chaos simulator only). */
+  bugs?: ClusterBugs;
 }
 
 const latin1 = (b: Uint8Array): string => {
@@ -38,10 +41,17 @@ const latin1 = (b: Uint8Array): string => {
   return s;
 };
 
+const bytesOf = (s: string): Uint8Array => {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+};
+
 /** Reads and applies entry states on one node. */
 export class EntrySync {
   readonly horizonMs: number;
   readonly maxPerMap: number;
+  private readonly skipTombstone: boolean;
   private readonly tombs = new Map<string, Map<string, Tombstone>>();
 
   constructor(
@@ -52,18 +62,22 @@ export class EntrySync {
   ) {
     this.horizonMs = options.horizonMs ?? 600_000;
     this.maxPerMap = options.maxPerMap ?? 100_000;
+    this.skipTombstone = options.bugs?.skipTombstone === true;
   }
 
   /**
    * Stamps the current local state of `key` with a fresh version and returns
    * it (after a local write): the value with its expiry, or a deletion that
-   * is also recorded as a tombstone here.
+   * is also recorded as a tombstone here. Returns null only under the
+   * planted `skip-tombstone` bug (the deletion is then neither remembered
+   * nor replicated).
    */
-  stamp(map: string, key: Uint8Array): EntryState {
+  stamp(map: string, key: Uint8Array): EntryState | null {
     const version = this.hlc.now();
     const m = this.node.map(map);
     const idx = m.lookup(key, 0, key.length, false);
     if (idx < 0) {
+      if (this.skipTombstone) return null;
       this.remember(map, key, version);
       return { map, key, value: null, expireAt: 0, version };
     }
@@ -76,6 +90,30 @@ export class EntrySync {
   read(map: string, idx: number): EntryState {
     const t = this.node.map(map).table;
     return { map, key: t.key(idx), value: t.value(idx), expireAt: t.expireAt[idx]!, version: t.version[idx]! };
+  }
+
+  /**
+   * What this node holds for `key`: the live value, a deletion at the
+   * tombstone's version, or a deletion at version 0 when it knows nothing.
+   */
+  current(map: string, key: Uint8Array): EntryState {
+    const m = this.node.map(map);
+    const idx = m.lookup(key, 0, key.length, false);
+    if (idx >= 0) {
+      const exp = m.table.expireAt[idx]!;
+      if (exp === 0 || exp > this.clock.now()) {
+        return { map, key, value: m.table.value(idx), expireAt: exp, version: m.table.version[idx]! };
+      }
+    }
+    const tomb = this.tombs.get(map)?.get(latin1(key));
+    return { map, key, value: null, expireAt: 0, version: tomb?.version ?? 0 };
+  }
+
+  /** Every tombstone held, as deletion entry states (for rebalancing and joins). */
+  *tombstones(): Generator<EntryState> {
+    for (const [map, t] of this.tombs) {
+      for (const [k, v] of t) yield { map, key: bytesOf(k), value: null, expireAt: 0, version: v.version };
+    }
   }
 
   /** Applies `e` if it is newer than what this node holds; returns whether it was taken. */
@@ -125,6 +163,7 @@ export class EntrySync {
   }
 
   private remember(map: string, key: Uint8Array, version: number): void {
+    if (this.skipTombstone) return;
     let t = this.tombs.get(map);
     if (!t) {
       t = new Map();

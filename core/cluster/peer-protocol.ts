@@ -6,6 +6,8 @@
  * - `apply` hands entry states (a value with its expiry and version, or a
  *   deletion) to a replica or a new holder; the receiver keeps the newest
  *   version per key (last-writer-wins) and answers with how many it took.
+ * - `fetch` asks for the receiver's state of some keys (a quorum read); the
+ *   answer has one entry per key, a deletion at version 0 when unknown.
  * - `pull` pages through the receiver's entries of some partitions (a
  *   joining node's initial sync); `after` is the cursor of the previous page.
  */
@@ -26,7 +28,8 @@ export interface EntryState {
 export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number }
   | { t: "apply"; entries: EntryState[] }
-  | { t: "pull"; partitions: number[]; after: PullCursor | null };
+  | { t: "pull"; partitions: number[]; after: PullCursor | null }
+  | { t: "fetch"; keys: { map: string; key: Uint8Array }[] };
 
 /** Position in a node's entries: map name and entry index to resume after. */
 export interface PullCursor {
@@ -55,6 +58,9 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0 };
   }
   if (m?.t === "apply" && Array.isArray(m.entries)) return { t: "apply", entries: m.entries.map(asEntry) };
+  if (m?.t === "fetch" && Array.isArray(m.keys)) {
+    return { t: "fetch", keys: m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) })) };
+  }
   if (m?.t === "pull" && Array.isArray(m.partitions)) return { t: "pull", partitions: m.partitions, after: m.after ?? null };
   throw new TypeError("peer protocol: malformed request");
 }

@@ -12,8 +12,16 @@
  *   the partition's replicas (`apply`); without writeQuorum − 1 acks the
  *   reply is rewound and replaced by `-WRITEQUORUM` (the local write stays,
  *   as in Olric);
- * - fewer live members than memberCountQuorum → writes get `-CLUSTERQUORUM`.
- * Reads run on the owner only (read quorum > 1 is not implemented yet).
+ * - fewer live members than memberCountQuorum → writes get `-CLUSTERQUORUM`;
+ * - in `async` replication mode the owner acknowledges after its local write
+ *   and replicates in the background (W is not waited for);
+ * - a read with read quorum R > 1 runs on the owner after it fetched the
+ *   key's state from the replicas: with fewer than R − 1 answers the read
+ *   gets `-READQUORUM`; the newest version among the answers and the local
+ *   copy wins, and read-repair brings the owner and every stale replica up
+ *   to it before the command runs.
+ * W and R come from the map's settings (`maps.<name>.write_quorum`) or the
+ * cluster defaults; DM.PUT takes `W n` and DM.GET `R n` per request.
  * Sessions created for inbound `exec` are internal: they run the command
  * here even when this node's table names another owner (tables converge),
  * with one exception: while this node is still pulling its partitions after
@@ -25,6 +33,7 @@ import type { CommandRouter, ShoalNode } from "../node.ts";
 import type { Args } from "../protocol/args.ts";
 import type { Command } from "../protocol/command.ts";
 import type { ClientSession } from "../protocol/session.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -41,6 +50,14 @@ export interface RouterContext {
   memberCountQuorum: number;
   /** Copies (owner included) that must hold a write before it is acknowledged. */
   writeQuorum: number;
+  /** Copies (owner included) consulted on a read (default 1: the owner alone). */
+  readQuorum?: number;
+  /** `async`: acknowledge after the local write, replicate in the background (default `sync`). */
+  replicationMode?: "sync" | "async";
+  /** Per-map quorum overrides. */
+  mapQuorum?(map: string): { writeQuorum?: number; readQuorum?: number };
+  /** Planted bugs (chaos simulator only). */
+  bugs?: ClusterBugs;
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;
@@ -57,13 +74,31 @@ export interface RouterStats {
   replicated: number;
   quorumFailures: number;
   crossSlot: number;
+  /** Reads that consulted replicas (R > 1). */
+  quorumReads: number;
+  /** Reads refused for lack of replica answers. */
+  readQuorumFailures: number;
+  /** Copies (owner or replicas) brought up to date by read-repair. */
+  readRepairs: number;
+  /** Writes acknowledged before replication (async mode). */
+  asyncWrites: number;
 }
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 /** Routes keyed commands to partition owners and replicates writes. */
 export class ClusterRouter implements CommandRouter {
-  readonly stats: RouterStats = { forwarded: 0, forwardFailures: 0, replicated: 0, quorumFailures: 0, crossSlot: 0 };
+  readonly stats: RouterStats = {
+    forwarded: 0,
+    forwardFailures: 0,
+    replicated: 0,
+    quorumFailures: 0,
+    crossSlot: 0,
+    quorumReads: 0,
+    readQuorumFailures: 0,
+    readRepairs: 0,
+    asyncWrites: 0,
+  };
   /** Internal sessions → hops the command already travelled. */
   private readonly internal = new WeakMap<ClientSession, number>();
 
@@ -94,7 +129,7 @@ export class ClusterRouter implements CommandRouter {
         this.stats.crossSlot++;
         return fail(session, CROSSSLOT);
       }
-      if (write) keys.push(k.slice());
+      keys.push(k.slice());
     }
     if (p < 0) return undefined;
     if (write && this.c.liveCount() < this.c.memberCountQuorum) {
@@ -110,10 +145,16 @@ export class ClusterRouter implements CommandRouter {
       const previous = this.c.previousOwner(p);
       if (previous !== null && previous !== this.c.self) return this.forward(session, previous, args, (hops ?? 0) + 1);
     }
-    if (!write) return undefined;
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
-    if (holders.length === 0 && this.c.writeQuorum <= 1) return undefined;
-    return this.writeReplicated(session, command, args, map, keys, holders);
+    const override = this.c.mapQuorum?.(map);
+    if (!write) {
+      const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
+      if (r <= 1) return undefined;
+      return this.readRepaired(session, command, args, map, keys, holders, r);
+    }
+    const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
+    if (holders.length === 0 && w <= 1) return undefined;
+    return this.writeReplicated(session, command, args, map, keys, holders, w);
   }
 
   private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> {
@@ -139,19 +180,98 @@ export class ClusterRouter implements CommandRouter {
     map: string,
     keys: Uint8Array[],
     holders: string[],
+    w: number,
   ): Promise<void> {
     const reply = session.reply;
     const startLen = reply.len;
     const r = command.run({ node: this.node, session, reply, args });
     if (r) await r;
     if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
-    const entries: EntryState[] = keys.map((k) => this.c.sync.stamp(map, k));
-    const need = this.c.writeQuorum - 1;
+    const entries: EntryState[] = [];
+    for (const k of keys) {
+      const e = this.c.sync.stamp(map, k);
+      if (e !== null) entries.push(e);
+    }
+    if (entries.length === 0) return;
+    if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
+      this.stats.asyncWrites++;
+      void this.replicate(holders, entries, holders.length);
+      return;
+    }
+    const need = w - 1;
     const acks = await this.replicate(holders, entries, need);
     if (acks >= need) return;
     this.stats.quorumFailures++;
     reply.len = startLen;
-    reply.error(`WRITEQUORUM ${acks + 1} of ${this.c.writeQuorum} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`);
+    reply.error(`WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`);
+  }
+
+  /**
+   * A quorum read on the owner: fetches the keys' states from the replicas,
+   * waits for r − 1 answers, makes the newest version local (read-repair of
+   * the owner), pushes it to every replica that answered with an older one,
+   * then runs the command locally.
+   */
+  private async readRepaired(
+    session: ClientSession,
+    command: Command,
+    args: Args,
+    map: string,
+    keys: Uint8Array[],
+    holders: string[],
+    r: number,
+  ): Promise<void> {
+    this.stats.quorumReads++;
+    const need = r - 1;
+    const wanted = keys.map((key) => ({ map, key }));
+    const answers = await this.gather(holders, wanted, need);
+    if (answers.length < need) {
+      this.stats.readQuorumFailures++;
+      return fail(session, `READQUORUM ${answers.length + 1} of ${r} copies answered the read (replicas: ${holders.join(", ") || "none"})`);
+    }
+    if (!this.c.bugs?.noReadRepair) {
+      for (let i = 0; i < keys.length; i++) {
+        const local = this.c.sync.current(map, keys[i]!);
+        let newest = local;
+        for (const a of answers) if (a.entries[i] && a.entries[i]!.version > newest.version) newest = a.entries[i]!;
+        if (newest !== local && this.c.sync.apply(newest)) this.stats.readRepairs++;
+        for (const a of answers) {
+          const theirs = a.entries[i];
+          if (theirs && theirs.version < newest.version && newest.version > 0) {
+            this.stats.readRepairs++;
+            void this.c.request(a.peer, { t: "apply", entries: [newest] }).catch(() => undefined);
+          }
+        }
+      }
+    }
+    const run = command.run({ node: this.node, session, reply: session.reply, args });
+    if (run) await run;
+  }
+
+  /** Asks every holder for the keys' states; resolves once `need` answered or all settled. */
+  private gather(holders: string[], wanted: { map: string; key: Uint8Array }[], need: number): Promise<{ peer: string; entries: EntryState[] }[]> {
+    return new Promise((resolve) => {
+      const answers: { peer: string; entries: EntryState[] }[] = [];
+      let settled = 0;
+      if (need <= 0 || holders.length === 0) {
+        resolve(answers);
+        return;
+      }
+      for (const h of holders) {
+        this.c
+          .request(h, { t: "fetch", keys: wanted })
+          .then(
+            (res) => {
+              if (res.t === "entries" && res.entries.length === wanted.length) answers.push({ peer: h, entries: res.entries });
+            },
+            () => undefined,
+          )
+          .finally(() => {
+            settled++;
+            if (answers.length >= need || settled === holders.length) resolve(answers.slice());
+          });
+      }
+    });
   }
 
   /** Sends `entries` to every holder; resolves with the acks once `need` arrived or all settled. */
@@ -175,6 +295,18 @@ export class ClusterRouter implements CommandRouter {
       }
     });
   }
+}
+
+/** A per-request quorum (`W n` on DM.PUT, `R n` on DM.GET), if given; the command validated it. */
+function perRequest(command: Command, args: Args, name: string, option: string): number | undefined {
+  if (command.name !== name) return undefined;
+  for (let i = 3; i + 1 < args.n; i++) {
+    if (args.is(i, option)) {
+      const n = Number(args.str(i + 1));
+      return Number.isInteger(n) && n >= 1 && n <= 16 ? n : 1; // invalid: the command itself answers the error
+    }
+  }
+  return undefined;
 }
 
 function fail(session: ClientSession, message: string): Promise<void> {

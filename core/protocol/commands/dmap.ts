@@ -11,7 +11,14 @@ const mapArg = (ctx: CommandContext, i: number) => {
   return ctx.node.map(name);
 };
 
-/** DM.PUT dmap key value [EX s | PX ms | EXAT s | PXAT ms] [NX | XX] */
+/** Checks a per-request quorum option (`W n` / `R n`): an integer in [1, 16]; the cluster router acts on it. */
+function quorumArg(ctx: CommandContext, i: number, name: string): void {
+  if (i >= ctx.args.n) throw new ShoalError("ERR", `${name} expects a value`);
+  const n = ctx.args.int(i);
+  if (n < 1 || n > 16) throw new ShoalError("ERR", `${name} must be between 1 and 16`);
+}
+
+/** DM.PUT dmap key value [EX s | PX ms | EXAT s | PXAT ms] [NX | XX] [W n] */
 function put(ctx: CommandContext): void {
   const a = ctx.args;
   let unit = "";
@@ -26,6 +33,7 @@ function put(ctx: CommandContext): void {
       unitArg = ++i;
     } else if (o === "nx" && !xx) nx = true;
     else if (o === "xx" && !nx) xx = true;
+    else if (o === "w") quorumArg(ctx, ++i, "DM.PUT: W");
     else throw syntaxError();
   }
   const at = unit ? expiryFrom(ctx, unit, unitArg, "dm.put") : 0;
@@ -40,9 +48,14 @@ function put(ctx: CommandContext): void {
   ctx.reply.ok();
 }
 
+/** DM.GET dmap key [RAW] [R n] */
 function get(ctx: CommandContext): void {
   const a = ctx.args;
-  if (a.n > 4 || (a.n === 4 && !a.is(3, "raw"))) throw syntaxError();
+  for (let i = 3; i < a.n; i++) {
+    if (a.is(i, "raw") && i === 3) continue;
+    if (a.is(i, "r")) quorumArg(ctx, ++i, "DM.GET: R");
+    else throw syntaxError();
+  }
   const m = mapArg(ctx, 1);
   const idx = m.lookup(a.buf, a.off[2]!, a.len[2]!);
   if (idx < 0) throw keyNotFound();

@@ -71,12 +71,12 @@ describe("EntrySync: last-writer-wins with tombstones", () => {
   test("stamp gives the local state a fresh, increasing version and records deletions", () => {
     const { node, sync } = setup();
     node.map("m").put("k", "v");
-    const a = sync.stamp("m", utf8("k"));
-    const b = sync.stamp("m", utf8("k"));
+    const a = sync.stamp("m", utf8("k"))!;
+    const b = sync.stamp("m", utf8("k"))!;
     expect(b.version).toBeGreaterThan(a.version);
     expect(new TextDecoder().decode(b.value!)).toBe("v");
     node.map("m").delete("k");
-    const gone = sync.stamp("m", utf8("k"));
+    const gone = sync.stamp("m", utf8("k"))!;
     expect(gone.value).toBeNull();
     expect(sync.tombstoneCount()).toBe(1);
     expect(sync.apply({ ...b, version: b.version })).toBe(false);

@@ -46,7 +46,14 @@ const running: ClusterNode[] = [];
 
 async function startCluster(
   size: number,
-  opts: { replicaCount: number; writeQuorum: number; memberCountQuorum?: number; fastDetection?: boolean },
+  opts: {
+    replicaCount: number;
+    writeQuorum: number;
+    readQuorum?: number;
+    replicationMode?: "sync" | "async";
+    memberCountQuorum?: number;
+    fastDetection?: boolean;
+  },
 ): Promise<TestCluster> {
   const net = new MemoryNetwork({ requestTimeoutMs: 1000 });
   const names = Array.from({ length: size }, (_, i) => `n${i}:3322`);
@@ -69,6 +76,8 @@ async function startCluster(
       timings,
       replicaCount: opts.replicaCount,
       writeQuorum: opts.writeQuorum,
+      readQuorum: opts.readQuorum,
+      replicationMode: opts.replicationMode,
       memberCountQuorum: opts.memberCountQuorum ?? 1,
       partitionCount: 31,
       peerTimeoutMs: 300,
@@ -157,6 +166,69 @@ describe("cluster router on the memory transport", () => {
     t.net.setFilter(undefined);
     expect(await call(t.nodes[1]!, "SET", key, "v2")).toBe("+OK\r\n");
     expect(dec.decode(t.nodes[2]!.db.get(key)!)).toBe("v2");
+  });
+
+  test("quorum reads (R=N=3) repair a stale owner and stale replicas before answering", async () => {
+    const t = await startCluster(3, { replicaCount: 3, writeQuorum: 2, readQuorum: 3 });
+    const table = t.clusters[0]!.partitions!;
+    const key = keyOwnedBy(t, 0, undefined, "rr");
+    const p = partitionOf(utf8(key), table.partitionCount);
+    const [r1, r2] = table.replicas(p).map((n) => t.names.indexOf(n));
+    expect(await call(t.nodes[1]!, "SET", key, "old")).toBe("+OK\r\n");
+    // the newest write reached replica r1 only (as after a failover): owner and r2 are stale
+    t.nodes[r1!]!.db.put(key, "new");
+    const stamped = t.clusters[r1!]!.sync.stamp("default", utf8(key))!;
+    const before = t.clusters[0]!.router.stats.readRepairs;
+    expect(await call(t.nodes[2]!, "GET", key)).toBe("$3\r\nnew\r\n");
+    expect(t.clusters[0]!.router.stats.readRepairs).toBeGreaterThanOrEqual(before + 2);
+    const vOf = (n: ShoalNode) => n.db.table.version[n.db.lookup(utf8(key), 0, key.length, false)];
+    expect(dec.decode(t.nodes[0]!.db.get(key)!)).toBe("new");
+    expect(vOf(t.nodes[0]!)).toBe(stamped.version);
+    // the stale replica is repaired in the background
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && vOf(t.nodes[r2!]!) !== stamped.version) await Bun.sleep(10);
+    expect(vOf(t.nodes[r2!]!)).toBe(stamped.version);
+    // a deletion that only one replica saw wins over older values too
+    t.nodes[r2!]!.db.delete(key);
+    t.clusters[r2!]!.sync.stamp("default", utf8(key));
+    expect(await call(t.nodes[1]!, "GET", key)).toBe("$-1\r\n");
+    expect(t.nodes[0]!.db.get(key)).toBeNull();
+  });
+
+  test("a quorum read without enough replica answers gets READQUORUM; R=1 per request still answers", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 1, readQuorum: 2 });
+    const key = keyOwnedBy(t, 0, 1, "rq");
+    expect(await call(t.nodes[0]!, "DM.PUT", "m", key, "v")).toBe("+OK\r\n");
+    t.net.setFilter((from, to) => from !== t.names[1] && to !== t.names[1]);
+    expect(await call(t.nodes[0]!, "DM.GET", "m", key)).toStartWith("-READQUORUM 1 of 2 copies answered");
+    expect(await call(t.nodes[0]!, "DM.GET", "m", key, "R", "1")).toBe("$1\r\nv\r\n");
+    expect(await call(t.nodes[0]!, "DM.GET", "m", key, "R", "0")).toStartWith("-ERR DM.GET: R must be between 1 and 16");
+    t.net.setFilter(undefined);
+    expect(await call(t.nodes[0]!, "DM.GET", "m", key)).toBe("$1\r\nv\r\n");
+    expect(t.clusters[0]!.router.stats.readQuorumFailures).toBe(1);
+  });
+
+  test("per-request W on DM.PUT: W=1 succeeds with the replica cut off, W=2 does not", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2 });
+    const key = keyOwnedBy(t, 0, 1, "pw");
+    t.net.setFilter((from, to) => from !== t.names[1] && to !== t.names[1]);
+    expect(await call(t.nodes[0]!, "DM.PUT", "m", key, "a", "W", "1")).toBe("+OK\r\n");
+    expect(await call(t.nodes[0]!, "DM.PUT", "m", key, "b")).toStartWith("-WRITEQUORUM 1 of 2");
+    expect(await call(t.nodes[0]!, "DM.PUT", "m", key, "b", "W", "x")).toStartWith("-ERR");
+    t.net.setFilter(undefined);
+  });
+
+  test("async replication acknowledges before the replica has the write, then it arrives", async () => {
+    const t = await startCluster(2, { replicaCount: 2, writeQuorum: 2, replicationMode: "async" });
+    const key = keyOwnedBy(t, 0, 1, "as");
+    t.net.setFilter((from, to) => from !== t.names[1] && to !== t.names[1]);
+    expect(await call(t.nodes[0]!, "SET", key, "v")).toBe("+OK\r\n"); // W is not waited for
+    t.net.setFilter(undefined);
+    expect(await call(t.nodes[0]!, "SET", key, "w")).toBe("+OK\r\n");
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && t.nodes[1]!.db.get(key) === null) await Bun.sleep(10);
+    expect(dec.decode(t.nodes[1]!.db.get(key)!)).toBe("w");
+    expect(t.clusters[0]!.router.stats.asyncWrites).toBe(2);
   });
 
   test("multi-key commands across partitions get CROSSSLOT; same-partition ones run", async () => {
