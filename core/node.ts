@@ -88,6 +88,8 @@ export class ShoalNode {
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */
   readonly storeClock: Clock;
+  /** Lowest fencing number for new lock grants; the cluster layer sets its hybrid logical clock here. */
+  fencingFloor: (() => number) | undefined = undefined;
   /** True once the node serves its data (single node: right after start). */
   ready = false;
   /** The default map plain Redis commands use. */
@@ -140,7 +142,7 @@ export class ShoalNode {
     let m = this.maps.get(name);
     if (!m) {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
-      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats);
+      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.fencingFloor?.() ?? 0);
       this.maps.set(name, m);
     }
     return m;

@@ -144,6 +144,8 @@ export class ClusterNode {
     const node = this.o.node;
     node.ready = false;
     node.router = this.router;
+    // fencing tokens follow the HLC, which replication carries to the replicas: a new owner after failover issues larger ones
+    node.fencingFloor = () => this.hlc.now();
     this.listener = await this.data.listen(this.o.self, {
       onRequest: (_from, bytes) => this.onRequest(bytes),
       onMessage: () => undefined,

@@ -38,6 +38,12 @@ export class LockTable {
   constructor(
     private readonly clock: Clock,
     private readonly rng: Rng,
+    /**
+     * Lowest fencing number the next grant may take (the cluster passes its
+     * hybrid logical clock, so a new owner after a failover keeps issuing
+     * larger tokens than the old one did). Default: none.
+     */
+    private readonly fencingFloor: () => number = () => 0,
   ) {}
 
   /** Acquires, waiting up to `waitMs` (0 = try once). Resolves null when not acquired in time. */
@@ -70,7 +76,7 @@ export class LockTable {
   }
 
   private grant(k: string, leaseMs: number): LockGrant {
-    const fencing = ++this.fencing;
+    const fencing = (this.fencing = Math.max(this.fencing + 1, this.fencingFloor()));
     const g = { token: `${fencing}:${hex(this.rng)}`, fencing, expiresAtMs: this.clock.now() + leaseMs };
     this.held.set(k, { token: g.token, fencing: g.fencing, expiresAt: g.expiresAtMs });
     return g;

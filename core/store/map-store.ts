@@ -82,8 +82,9 @@ export class MapStore implements DMap {
     private readonly stats: NodeStats,
     /** Version of a write made at wall time `now` (ms); the cluster layer re-stamps with its HLC. */
     private readonly nextVersion: (now: number) => number = (now) => now * 4096,
+    fencingFloor?: () => number,
   ) {
-    this.locks = new LockTable(clock, rng);
+    this.locks = new LockTable(clock, rng, fencingFloor);
   }
 
   /**

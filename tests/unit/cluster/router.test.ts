@@ -231,6 +231,19 @@ describe("cluster router on the memory transport", () => {
     expect(t.clusters[0]!.router.stats.asyncWrites).toBe(2);
   });
 
+  test("lock fencing tokens keep increasing across an owner failover", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2, fastDetection: true });
+    const key = keyOwnedBy(t, 2, 1, "lk");
+    const first = await call(t.nodes[0]!, "DM.LOCK", "locks", key, "0", "PX", "60000");
+    const fencingOf = (reply: string) => Number(/^\$\d+\r\n(\d+):/.exec(reply)![1]);
+    const f1 = fencingOf(first);
+    await t.clusters[2]!.stop(); // the owner crashes with the lock held
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && t.clusters[0]!.partitions!.members.length !== 2) await Bun.sleep(10);
+    const second = await call(t.nodes[0]!, "DM.LOCK", "locks", key, "0", "PX", "60000");
+    expect(fencingOf(second)).toBeGreaterThan(f1);
+  });
+
   test("multi-key commands across partitions get CROSSSLOT; same-partition ones run", async () => {
     const t = await startCluster(3, { replicaCount: 1, writeQuorum: 1 });
     const table = t.clusters[0]!.partitions!;
