@@ -2,7 +2,7 @@
  * Server processes for the benchmarks: redis-server and a shoal node on free
  * loopback ports, started with Bun.spawn and stopped by PID.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -43,8 +43,22 @@ export async function waitForPong(port: number, timeoutMs = 10_000): Promise<voi
   throw new Error(`no PONG from 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-async function launch(name: BenchServer["name"], cmd: string[], port: number): Promise<BenchServer> {
-  const proc = Bun.spawn(cmd, { stdout: "ignore", stderr: "inherit" });
+/** Options of {@link launch}. */
+export interface LaunchOptions {
+  /** Append the process's stdout and stderr to this file instead of ignoring stdout. */
+  logFile?: string;
+  /** Child environment (default: ours). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Spawns `cmd`, registers it for {@link stopAll} and waits until PING on
+ * `port` answers (the process is stopped when it does not).
+ */
+export async function launch(name: BenchServer["name"], cmd: string[], port: number, opts: LaunchOptions = {}): Promise<BenchServer> {
+  const fd = opts.logFile ? openSync(opts.logFile, "a") : -1;
+  const proc = Bun.spawn(cmd, { stdout: fd >= 0 ? fd : "ignore", stderr: fd >= 0 ? fd : "inherit", env: opts.env });
+  if (fd >= 0) closeSync(fd);
   const server: BenchServer = {
     name,
     pid: proc.pid,
