@@ -23,7 +23,7 @@ import type { ClusterBugs } from "./bugs.ts";
 import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import { HybridClock } from "./hlc.ts";
-import { Membership } from "./membership.ts";
+import { Membership, type MembershipEventType } from "./membership.ts";
 import type { MembershipTimings } from "./membership-config.ts";
 import { PartitionTable } from "./partition-table.ts";
 import {
@@ -70,6 +70,18 @@ export interface ClusterNodeOptions {
   leaveTimeoutMs?: number;
 }
 
+/** The settings of a {@link ClusterNode} that views and metrics show. */
+export interface ClusterSettings {
+  partitionCount: number;
+  /** Copies per partition, owner included. */
+  replicaCount: number;
+  writeQuorum: number;
+  readQuorum: number;
+  /** Live members needed to accept writes. */
+  memberCountQuorum: number;
+  replicationMode: "sync" | "async";
+}
+
 const silent: Logger = { info() {}, warn() {}, error() {} };
 const MEMBERSHIP_CHANNEL = 1;
 const DATA_CHANNEL = 2;
@@ -84,6 +96,8 @@ export class ClusterNode {
   rebalanced = 0;
   /** Entries received by the initial pull after joining (taken or already present). */
   pulled = 0;
+  /** Membership events seen by this node since start, by type (suspicions, deaths, joins…). */
+  readonly memberEvents: Record<MembershipEventType, number> = { join: 0, suspect: 0, alive: 0, dead: 0, leave: 0 };
   private table: PartitionTable | null = null;
   private epoch = 0;
   private readonly mux: TransportMux;
@@ -139,6 +153,24 @@ export class ClusterNode {
     return this.table;
   }
 
+  /** The node this cluster layer serves. */
+  get node(): ShoalNode {
+    return this.o.node;
+  }
+
+  /** Partitioning, replication and quorum settings this node runs with (views, metrics). */
+  get settings(): ClusterSettings {
+    const o = this.o;
+    return {
+      partitionCount: o.partitionCount,
+      replicaCount: o.replicaCount,
+      writeQuorum: o.writeQuorum,
+      readQuorum: o.readQuorum ?? 1,
+      memberCountQuorum: o.memberCountQuorum,
+      replicationMode: o.replicationMode ?? "sync",
+    };
+  }
+
   /** Listens, installs the router, joins the seeds and builds the first table. */
   async start(): Promise<void> {
     const node = this.o.node;
@@ -151,7 +183,9 @@ export class ClusterNode {
       onMessage: () => undefined,
     });
     this.membership.onEvent((e) => {
-      this.log.info(`member ${e.type}`, { member: e.member.name, reason: e.reason });
+      this.memberEvents[e.type]++;
+      const level = e.type === "suspect" || e.type === "dead" ? "warn" : "info";
+      this.log[level](`member ${e.type}`, { member: e.member.name, incarnation: e.member.incarnation, reason: e.reason });
       this.rebuild();
     });
     await this.membership.start();
