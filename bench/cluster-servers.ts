@@ -64,7 +64,7 @@ export async function memberPorts(n: number): Promise<MemberPorts[]> {
   return out;
 }
 
-/** Starts one shoal member from the binary; resolves once it answers PING (not necessarily ready). */
+/** Starts one shoal member from the binary (a single node when `peers` is empty); resolves once it answers PING (not necessarily ready). */
 export async function startMember(p: MemberPorts, peers: string[], flags: string[], dir: string): Promise<ShoalMember> {
   const logFile = join(dir, `shoal-${p.port}.log`);
   const cmd = [
@@ -78,8 +78,7 @@ export async function startMember(p: MemberPorts, peers: string[], flags: string
     String(p.httpPort),
     "--peer-port",
     String(p.peerPort),
-    "--peers",
-    peers.join(","),
+    ...(peers.length > 0 ? ["--peers", peers.join(",")] : []),
     "--log-level",
     "info",
     "--log-format",
