@@ -3,7 +3,9 @@
  * `--peer-transport` (tcp, tls or quic; see peer-transport.ts) on
  * `bind:peerPort` (that address is the node's member name), seeds from the
  * configured discovery, SWIM with the preset's timings, and the
- * runtime-neutral {@link ClusterNode}. Later discovery changes are joined.
+ * runtime-neutral {@link ClusterNode}. Later discovery changes are joined
+ * (and logged as `discovery changed`). With `--fault-injection` the peer
+ * transport is wrapped in a {@link FaultyTransport} (tests and chaos runs).
  */
 
 import { ClusterNode } from "../core/cluster/cluster-node.ts";
@@ -12,12 +14,15 @@ import type { ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
+import { FaultyTransport } from "../transports/faulty.ts";
 import { createPeerTransport } from "./peer-transport.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
 /** A running cluster layer. */
 export interface RunningCluster {
   cluster: ClusterNode;
+  /** The fault injector wrapping the peer transport (only with `--fault-injection`). */
+  faults?: FaultyTransport;
   /** Graceful leave (partitions handed off within leaveTimeoutMs, then announced), then closes discovery and the peer port. */
   close(): Promise<void>;
 }
@@ -32,13 +37,22 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   const self = `${cfg.bind}:${cfg.peerPort}`;
   const discovery: Discovery = await discoveryFromConfig(cfg, log, { host: cfg.bind, port: cfg.peerPort, name: cfg.nodeName });
   let cluster: ClusterNode | undefined;
+  let known: string[] = [];
   await discovery.start((peers) => {
-    if (cluster) void cluster.membership.join(peers.map((p) => p.address));
+    const now = peers.map((p) => p.address);
+    const added = now.filter((a) => !known.includes(a));
+    const removed = known.filter((a) => !now.includes(a));
+    known = now;
+    log.info("discovery changed", { plugin: discovery.name, peers: now.length, added, removed });
+    if (cluster) void cluster.membership.join(now);
   });
   const seeds = (await discovery.members()).map((p) => p.address);
+  const peerTransport = createPeerTransport(cfg);
+  const faults = cfg.faultInjection ? new FaultyTransport(peerTransport, { clock: systemClock, rng: systemRng() }) : undefined;
+  if (faults) log.warn("fault injection is on: /v1/faults can break this node's peer traffic (tests and chaos runs only)", {});
   cluster = new ClusterNode({
     node,
-    transport: createPeerTransport(cfg),
+    transport: faults ?? peerTransport,
     clock: systemClock,
     rng: systemRng(),
     self,
@@ -71,6 +85,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   const running = cluster;
   return {
     cluster: running,
+    faults,
     async close() {
       await discovery.stop();
       await running.leave();

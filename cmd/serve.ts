@@ -53,8 +53,10 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     resp.stop();
     throw e;
   }
+  let cluster: RunningCluster | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
+    faults: cfg.faultInjection ? () => cluster?.faults : undefined,
     authTokens: cfg.requirepass ? [cfg.requirepass] : undefined,
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
@@ -68,7 +70,6 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     throw e;
   }
   node.start();
-  let cluster: RunningCluster | null = null;
   try {
     cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log) : null;
   } catch (e) {

@@ -78,7 +78,7 @@ export const ShoalConfigFields = z.object({
   writeQuorum: intField(1, 16, { group: "Cluster", description: "replicas that must ack a write" }).default(1),
   readQuorum: intField(1, 16, { group: "Cluster", description: "replicas consulted on a read" }).default(1),
   memberCountQuorum: intField(1, 1024, { group: "Cluster", description: "members needed to accept writes" }).default(1),
-  partitionCount: intField(1, 65_536, { group: "Cluster", description: "number of partitions" }).default(271),
+  partitionCount: intField(1, 16_384, { group: "Cluster", description: "number of partitions (each a range of the 16384 Redis Cluster slots)" }).default(271),
   replicationMode: enumField(["sync", "async"], { group: "Cluster", description: "wait for replicas or not" }).default("sync"),
   leaveTimeoutMs: presetDuration("time to hand off partitions on graceful leave"),
   probeIntervalMs: presetDuration("SWIM probe interval"),
@@ -87,6 +87,10 @@ export const ShoalConfigFields = z.object({
   pushPullIntervalMs: presetDuration("full state sync interval"),
   peerTimeoutMs: presetDuration("peer request timeout"),
   suspicionMult: intField(1, 100, { group: "Cluster", description: "suspicion timeout multiplier", preset: true }).optional(),
+  faultInjection: boolField({
+    group: "Cluster",
+    description: "peer-transport fault injection + GET/PUT/DELETE /v1/faults (all nodes must agree): for tests and chaos runs; never in production",
+  }).default(false),
 
   peerTransport: enumField(["tcp", "tls", "quic"], { group: "Security", description: "peer (cluster) transport" }).default("tcp"),
   clusterKey: stringField({ group: "Security", description: "shared cluster key: HMAC on every peer frame (required for quic)", shown: "none" }).optional(),

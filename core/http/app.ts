@@ -6,10 +6,11 @@
  *   GET  /readyz             200 when the node is ready, else 503 with a reason
  *   GET  /metrics            Prometheus text exposition 0.0.4
  *   GET  /v1/stats           counters and INFO sections as JSON
- *   GET  /v1/cluster         members as JSON (this node alone unless `clusterView` is given)
+ *   GET  /v1/cluster         members as JSON (this node alone unless `cluster` or `clusterView` is given)
  *   *    /v1/maps/...        maps and keys, see keys.ts
  *   GET  /v1/pubsub/:channel SSE subscription (?pattern=1), see sse.ts
  *   POST /v1/pubsub/:channel publishes the body, answers {receivers}
+ *   *    /v1/faults          fault injection, only with the `faults` option (see faults.ts)
  *
  * Errors are JSON `{error, message}`: 400 bad input, 401 missing/wrong token,
  * 404 missing key or route, 412 NX/XX not met, 413 value too large,
@@ -18,6 +19,7 @@
 import { Hono } from "hono";
 import { ShoalError } from "../errors.ts";
 import { ContentTypeTable } from "./content-types.ts";
+import { faultRoutes } from "./faults.ts";
 import { keyRoutes } from "./keys.ts";
 import { HttpRequestCounter, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import type { ClusterView, HttpNode, HttpOptions } from "./node.ts";
@@ -80,7 +82,7 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
   });
 
   app.get("/metrics", (c) =>
-    c.body(renderMetrics(node, opts.rssBytes, requests), 200, { "content-type": METRICS_CONTENT_TYPE }),
+    c.body(renderMetrics(node, opts.rssBytes, requests, opts.cluster?.()), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );
 
   app.get("/v1/stats", (c) => {
@@ -103,9 +105,11 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
     });
   });
 
-  app.get("/v1/cluster", (c) => c.json(opts.clusterView?.() ?? singleNodeView(node)));
+  app.get("/v1/cluster", (c) => c.json(opts.clusterView?.() ?? opts.cluster?.() ?? singleNodeView(node)));
 
   app.route("/v1/maps", keyRoutes(node, cfg, types));
+
+  if (opts.faults) app.route("/v1/faults", faultRoutes(opts.faults));
 
   app.get("/v1/pubsub/:channel{.+}", (c) => {
     const channel = c.req.param("channel");

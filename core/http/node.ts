@@ -4,7 +4,9 @@
  */
 import type { DMap, PubSub } from "../api.ts";
 import type { Clock } from "../clock.ts";
+import type { ClusterSnapshot } from "../cluster/view.ts";
 import type { NodeStats } from "../stats.ts";
+import type { FaultControl } from "./faults.ts";
 
 /** INFO-style sections: section name → field → value (like Redis INFO). */
 export type InfoSections = Record<string, Record<string, string | number>>;
@@ -59,8 +61,19 @@ export interface HttpOptions {
   authTokens?: readonly string[];
   /** Resident set size of the process, for process_resident_memory_bytes (core cannot read it). */
   rssBytes?: () => number;
-  /** Cluster view for GET /v1/cluster; default: this node alone. */
+  /** Cluster view for GET /v1/cluster; default: {@link HttpOptions.cluster}, else this node alone. */
   clusterView?: () => ClusterView;
+  /**
+   * The cluster layer's snapshot (core/cluster/view.ts) while the node is
+   * clustered, else undefined: GET /v1/cluster serves it and /metrics adds
+   * the shoal_cluster_* families.
+   */
+  cluster?: () => ClusterSnapshot | undefined;
+  /**
+   * The fault injector behind GET/PUT/DELETE /v1/faults (`--fault-injection`,
+   * tests and chaos runs only). Unset: the routes do not exist (404).
+   */
+  faults?: () => FaultControl | undefined;
   /** Why the node is not ready, shown by /readyz with 503; default a generic reason. */
   notReadyReason?: () => string;
   /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default node.config.maxValueBytes, else 512 MiB. */

@@ -2,8 +2,9 @@
  * dns discovery: `--discovery dns --dns-name _shoal._tcp.cache.example
  * [--dns-server 10.0.0.2:53] [--dns-interval 5s]`. SRV records give target +
  * port (ordered by priority, then weight descending); a name without SRV
- * records is looked up as A/AAAA and each address gets the default peer port
- * (Kubernetes headless services, Consul DNS). SRV targets are resolved to
+ * records is looked up as A/AAAA and each address gets `port` (Kubernetes
+ * headless services, Consul DNS); from-config.ts sets it to the node's own
+ * `--peer-port` (default 3322). SRV targets are resolved to
  * addresses through the same server; one that does not resolve is reported
  * by hostname.
  */

@@ -44,7 +44,8 @@ export function sectionFor(s: DiscoverySettings, self?: SelfAddress): Record<str
     case "static":
       return { ...defined({ peers: s.peers }), ...extra };
     case "dns":
-      return { ...defined({ name: s.dnsName, server: s.dnsServer, interval: s.dnsIntervalMs }), ...extra };
+      // A/AAAA answers carry no port: peers are assumed to use this node's peer port
+      return { ...defined({ name: s.dnsName, server: s.dnsServer, interval: s.dnsIntervalMs, port: self?.port }), ...extra };
     case "consul":
       return {
         ...defined({
