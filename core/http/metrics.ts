@@ -2,6 +2,7 @@
  * Prometheus text exposition (format 0.0.4) of a node's counters.
  * Counters end in `_total`; every family has one HELP and one TYPE line.
  */
+import type { ClusterSnapshot } from "../cluster/view.ts";
 import { LATENCY_BUCKETS, LatencyHistogram } from "../stats.ts";
 import type { HttpNode } from "./node.ts";
 
@@ -70,9 +71,10 @@ class Exposition {
 
 /**
  * Renders the node's metrics. `rssBytes` adds process_resident_memory_bytes;
- * `http` adds shoal_http_requests_total and shoal_http_request_duration_seconds.
+ * `http` adds shoal_http_requests_total and shoal_http_request_duration_seconds;
+ * `cluster` (a clustered node's {@link ClusterSnapshot}) adds the shoal_cluster_* families.
  */
-export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: HttpRequestCounter): string {
+export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: HttpRequestCounter, cluster?: ClusterSnapshot): string {
   const s = node.stats;
   const out = new Exposition();
   out.single("shoal_up", "gauge", "1 while the node serves requests.", 1);
@@ -101,10 +103,70 @@ export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: Ht
     for (const [method, code, n] of http.rows()) out.sample("shoal_http_requests_total", n, { method, code });
     out.histogram("shoal_http_request_duration_seconds", "HTTP API time to response headers in seconds.", http.latency);
   }
+  if (cluster) renderCluster(out, cluster);
   if (rssBytes) {
     out.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rssBytes());
   }
   return out.toString();
+}
+
+const MEMBER_STATUSES = ["alive", "suspect", "dead", "left"] as const;
+
+/** The shoal_cluster_* families: membership, partitions, migration, replication and quorum counters. */
+function renderCluster(out: Exposition, c: ClusterSnapshot): void {
+  out.family("shoal_cluster_members", "gauge", "Members this node knows of, by status (dead and left ones until reaped).");
+  for (const status of MEMBER_STATUSES) {
+    out.sample("shoal_cluster_members", c.members.filter((m) => m.status === status).length, { status });
+  }
+  const self = c.members.find((m) => m.self);
+  out.single("shoal_cluster_incarnation", "gauge", "This node's SWIM incarnation number (bumped by each refutation).", self?.incarnation ?? 0);
+  out.single("shoal_cluster_member_quorum", "gauge", "Live members needed to accept writes (member_count_quorum).", c.memberCountQuorum);
+  out.single("shoal_cluster_quorum_met", "gauge", "1 while enough members are live to accept writes.", c.quorumMet ? 1 : 0);
+  out.family("shoal_cluster_member_events_total", "counter", "Membership events seen by this node, by type.");
+  for (const [type, n] of Object.entries(c.events)) out.sample("shoal_cluster_member_events_total", n, { type });
+  for (const [field, n] of Object.entries(c.membership)) {
+    const name = `shoal_cluster_membership_${snake(field)}_total`;
+    out.single(name, "counter", COUNTER_HELP[field] ?? `SWIM membership counter ${field}.`, n);
+  }
+  out.single("shoal_cluster_partitions", "gauge", "Partitions in the table.", c.partitionCount);
+  out.single("shoal_cluster_partitions_owned", "gauge", "Partitions this node owns.", self?.ownedPartitions ?? 0);
+  out.single("shoal_cluster_partitions_replica", "gauge", "Partitions this node holds a replica of.", self?.replicaPartitions ?? 0);
+  out.single("shoal_cluster_table_epoch", "gauge", "Version of the partition table (bumped on every membership change).", c.epoch);
+  out.single("shoal_cluster_replica_count", "gauge", "Copies per partition, owner included.", c.replicaCount);
+  out.single("shoal_cluster_write_quorum", "gauge", "Copies that must acknowledge a write.", c.writeQuorum);
+  out.single("shoal_cluster_read_quorum", "gauge", "Copies consulted on a read.", c.readQuorum);
+  out.single("shoal_cluster_syncing", "gauge", "1 while the node pulls the partitions it holds after joining.", c.syncing ? 1 : 0);
+  out.single("shoal_cluster_rebalanced_entries_total", "counter", "Entries pushed to new holders by rebalancing.", c.migration.rebalanced);
+  out.single("shoal_cluster_pulled_entries_total", "counter", "Entries received by the initial pull after joining.", c.migration.pulled);
+  out.single("shoal_cluster_tombstones", "gauge", "Deletion tombstones held until the GC horizon.", c.tombstones);
+  for (const [field, n] of Object.entries(c.router)) {
+    if (typeof n !== "number") continue;
+    out.single(`shoal_cluster_router_${snake(field)}_total`, "counter", COUNTER_HELP[field] ?? `Cluster router counter ${field}.`, n);
+  }
+}
+
+/** HELP texts of known counters; fields added later get a generic one. */
+const COUNTER_HELP: Record<string, string> = {
+  probes: "SWIM probes sent by this node.",
+  directFailures: "Direct probes that got no ack in time.",
+  probeFailures: "Probes that failed directly and through every indirect helper (suspicions raised).",
+  gossipMessages: "Gossip messages sent.",
+  syncs: "Push-pull full-state exchanges initiated.",
+  syncsSkipped: "Push-pull exchanges that found equal checksums.",
+  forwarded: "Commands forwarded to the partition owner.",
+  forwardFailures: "Forwarded commands whose owner could not be reached (CLUSTERDOWN).",
+  replicated: "Replica writes sent (one per replica per write).",
+  quorumFailures: "Writes answered WRITEQUORUM: too few replicas acknowledged.",
+  crossSlot: "Commands refused with CROSSSLOT.",
+  quorumReads: "Reads that consulted replicas (read quorum above 1).",
+  readQuorumFailures: "Reads answered READQUORUM: too few replicas answered.",
+  readRepairs: "Stale copies brought up to date by read-repair.",
+  asyncWrites: "Writes acknowledged before replication (async mode).",
+};
+
+/** camelCase → snake_case for metric names. */
+function snake(field: string): string {
+  return field.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/[^a-z0-9_]/g, "_");
 }
 
 function formatLabels(labels?: Labels): string {
