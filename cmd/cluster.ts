@@ -10,6 +10,7 @@
 
 import { ClusterNode } from "../core/cluster/cluster-node.ts";
 import { membershipTimings } from "../core/cluster/membership-config.ts";
+import { clusterSnapshot } from "../core/cluster/view.ts";
 import type { ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
@@ -75,6 +76,8 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     leaveTimeoutMs: cfg.leaveTimeoutMs,
     log,
   });
+  const layer = cluster;
+  node.clusterView = () => clusterSnapshot(layer); // STATS, GET /v1/cluster and /metrics, already while syncing
   try {
     await cluster.start();
   } catch (e) {

@@ -57,6 +57,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
+    cluster: () => node.clusterView?.(),
     authTokens: cfg.requirepass ? [cfg.requirepass] : undefined,
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,

@@ -1,5 +1,6 @@
 import type { MapLimits } from "./api.ts";
 import type { Clock, Rng, Timer } from "./clock.ts";
+import type { ClusterSnapshot } from "./cluster/view.ts";
 import type { Logger } from "./discovery.ts";
 import type { Args } from "./protocol/args.ts";
 import type { Command } from "./protocol/command.ts";
@@ -90,6 +91,8 @@ export class ShoalNode {
   readonly storeClock: Clock;
   /** Lowest fencing number for new lock grants; the cluster layer sets its hybrid logical clock here. */
   fencingFloor: (() => number) | undefined = undefined;
+  /** The cluster layer's view (members, partitions, quorums, counters) for STATS; unset on a single node. */
+  clusterView: (() => ClusterSnapshot) | undefined = undefined;
   /** True once the node serves its data (single node: right after start). */
   ready = false;
   /** The default map plain Redis commands use. */

@@ -69,12 +69,13 @@ export interface ClusterSnapshot extends ClusterSettings {
 
 /**
  * A stable 40-hex-digit id for a member name, as Redis Cluster node ids
- * look; every node derives the same id for the same member.
+ * look; every node derives the same id for the same member (the same
+ * derivation as CLUSTER NODES, so the ids match).
  */
 export function memberId(name: string): string {
   let out = "";
   for (let i = 0; out.length < 40; i++) {
-    const h = hash64(utf8(`${i}:${name}`));
+    const h = hash64(utf8(`${name}#id${i}`));
     out += h.hi.toString(16).padStart(8, "0") + h.lo.toString(16).padStart(8, "0");
   }
   return out.slice(0, 40);
