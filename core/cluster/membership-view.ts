@@ -212,7 +212,8 @@ export class MembershipView {
       const cur = this.table.get(u.name);
       if (cur?.status !== "suspect" || cur.incarnation !== u.incarnation) return;
       const ms = this.o.clock.monotonic() - cur.since;
-      const reason = `suspected by ${u.from} (${why}); no refutation within ${ms} ms, ${confirmations}/${k} confirmations`;
+      const timeout = `${(ms / 1000).toFixed(1)}s`;
+      const reason = `suspicion timeout ${timeout} expired with no refutation (${confirmations}/${k} confirmations); suspected by ${u.from}: ${why}`;
       this.apply({ name: u.name, status: "dead", incarnation: u.incarnation, from: this.self }, reason);
     });
     this.suspicions.set(u.name, s);

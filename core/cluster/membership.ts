@@ -225,7 +225,12 @@ export class Membership {
       );
       if (indirect.some(Boolean) || !this.running) return;
       this.stats.probeFailures++;
-      this.view.suspect(target, `direct probe ${direct}, ${helpers.length} indirect probe(s) failed`);
+      const first = direct === "timeout" ? `no ack to direct probe within ${t.probeTimeoutMs}ms` : "direct probe could not reach it";
+      const second =
+        helpers.length === 0
+          ? "no other alive member to probe it indirectly"
+          : `no indirect ack within ${Math.round(wait)}ms via ${helpers.length} of ${t.indirectChecks} helpers (${helpers.join(", ")})`;
+      this.view.suspect(target, `${first} and ${second}`);
     } finally {
       this.probing.delete(target);
     }
