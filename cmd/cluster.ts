@@ -34,7 +34,7 @@ export function wantsCluster(cfg: ShoalConfig): boolean {
 }
 
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
-export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger): Promise<RunningCluster> {
+export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number): Promise<RunningCluster> {
   const self = `${cfg.bind}:${cfg.peerPort}`;
   const discovery: Discovery = await discoveryFromConfig(cfg, log, { host: cfg.bind, port: cfg.peerPort, name: cfg.nodeName });
   let cluster: ClusterNode | undefined;
@@ -70,6 +70,8 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     readQuorum: cfg.readQuorum,
     replicationMode: cfg.replicationMode,
     mapQuorum: (map) => cfg.maps[map] ?? {},
+    redirects: cfg.clusterRedirects,
+    clientAddress: { host: cfg.bind, port: clientPort ?? cfg.port },
     memberCountQuorum: cfg.memberCountQuorum,
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,

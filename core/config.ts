@@ -58,7 +58,11 @@ export const ShoalConfigFields = z.object({
   maxInlineBytes: sizeField({ group: "Limits", description: "longest inline command" }).default(64 * KiB),
   maxQueryBufferBytes: sizeField({ group: "Limits", description: "unparsed input per client (client-query-buffer-limit)" }).default(GiB),
   frameTimeoutMs: durationField({ group: "Limits", description: "close a client that stalls mid-command this long" }).default(30_000),
-  idleTimeoutMs: durationField({ group: "Limits", description: "close idle clients after this long (0 = never)" }).default(0),
+  idleTimeoutMs: durationField({ group: "Limits", description: "close idle clients after this long (0 = never; Redis' timeout)" }).default(0),
+  maxClientsPerIp: intField(0, 1_000_000, { group: "Limits", description: "client connections from one IP address (0 = unlimited)" }).default(0),
+  maxOutputBufferBytes: sizeField({ group: "Limits", description: "unsent replies queued for one client before it is closed (0 = unlimited)" }).default(0),
+  maxPubsubOutputBufferBytes: sizeField({ group: "Limits", description: "unsent replies queued for a subscribed client before it is closed (0 = unlimited)" }).default(32 * MiB),
+  maxCommandsPerSecond: intField(0, 100_000_000, { group: "Limits", description: "commands one client may run per second; more get an error (0 = unlimited)" }).default(0),
 
   logFormat: enumField(["text", "json"], { group: "Logging", description: "log line format" }).default("text"),
   logLevel: enumField(["debug", "info", "warn", "error"], { group: "Logging", description: "lowest level logged" }).default("info"),
@@ -80,6 +84,10 @@ export const ShoalConfigFields = z.object({
   memberCountQuorum: intField(1, 1024, { group: "Cluster", description: "members needed to accept writes" }).default(1),
   partitionCount: intField(1, 16_384, { group: "Cluster", description: "number of partitions (each a range of the 16384 Redis Cluster slots)" }).default(271),
   replicationMode: enumField(["sync", "async"], { group: "Cluster", description: "wait for replicas or not" }).default("sync"),
+  clusterRedirects: enumField(["auto", "always", "never"], {
+    group: "Cluster",
+    description: "MOVED/ASK for Redis Cluster clients (auto: those that asked CLUSTER SLOTS/NODES/SHARDS), every client, or none (always forward)",
+  }).default("auto"),
   leaveTimeoutMs: presetDuration("time to hand off partitions on graceful leave"),
   probeIntervalMs: presetDuration("SWIM probe interval"),
   probeTimeoutMs: presetDuration("SWIM probe timeout"),
@@ -102,6 +110,9 @@ export const ShoalConfigFields = z.object({
   tlsCert: stringField({ group: "Security", description: "client-port TLS certificate (PEM)", arg: "<path>", shown: "none" }).optional(),
   tlsKey: stringField({ group: "Security", description: "client-port TLS private key (PEM)", arg: "<path>", shown: "none" }).optional(),
   tlsCa: stringField({ group: "Security", description: "CA for client certificates (set = clients must present one)", arg: "<path>", shown: "none" }).optional(),
+  httpTlsPort: intField(0, 65535, { group: "Security", description: "HTTPS port of the HTTP API, with --tls-cert/--tls-key (0 = off)" }).default(0),
+  http3: boolField({ group: "Security", description: "also serve HTTP/3 (QUIC, UDP) on --http-tls-port and advertise it with Alt-Svc" }).default(true),
+  aclFile: stringField({ group: "Security", description: "ACL users file in Redis syntax (user <name> on >pass ~keys +@read …)", arg: "<path>", shown: "none" }).optional(),
 
   discovery: enumField(["static", "dns", "consul", "kubernetes", "plugin"], { group: "Discovery", description: "how peers are found" }).default("static"),
   dnsName: stringField({ group: "Discovery", description: "DNS SRV or A name to resolve (alias --dns-srv)", aliases: ["dnsSrv"] }).optional(),
@@ -151,6 +162,13 @@ function checkSecurity(c: Fields, ctx: Issues): void {
         path: ["peerTransport"],
         message: "--peer-transport quic needs --cluster-key or --cluster-key-file: QUIC peers here cannot verify certificates, so the cluster key is the only peer authentication",
       });
+    }
+  }
+  if (c.httpTlsPort > 0) {
+    const m = missing([["--tls-cert", c.tlsCert], ["--tls-key", c.tlsKey]]);
+    if (m.length > 0) ctx.addIssue({ code: "custom", path: ["httpTlsPort"], message: `--http-tls-port needs ${m.join(", ")}` });
+    for (const [key, value] of [["port", c.port], ["httpPort", c.httpPort], ["peerPort", c.peerPort], ["tlsPort", c.tlsPort]] as const) {
+      if (value === c.httpTlsPort) ctx.addIssue({ code: "custom", path: ["httpTlsPort"], message: `must differ from --${key.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)} (${value})` });
     }
   }
   if (c.tlsPort > 0) {

@@ -2,6 +2,7 @@ import type { MapLimits } from "./api.ts";
 import type { Clock, Rng, Timer } from "./clock.ts";
 import type { ClusterSnapshot } from "./cluster/view.ts";
 import type { Logger } from "./discovery.ts";
+import { Acl } from "./protocol/acl.ts";
 import type { Args } from "./protocol/args.ts";
 import type { Command } from "./protocol/command.ts";
 import { CommandTable } from "./protocol/command-table.ts";
@@ -26,6 +27,11 @@ export interface NodeSettings {
   maxQueryBufferBytes: number;
   frameTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Commands one client may run per second; 0 = unlimited. */
+  maxCommandsPerSecond: number;
+  /** ACL file lines (Redis syntax) and the file name for errors; see protocol/acl.ts. */
+  aclLines?: readonly string[];
+  aclSource?: string;
   /** proto-max-bulk-len: the largest bulk the parser accepts (>= maxValueBytes). */
   maxBulkBytes: number;
   mapDefaults: MapLimits;
@@ -47,6 +53,7 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   maxQueryBufferBytes: 1024 * 1024 * 1024,
   frameTimeoutMs: 30_000,
   idleTimeoutMs: 0,
+  maxCommandsPerSecond: 0,
   maxBulkBytes: 512 * 1024 * 1024,
   mapDefaults: { ttlMs: 0, maxIdleMs: 0, maxKeys: 0, maxInuse: 0 },
   maps: {},
@@ -64,6 +71,34 @@ export interface CommandRouter {
   route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined;
 }
 
+/** One node as Redis Cluster clients see it (CLUSTER NODES / SLOTS / SHARDS). */
+export interface ClusterNodeView {
+  /** 40 hex characters, derived from the member name (the same on every node). */
+  id: string;
+  /** The member name (peer address). */
+  name: string;
+  /** Client (RESP) address; port 0 when not known yet. */
+  host: string;
+  port: number;
+  /** Cluster bus port (the peer port). */
+  cport: number;
+  /** Redis flags: myself, master, fail?, fail. */
+  flags: string[];
+  configEpoch: number;
+  connected: boolean;
+  /** Owned slot ranges [first, last]. */
+  slots: [number, number][];
+}
+
+/** The Redis Cluster face of the cluster layer (set on {@link ShoalNode.cluster} when clustered). */
+export interface ClusterInfo {
+  myId(): string;
+  /** Every known member (left ones omitted), with client addresses resolved where reachable. */
+  topology(): Promise<ClusterNodeView[]>;
+  /** CLUSTER INFO fields. */
+  info(): Record<string, string | number>;
+}
+
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 /**
@@ -78,6 +113,8 @@ export class ShoalNode {
   readonly stats: NodeStats;
   readonly pubsub = new PubSubHub();
   readonly commands = new CommandTable();
+  /** ACL users (the `default` user carries --requirepass). */
+  readonly acl: Acl;
   readonly sessions = new Set<ClientSession>();
   private readonly maps = new Map<string, MapStore>();
   private clientIds = 0;
@@ -85,6 +122,8 @@ export class ShoalNode {
   private stopped = false;
   /** Cluster routing hook; null on a single node. */
   router: CommandRouter | null = null;
+  /** Redis Cluster view; null on a single node (CLUSTER commands then answer as a cluster-disabled Redis). */
+  cluster: ClusterInfo | null = null;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */
@@ -114,6 +153,8 @@ export class ShoalNode {
       setTimer: (ms, fn) => base.setTimer(ms, fn),
     };
     this.db = this.map("default");
+    const { requirepass, aclLines: lines, aclSource: source } = this.config;
+    this.acl = Acl.fromConfig({ requirepass, lines, source }, (name) => this.commands.byName.has(name));
   }
 
   /** Starts housekeeping (active expiry at 10 Hz, frame/idle timeouts at 1 Hz) and marks the node ready. */
@@ -198,8 +239,9 @@ export class ShoalNode {
     return out;
   }
 
+  /** True when new connections must AUTH first (the default user is off or has passwords). */
   requiresAuth(): boolean {
-    return !!this.config.requirepass;
+    return !this.acl.defaultIsOpen();
   }
 
   nextClientId(): number {

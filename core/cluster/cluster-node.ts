@@ -35,6 +35,7 @@ import {
   type PeerResponse,
   type PullCursor,
 } from "./peer-protocol.ts";
+import { type ClientAddress, RedisClusterFace, splitAddress } from "./redis-cluster.ts";
 import { ClusterRouter } from "./router.ts";
 import { TransportMux } from "./transport-mux.ts";
 
@@ -58,6 +59,10 @@ export interface ClusterNodeOptions {
   mapQuorum?(map: string): { writeQuorum?: number; readQuorum?: number };
   /** Planted bugs (chaos simulator only). */
   bugs?: ClusterBugs;
+  /** This node's client (RESP) address, announced to cluster-aware clients (default: peer host, no port). */
+  clientAddress?: ClientAddress;
+  /** Who gets MOVED/ASK instead of forwarding (default `auto`: clients that asked for the topology). */
+  redirects?: "auto" | "always" | "never";
   memberCountQuorum: number;
   partitionCount: number;
   /** Timeout of one data-protocol request, ms. */
@@ -92,6 +97,8 @@ export class ClusterNode {
   readonly router: ClusterRouter;
   readonly sync: EntrySync;
   readonly hlc: HybridClock;
+  /** The Redis Cluster view (CLUSTER SLOTS/NODES/SHARDS/INFO, MOVED addresses). */
+  readonly redis: RedisClusterFace;
   /** Entries pushed to new holders by rebalancing so far. */
   rebalanced = 0;
   /** Entries received by the initial pull after joining (taken or already present). */
@@ -136,10 +143,26 @@ export class ClusterNode {
       replicationMode: o.replicationMode,
       mapQuorum: o.mapQuorum,
       bugs: o.bugs,
+      redirects: o.redirects,
+      clientAddress: (m) => this.redis.addressOf(m),
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
       syncing: () => this.syncing,
       previousOwner: (p) => this.previousOwner(p),
+    });
+    this.redis = new RedisClusterFace({
+      self: o.self,
+      table: () => this.table,
+      members: () => this.membership.members(),
+      epoch: () => this.epoch,
+      liveCount: () => this.membership.liveMembers().length,
+      memberCountQuorum: o.memberCountQuorum,
+      selfAddress: o.clientAddress ?? null,
+      hello: async (member) => {
+        const res = await this.request(member, { t: "hello" });
+        if (res.t !== "hello") throw new Error(`${member}: no client address`);
+        return { host: res.host, port: res.port };
+      },
     });
   }
 
@@ -176,6 +199,7 @@ export class ClusterNode {
     const node = this.o.node;
     node.ready = false;
     node.router = this.router;
+    node.cluster = this.redis;
     // fencing tokens follow the HLC, which replication carries to the replicas: a new owner after failover issues larger ones
     node.fencingFloor = () => this.hlc.now();
     this.listener = await this.data.listen(this.o.self, {
@@ -278,6 +302,10 @@ export class ClusterNode {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
     if (req.t === "pull") return encodePeer(this.servePull(req.partitions, req.after));
+    if (req.t === "hello") {
+      const a = this.o.clientAddress ?? { host: splitAddress(this.o.self).host, port: 0 };
+      return encodePeer({ t: "hello", host: a.host, port: a.port });
+    }
     if (req.t === "fetch") {
       return encodePeer({ t: "entries", entries: req.keys.map((k) => this.sync.current(k.map, k.key)), next: null });
     }
@@ -390,6 +418,7 @@ export class ClusterNode {
       replicaCount: this.o.replicaCount,
     });
     this.log.info("partition table rebuilt", { epoch: this.epoch, members: members.length });
+    for (const m of members) if (m !== this.o.self) void this.redis.learn(m);
     if (this.rebalancing) {
       this.rebuildAgain = true;
       return;

@@ -1,9 +1,10 @@
 /**
- * Stable hashes for placement. {@link hash64} (FNV-1a 64-bit computed on two
- * 32-bit halves so no BigInt is needed, plus an avalanche finalizer) maps
- * keys to partitions; CRC16
- * (XMODEM, as Redis Cluster uses) maps keys to the 16384 Redis Cluster slots
- * for MOVED/ASK and CLUSTER KEYSLOT. Both are identical on every runtime.
+ * Stable hashes for placement. CRC16 (XMODEM, as Redis Cluster uses) maps
+ * keys to the 16384 Redis Cluster slots, and slots to partitions in
+ * contiguous ranges, so MOVED/ASK and CLUSTER SLOTS are exact. {@link hash64}
+ * (FNV-1a 64-bit computed on two 32-bit halves so no BigInt is needed, plus
+ * an avalanche finalizer) places partitions and members on the ring. All are
+ * identical on every runtime.
  */
 
 /** A 64-bit hash as two unsigned 32-bit halves. */
@@ -62,17 +63,6 @@ export function mod64(h: Hash64, n: number): number {
   return ((h.hi % n) * (TWO_32 % n) + (h.lo % n)) % n;
 }
 
-/**
- * The partition (0 ≤ p < partitionCount) that owns a key: {@link hash64} of
- * the key bytes modulo the partition count. Throws RangeError on a bad count.
- */
-export function partitionOf(keyBytes: Uint8Array, partitionCount: number): number {
-  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount >= 1 << 21) {
-    throw new RangeError(`partitionOf: partitionCount must be an integer in [1, 2097151], got ${partitionCount}`);
-  }
-  return mod64(hash64(keyBytes), partitionCount);
-}
-
 /** Number of Redis Cluster hash slots. */
 export const SLOT_COUNT = 16384;
 
@@ -91,6 +81,30 @@ export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number 
   let crc = 0;
   for (let i = start; i < end; i++) crc = ((crc << 8) ^ CRC16_TABLE[((crc >>> 8) ^ bytes[i]!) & 0xff]!) & 0xffff;
   return crc;
+}
+
+/**
+ * The partition (0 ≤ p < partitionCount ≤ 16384) that owns a key: its Redis
+ * Cluster slot scaled down, `floor(slot · partitionCount / 16384)`, so every
+ * partition is a contiguous slot range ({@link slotRange}) and MOVED/CLUSTER
+ * SLOTS describe ownership exactly; `{hashtag}` keys share a partition.
+ * Throws RangeError on a bad count.
+ */
+export function partitionOf(keyBytes: Uint8Array, partitionCount: number): number {
+  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > SLOT_COUNT) {
+    throw new RangeError(`partitionOf: partitionCount must be an integer in [1, ${SLOT_COUNT}], got ${partitionCount}`);
+  }
+  return Math.floor((keySlot(keyBytes) * partitionCount) / SLOT_COUNT);
+}
+
+/** The partition holding Redis Cluster slot `slot`. */
+export function partitionOfSlot(slot: number, partitionCount: number): number {
+  return Math.floor((slot * partitionCount) / SLOT_COUNT);
+}
+
+/** The slots [first, last] of partition `p` (empty, first > last, only when partitionCount > 16384). */
+export function slotRange(p: number, partitionCount: number): [number, number] {
+  return [Math.ceil((p * SLOT_COUNT) / partitionCount), Math.ceil(((p + 1) * SLOT_COUNT) / partitionCount) - 1];
 }
 
 /**

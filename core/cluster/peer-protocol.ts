@@ -8,6 +8,8 @@
  *   version per key (last-writer-wins) and answers with how many it took.
  * - `fetch` asks for the receiver's state of some keys (a quorum read); the
  *   answer has one entry per key, a deletion at version 0 when unknown.
+ * - `hello` asks for the receiver's client (RESP) address, for MOVED/ASK and
+ *   CLUSTER SLOTS/NODES.
  * - `pull` pages through the receiver's entries of some partitions (a
  *   joining node's initial sync); `after` is the cursor of the previous page.
  */
@@ -29,7 +31,8 @@ export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number }
   | { t: "apply"; entries: EntryState[] }
   | { t: "pull"; partitions: number[]; after: PullCursor | null }
-  | { t: "fetch"; keys: { map: string; key: Uint8Array }[] };
+  | { t: "fetch"; keys: { map: string; key: Uint8Array }[] }
+  | { t: "hello" };
 
 /** Position in a node's entries: map name and entry index to resume after. */
 export interface PullCursor {
@@ -42,6 +45,7 @@ export type PeerResponse =
   | { t: "reply"; resp: Uint8Array }
   | { t: "applied"; taken: number }
   | { t: "entries"; entries: EntryState[]; next: PullCursor | null }
+  | { t: "hello"; host: string; port: number }
   | { t: "error"; message: string };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -58,6 +62,7 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0 };
   }
   if (m?.t === "apply" && Array.isArray(m.entries)) return { t: "apply", entries: m.entries.map(asEntry) };
+  if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
     return { t: "fetch", keys: m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) })) };
   }
@@ -70,6 +75,7 @@ export function decodeResponse(bytes: Uint8Array): PeerResponse {
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
   if (m?.t === "entries" && Array.isArray(m.entries)) return { t: "entries", entries: m.entries.map(asEntry), next: m.next ?? null };
+  if (m?.t === "hello" && typeof m.host === "string" && Number.isInteger(m.port)) return { t: "hello", host: m.host, port: m.port };
   if (m?.t === "applied" || m?.t === "error") return m;
   throw new TypeError("peer protocol: malformed response");
 }

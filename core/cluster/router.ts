@@ -35,7 +35,7 @@ import type { Command } from "../protocol/command.ts";
 import type { ClientSession } from "../protocol/session.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import type { EntrySync } from "./entry-sync.ts";
-import { partitionOf } from "./hash.ts";
+import { keySlot, partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
@@ -58,6 +58,13 @@ export interface RouterContext {
   mapQuorum?(map: string): { writeQuorum?: number; readQuorum?: number };
   /** Planted bugs (chaos simulator only). */
   bugs?: ClusterBugs;
+  /**
+   * Who gets MOVED/ASK instead of forwarding: `auto` (default) cluster-aware
+   * sessions only, `always` every client (strict Redis Cluster), `never`.
+   */
+  redirects?: "auto" | "always" | "never";
+  /** A member's client address for MOVED/ASK, or null when not known yet (then the command is forwarded). */
+  clientAddress?(member: string): { host: string; port: number } | null;
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;
@@ -82,6 +89,10 @@ export interface RouterStats {
   readRepairs: number;
   /** Writes acknowledged before replication (async mode). */
   asyncWrites: number;
+  /** MOVED redirects sent to cluster-aware clients. */
+  moved: number;
+  /** ASK redirects sent during migration. */
+  ask: number;
 }
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
@@ -98,6 +109,8 @@ export class ClusterRouter implements CommandRouter {
     readQuorumFailures: 0,
     readRepairs: 0,
     asyncWrites: 0,
+    moved: 0,
+    ask: 0,
   };
   /** Internal sessions → hops the command already travelled. */
   private readonly internal = new WeakMap<ClientSession, number>();
@@ -139,11 +152,30 @@ export class ClusterRouter implements CommandRouter {
       );
     }
     const owner = table.owner(p);
-    const hops = this.internal.get(session);
-    if (owner !== this.c.self && hops === undefined) return this.forward(session, owner, args, 1);
+    let hops = this.internal.get(session);
+    if (session.asking) {
+      session.asking = false; // ASKING: run here once, this node still holds the slot's data
+      hops ??= 2;
+    }
+    const redirect = hops === undefined && this.redirects(session);
+    if (owner !== this.c.self && hops === undefined) {
+      const to = redirect ? this.c.clientAddress?.(owner) : null;
+      if (to && to.port > 0) {
+        this.stats.moved++;
+        return fail(session, `MOVED ${keySlot(keys[0]!)} ${to.host}:${to.port}`);
+      }
+      return this.forward(session, owner, args, 1);
+    }
     if (owner === this.c.self && this.c.syncing() && (hops ?? 0) < 2) {
       const previous = this.c.previousOwner(p);
-      if (previous !== null && previous !== this.c.self) return this.forward(session, previous, args, (hops ?? 0) + 1);
+      if (previous !== null && previous !== this.c.self) {
+        const to = redirect ? this.c.clientAddress?.(previous) : null;
+        if (to && to.port > 0) {
+          this.stats.ask++;
+          return fail(session, `ASK ${keySlot(keys[0]!)} ${to.host}:${to.port}`);
+        }
+        return this.forward(session, previous, args, (hops ?? 0) + 1);
+      }
     }
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
     const override = this.c.mapQuorum?.(map);
@@ -155,6 +187,11 @@ export class ClusterRouter implements CommandRouter {
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
     return this.writeReplicated(session, command, args, map, keys, holders, w);
+  }
+
+  private redirects(session: ClientSession): boolean {
+    const mode = this.c.redirects ?? "auto";
+    return mode === "always" || (mode === "auto" && session.clusterAware);
   }
 
   private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> {

@@ -1,5 +1,7 @@
 import type { Args } from "./args.ts";
 import type { Command } from "./command.ts";
+import { aclCommands } from "./commands/acl.ts";
+import { clusterCommands } from "./commands/cluster.ts";
 import { dmapCommands } from "./commands/dmap.ts";
 import { keyCommands } from "./commands/keys.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
@@ -13,10 +15,11 @@ export class CommandTable {
   private readonly set: Command;
 
   constructor() {
-    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands]) {
+    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...clusterCommands]) {
       // each node counts its own calls: copy the shared definitions
       this.byName.set(c.name, { ...c, calls: 0 });
     }
+    for (const c of aclCommands) this.byName.set(c.name, { ...c, calls: 0 });
     this.get = this.byName.get("get")!;
     this.set = this.byName.get("set")!;
   }

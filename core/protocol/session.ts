@@ -1,5 +1,6 @@
 import { ShoalError } from "../errors.ts";
 import type { ShoalNode } from "../node.ts";
+import type { AclUser } from "./acl.ts";
 import { Args } from "./args.ts";
 import { arityError } from "./command.ts";
 import { Reply } from "./reply.ts";
@@ -28,6 +29,8 @@ export class ClientSession {
   name = "";
   authenticated: boolean;
   user = "default";
+  /** The ACL user the connection runs as (see acl.ts); `unrestricted` skips the checks. */
+  aclUser: AclUser;
   readonly createdAt: number;
   lastCommand = "NULL";
   lastActive: number;
@@ -37,7 +40,18 @@ export class ClientSession {
   readonly channels = new Map<string, () => void>();
   readonly patterns = new Map<string, () => void>();
   closed = false;
+  /**
+   * A Redis Cluster client (it asked for the topology with CLUSTER
+   * SLOTS/SHARDS/NODES, or sent READONLY/READWRITE): wrong-node commands get
+   * MOVED/ASK instead of being forwarded.
+   */
+  clusterAware = false;
+  /** ASKING was sent: the next command runs here even if this node does not own its slot (one-shot). */
+  asking = false;
   private executed = 0;
+  /** Commands in the current one-second window (--max-commands-per-second). */
+  private rateCount = 0;
+  private rateWindow = 0;
   private pending: Uint8Array | null = null;
   private pendingLen = 0;
   /** Set while an async command runs; later input queues behind it. */
@@ -49,6 +63,7 @@ export class ClientSession {
   ) {
     this.id = node.nextClientId();
     this.authenticated = !node.requiresAuth();
+    this.aclUser = node.acl.defaultUser;
     this.createdAt = node.clock.now();
     this.lastActive = this.createdAt;
     node.attach(this);
@@ -232,6 +247,11 @@ export class ClientSession {
       this.reply.error("NOAUTH Authentication required.");
       return;
     }
+    const denied = this.aclUser.unrestricted ? null : node.acl.check(this.aclUser, command, a);
+    if (denied !== null || (node.config.maxCommandsPerSecond > 0 && this.overRate())) {
+      this.reply.error(denied ?? "ERR max commands per second reached for this client (--max-commands-per-second)");
+      return;
+    }
     if (this.subscribed && this.reply.proto === 2 && !command.inSubscribe) {
       this.reply.error(
         `ERR Can't execute '${command.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
@@ -247,6 +267,16 @@ export class ClientSession {
       this.replyError(e);
     }
     if (timed) node.stats.latency.observe((node.clock.monotonic() - t0) / 1000);
+  }
+
+  /** Counts a command against --max-commands-per-second; true when over it in this second. */
+  private overRate(): boolean {
+    const second = Math.floor(this.lastActive / 1000);
+    if (second !== this.rateWindow) {
+      this.rateWindow = second;
+      this.rateCount = 0;
+    }
+    return ++this.rateCount > this.node.config.maxCommandsPerSecond;
   }
 
   /** Writes an error reply for a thrown error. */

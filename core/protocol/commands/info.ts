@@ -17,7 +17,7 @@ export function infoSections(node: ShoalNode): Record<string, [string, string | 
     server: [
       ["redis_version", REDIS_COMPAT_VERSION],
       ["shoal_version", SHOAL_VERSION],
-      ["redis_mode", "standalone"],
+      ["redis_mode", node.cluster === null ? "standalone" : "cluster"],
       ["node_name", node.config.nodeName],
       ["tcp_port", node.config.port],
       ["uptime_in_seconds", up],
@@ -45,6 +45,7 @@ export function infoSections(node: ShoalNode): Record<string, [string, string | 
       ["total_error_replies", s.protocolErrors],
     ],
     commandstats: cmds,
+    cluster: [["cluster_enabled", node.cluster === null ? 0 : 1]],
     keyspace: node.db.size() > 0 ? [["db0", `keys=${node.db.size()},expires=${expires},avg_ttl=0`]] : [],
   };
 }

@@ -1,6 +1,7 @@
 import { ShoalError, syntaxError } from "../../errors.ts";
 import { REDIS_COMPAT_VERSION } from "../../version.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
+import { authenticate } from "./acl.ts";
 import { infoText } from "./info.ts";
 
 /**
@@ -55,37 +56,15 @@ function hello(ctx: CommandContext): void {
   ctx.reply.bulkStr("id");
   ctx.reply.int(ctx.session.id);
   ctx.reply.bulkStr("mode");
-  ctx.reply.bulkStr("standalone");
+  ctx.reply.bulkStr(ctx.node.cluster === null ? "standalone" : "cluster");
   ctx.reply.bulkStr("role");
   ctx.reply.bulkStr("master");
   ctx.reply.bulkStr("modules");
   ctx.reply.arr(0);
 }
 
-/** Checks user/password against requirepass; writes the error reply and returns false on failure. */
-function checkPassword(ctx: CommandContext, user: string, pass: string): boolean {
-  const want = ctx.node.config.requirepass;
-  if (!want) {
-    if (user === "default") {
-      ctx.session.authenticated = true;
-      return true;
-    }
-    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
-    return false;
-  }
-  if (user !== "default" || !constantTimeEqual(pass, want)) {
-    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
-    return false;
-  }
-  ctx.session.authenticated = true;
-  return true;
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}
+/** Checks user/password against the ACL users (commands/acl.ts); writes the error reply and returns false on failure. */
+const checkPassword = authenticate;
 
 function commandInfo(ctx: CommandContext, c: Command): void {
   const r = ctx.reply;
@@ -274,6 +253,8 @@ export const serverCommands: Command[] = [
       s.name = "";
       ctx.reply.proto = 2;
       s.authenticated = !ctx.node.requiresAuth();
+      s.aclUser = ctx.node.acl.defaultUser;
+      s.user = "default";
       ctx.reply.simple("RESET");
     },
     { noAuth: true, inSubscribe: true },
@@ -286,7 +267,7 @@ export const serverCommands: Command[] = [
     (ctx) => {
       const a = ctx.args;
       if (a.n > 3) throw syntaxError();
-      if (a.n === 2 && !ctx.node.config.requirepass)
+      if (a.n === 2 && ctx.node.acl.defaultUser.nopass)
         throw new ShoalError("ERR", "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
       if (checkPassword(ctx, a.n === 3 ? a.str(1) : "default", a.str(a.n - 1))) ctx.reply.ok();
     },

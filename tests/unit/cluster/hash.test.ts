@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { crc16, fnv1a64, hash64, keySlot, mod64, partitionOf, utf8 } from "../../../core/cluster/hash.ts";
+import { crc16, fnv1a64, hash64, keySlot, mod64, partitionOf, partitionOfSlot, slotRange, utf8 } from "../../../core/cluster/hash.ts";
 
 const asBig = (h: { hi: number; lo: number }): bigint => (BigInt(h.hi) << 32n) | BigInt(h.lo);
 
@@ -53,8 +53,23 @@ describe("partitionOf", () => {
     expect(Math.min(...counts)).toBeGreaterThan(0);
   });
 
+  test("is the key's Redis Cluster slot scaled down; partitions are contiguous slot ranges", () => {
+    expect(partitionOf(utf8("foo"), 271)).toBe(Math.floor((12182 * 271) / 16384));
+    expect(partitionOf(utf8("{user1000}.following"), 271)).toBe(partitionOf(utf8("{user1000}.followers"), 271));
+    for (const n of [1, 3, 271, 1000, 16384]) {
+      let next = 0;
+      for (let p = 0; p < n; p++) {
+        const [a, b] = slotRange(p, n);
+        expect(a).toBe(next);
+        for (const s of [a, b]) expect(partitionOfSlot(s, n)).toBe(p);
+        next = b + 1;
+      }
+      expect(next).toBe(16384);
+    }
+    expect(() => partitionOf(utf8("foo"), 16385)).toThrow(RangeError);
+  });
+
   test("is stable and validates the partition count", () => {
-    expect(partitionOf(utf8("foo"), 271)).toBe(Number(asBig(hash64(utf8("foo"))) % 271n));
     expect(partitionOf(utf8("foo"), 271)).toBe(partitionOf(utf8("foo"), 271));
     expect(() => partitionOf(utf8("foo"), 0)).toThrow(RangeError);
     expect(() => partitionOf(utf8("foo"), 2.5)).toThrow(RangeError);

@@ -174,7 +174,7 @@ describe("bad input: one clear message per field", () => {
     [["--log-format", "xml"], '--log-format: expected one of text|json, got "xml"'],
     [["--preset", "mars"], '--preset: expected one of local|lan|wan, got "mars"'],
     [["--replica-count", "17"], '--replica-count: expected an integer 1-16, got "17"'],
-    [["--partition-count", "0"], '--partition-count: expected an integer 1-65536, got "0"'],
+    [["--partition-count", "0"], '--partition-count: expected an integer 1-16384, got "0"'],
     [["--replication-mode", "eventually"], '--replication-mode: expected one of sync|async, got "eventually"'],
     [["--discovery", "carrier-pigeon"], '--discovery: expected one of static|dns|consul|kubernetes|plugin, got "carrier-pigeon"'],
     [["--consul-register", "maybe"], '--consul-register: expected true or false, got "maybe"'],
