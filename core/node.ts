@@ -128,6 +128,12 @@ export class ShoalNode {
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */
   readonly storeClock: Clock;
+  /**
+   * Whether this node is the partition owner of a key (set by the cluster
+   * layer): the cluster-wide SCAN/KEYS/DBSIZE count each key once, on its
+   * owner, and skip the replica copies.
+   */
+  ownsKey: ((key: Uint8Array) => boolean) | null = null;
   /** Lowest fencing number for new lock grants; the cluster layer sets its hybrid logical clock here. */
   fencingFloor: (() => number) | undefined = undefined;
   /** The cluster layer's view (members, partitions, quorums, counters) for STATS; unset on a single node. */

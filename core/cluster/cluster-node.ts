@@ -145,6 +145,7 @@ export class ClusterNode {
       bugs: o.bugs,
       redirects: o.redirects,
       clientAddress: (m) => this.redis.addressOf(m),
+      execLocal: (argv, proto, owned) => this.exec(argv, proto, 1, owned),
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
       syncing: () => this.syncing,
@@ -202,6 +203,10 @@ export class ClusterNode {
     node.cluster = this.redis;
     // fencing tokens follow the HLC, which replication carries to the replicas: a new owner after failover issues larger ones
     node.fencingFloor = () => this.hlc.now();
+    node.ownsKey = (key) => {
+      const t = this.table;
+      return t === null || t.owner(partitionOf(key, t.partitionCount)) === this.o.self;
+    };
     this.listener = await this.data.listen(this.o.self, {
       onRequest: (_from, bytes) => this.onRequest(bytes),
       onMessage: () => undefined,
@@ -314,11 +319,11 @@ export class ClusterNode {
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
       return encodePeer({ t: "applied", taken });
     }
-    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops) });
+    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true) });
   }
 
   /** Runs a forwarded command in an internal session and captures its reply bytes. */
-  private exec(argv: Uint8Array[], proto: number, hops: number): Promise<Uint8Array> {
+  private exec(argv: Uint8Array[], proto: number, hops: number, owned = false): Promise<Uint8Array> {
     const node = this.o.node;
     return new Promise((resolve) => {
       const session = new ClientSession(node, {
@@ -332,6 +337,7 @@ export class ClusterNode {
       node.stats.connectionsTotal--; // internal, not a client connection
       session.authenticated = true;
       session.reply.proto = proto;
+      session.ownedOnly = owned;
       this.router.markInternal(session, hops);
       session.onData(encodeCommand(argv));
     });

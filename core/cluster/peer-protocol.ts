@@ -28,7 +28,7 @@ export interface EntryState {
 
 /** Requests a node answers on the data channel. */
 export type PeerRequest =
-  | { t: "exec"; args: Uint8Array[]; proto: number; hops: number }
+  | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
   | { t: "apply"; entries: EntryState[] }
   | { t: "pull"; partitions: number[]; after: PullCursor | null }
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[] }
@@ -59,7 +59,7 @@ export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
 export function decodeRequest(bytes: Uint8Array): PeerRequest {
   const m = packr.unpack(bytes) as PeerRequest;
   if (m?.t === "exec" && Array.isArray(m.args)) {
-    return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0 };
+    return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true };
   }
   if (m?.t === "apply" && Array.isArray(m.entries)) return { t: "apply", entries: m.entries.map(asEntry) };
   if (m?.t === "hello") return { t: "hello" };

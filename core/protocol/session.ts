@@ -46,6 +46,8 @@ export class ClientSession {
    * MOVED/ASK instead of being forwarded.
    */
   clusterAware = false;
+  /** SCAN/KEYS/DBSIZE see only the keys this node owns (cluster fan-out and Redis Cluster clients). */
+  ownedOnly = false;
   /** ASKING was sent: the next command runs here even if this node does not own its slot (one-shot). */
   asking = false;
   private executed = 0;

@@ -61,6 +61,11 @@ function ttl(ctx: CommandContext, ms: boolean): void {
   ctx.reply.int(ms ? Math.round(left) : Math.round(left / 1000));
 }
 
+/** In a cluster, for sessions that count keys on their owner only: the ownership test; otherwise null. */
+function ownedFilter(ctx: CommandContext): ((key: Uint8Array) => boolean) | null {
+  return ctx.session.ownedOnly || ctx.session.clusterAware ? ctx.node.ownsKey : null;
+}
+
 function scan(ctx: CommandContext): void {
   const a = ctx.args;
   const cursorStr = a.latin1(1);
@@ -79,7 +84,8 @@ function scan(ctx: CommandContext): void {
     else throw syntaxError();
   }
   const page = ctx.node.db.scan(cursor, count, match);
-  const keys = type !== undefined && type !== "string" ? [] : page.keys;
+  const owns = ownedFilter(ctx);
+  const keys = type !== undefined && type !== "string" ? [] : owns ? page.keys.filter(owns) : page.keys;
   ctx.reply.arr(2);
   ctx.reply.bulkStr(String(page.cursor));
   ctx.reply.arr(keys.length);
@@ -128,12 +134,13 @@ export const keyCommands: Command[] = [
     const now = ctx.node.clock.now();
     const out: Uint8Array[] = [];
     const all = pat.length === 1 && pat[0] === 42;
+    const owns = ownedFilter(ctx);
     for (let i = 0; i < t.hiWater; i++) {
       if (!t.isLive(i)) continue;
       const e = t.expireAt[i]!;
       if (e !== 0 && e <= now) continue;
       const k = t.keyView(i);
-      if (all || globMatch(pat, k)) out.push(k.slice());
+      if ((all || globMatch(pat, k)) && (!owns || owns(k))) out.push(k.slice());
     }
     ctx.reply.arr(out.length);
     for (const k of out) ctx.reply.bulk(k);
@@ -148,7 +155,19 @@ export const keyCommands: Command[] = [
     for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) return ctx.reply.bulk(t.key(i));
     ctx.reply.nil();
   }),
-  cmd("dbsize", 1, "readonly fast", [0, 0, 0], (ctx) => ctx.reply.int(ctx.node.db.size())),
+  cmd("dbsize", 1, "readonly fast", [0, 0, 0], (ctx) => {
+    const owns = ownedFilter(ctx);
+    if (!owns) return ctx.reply.int(ctx.node.db.size());
+    const t = ctx.node.db.table;
+    const now = ctx.node.clock.now();
+    let n = 0;
+    for (let i = 0; i < t.hiWater; i++) {
+      if (!t.isLive(i)) continue;
+      const e = t.expireAt[i]!;
+      if ((e === 0 || e > now) && owns(t.keyView(i))) n++;
+    }
+    ctx.reply.int(n);
+  }),
   cmd("flushdb", -1, "write", [0, 0, 0], (ctx) => {
     if (ctx.args.n > 2 || (ctx.args.n === 2 && !ctx.args.is(1, "async") && !ctx.args.is(1, "sync"))) throw syntaxError();
     ctx.node.db.clear();

@@ -185,4 +185,50 @@ describe("Redis Cluster protocol on a three-process shoal cluster", () => {
       expect(get.stdout.trim()).toBe(`x${i}`);
     }
   });
+
+  test("plain clients see one cache: FLUSHDB, DBSIZE, KEYS and SCAN cover every member once; PUBLISH reaches subscribers on other nodes", async () => {
+    const c = [0, 1, 2].map(() => null as RawClient | null);
+    for (let i = 0; i < 3; i++) {
+      c[i] = await RawClient.connect(ports[i]!);
+      raws.push(c[i]!);
+    }
+    const [a, b, d] = c as RawClient[];
+    expect(await a.call(["FLUSHDB"])).toBe("+OK\r\n");
+    expect(await b.call(["DBSIZE"])).toBe(":0\r\n");
+    const N = 500;
+    for (let i = 0; i < N; i += 100) {
+      for (let j = i; j < i + 100; j++) a.send(`*3\r\n$3\r\nSET\r\n$${`cw:${j}`.length}\r\ncw:${j}\r\n$1\r\nv\r\n`);
+      for (let j = i; j < i + 100; j++) expect((await a.readReply(10_000)).toString()).toBe("+OK\r\n");
+    }
+    // RF=2: every key is stored twice, but counted once
+    expect(await d.call(["DBSIZE"])).toBe(`:${N}\r\n`);
+    const keys = parse(await b.call(["KEYS", "cw:*"])) as string[];
+    expect(keys).toHaveLength(N);
+    expect(new Set(keys).size).toBe(N);
+    const seen: string[] = [];
+    let cursor = "0";
+    for (let round = 0; round < 10_000; round++) {
+      const [next, page] = parse(await d.call(["SCAN", cursor, "COUNT", "50", "MATCH", "cw:*"])) as [string, string[]];
+      seen.push(...page);
+      cursor = next;
+      if (cursor === "0") break;
+    }
+    expect(cursor).toBe("0");
+    expect(new Set(seen).size).toBe(N);
+    expect(seen.length).toBe(N);
+    // a Redis Cluster client (raws[0] asked for CLUSTER SLOTS) gets this node's share only
+    const own = Number((await raws[0]!.call(["DBSIZE"])).slice(1));
+    expect(own).toBeGreaterThan(0);
+    expect(own).toBeLessThan(N);
+
+    // PUBLISH through one node reaches a subscriber connected to another
+    const sub = await RawClient.connect(ports[2]!);
+    raws.push(sub);
+    expect((await sub.call(["SUBSCRIBE", "news"])).toString()).toContain("subscribe");
+    expect(await a.call(["PUBLISH", "news", "hello"])).toBe(":1\r\n");
+    expect((await sub.readReply(5000)).toString()).toBe("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
+
+    expect(await b.call(["FLUSHALL"])).toBe("+OK\r\n");
+    expect(await a.call(["DBSIZE"])).toBe(":0\r\n");
+  });
 });

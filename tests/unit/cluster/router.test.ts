@@ -114,7 +114,7 @@ function keyOwnedBy(t: TestCluster, owner: number, replica?: number, prefix = "k
 describe("peer protocol", () => {
   test("exec and apply round-trip through msgpack with bytes intact", () => {
     const exec = decodeRequest(encodePeer({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1 }));
-    expect(exec).toEqual({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1 });
+    expect(exec).toEqual({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1, owned: false });
     const apply = decodeRequest(encodePeer({ t: "apply", entries: [{ map: "m", key: utf8("k"), value: null, expireAt: 0, version: 12345 }] }));
     expect(apply.t === "apply" && apply.entries[0]!.value).toBeNull();
     expect(decodeResponse(encodePeer({ t: "applied", taken: 3 }))).toEqual({ t: "applied", taken: 3 });
