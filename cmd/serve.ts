@@ -72,7 +72,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   }
   node.start();
   try {
-    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log) : null;
+    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port) : null;
   } catch (e) {
     node.stop();
     resp.stop();
