@@ -117,6 +117,9 @@ export class ClusterNode {
   private stopped = false;
   private syncing = true;
   private withoutSelf: PartitionTable | null = null;
+  /** Partitions this node took over (owner) and has not pulled yet → members that held them before. */
+  private readonly catching = new Map<number, string[]>();
+  private catchingRun: Promise<void> | null = null;
   private readonly log: Logger;
 
   constructor(private readonly o: ClusterNodeOptions) {
@@ -150,6 +153,7 @@ export class ClusterNode {
       sync: this.sync,
       syncing: () => this.syncing,
       previousOwner: (p) => this.previousOwner(p),
+      catchingUp: (p) => this.catching.get(p),
     });
     this.redis = new RedisClusterFace({
       self: o.self,
@@ -356,6 +360,78 @@ export class ClusterNode {
     return this.withoutSelf!.owner(p);
   }
 
+  /**
+   * After a table change, the partitions this node now owns but did not
+   * own before may lack writes that reached only the other copies (a new
+   * owner that was a replica missing the last write, or a node that held no
+   * copy at all). Until it has pulled them from the members that held them
+   * (previous owner and replicas, and the current replicas), the router
+   * fetches each command's keys from those members first.
+   */
+  private noteTakeovers(old: PartitionTable | null, next: PartitionTable, members: readonly string[]): void {
+    const self = this.o.self;
+    const live = new Set(members);
+    for (const [p, src] of this.catching) {
+      const still = src.filter((m) => live.has(m));
+      if (next.owner(p) !== self || still.length === 0) this.catching.delete(p);
+      else if (still.length !== src.length) this.catching.set(p, still);
+    }
+    if (old === null || this.syncing) return;
+    for (let p = 0; p < next.partitionCount; p++) {
+      if (next.owner(p) !== self || old.owner(p) === self) continue;
+      const src = [...new Set([old.owner(p), ...old.replicas(p), ...next.replicas(p)])].filter((m) => m !== self && live.has(m));
+      if (src.length > 0) this.catching.set(p, src);
+    }
+    if (this.catching.size > 0 && this.catchingRun === null) {
+      this.catchingRun = this.pullTakeovers().finally(() => {
+        this.catchingRun = null;
+      });
+    }
+  }
+
+  /** Pulls taken-over partitions from their previous holders until none is left (each source tried once per round). */
+  private async pullTakeovers(): Promise<void> {
+    for (let round = 0; round < 20 && this.catching.size > 0 && !this.stopped; round++) {
+      const bySource = new Map<string, number[]>();
+      const snapshot = new Map(this.catching);
+      for (const [p, src] of snapshot) {
+        for (const m of src) {
+          let list = bySource.get(m);
+          if (!list) bySource.set(m, (list = []));
+          list.push(p);
+        }
+      }
+      let entries = 0;
+      await Promise.all(
+        [...bySource].map(async ([peer, partitions]) => {
+          let after: PullCursor | null = null;
+          for (let page = 0; page < 100_000 && !this.stopped; page++) {
+            let res: PeerResponse;
+            try {
+              res = await this.request(peer, { t: "pull", partitions, after });
+            } catch (e) {
+              this.log.warn("takeover pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
+              return;
+            }
+            if (res.t !== "entries") return;
+            for (const e of res.entries) this.sync.apply(e);
+            entries += res.entries.length;
+            if (res.next === null) return;
+            after = res.next;
+          }
+        }),
+      );
+      // done with what was pending when the round started (unless the sources changed meanwhile)
+      for (const [p, src] of snapshot) if (this.catching.get(p) === src) this.catching.delete(p);
+      this.log.info("taken-over partitions pulled", { partitions: snapshot.size, entries, pending: this.catching.size });
+    }
+  }
+
+  /** Partitions taken over and not pulled yet (for metrics and tests). */
+  get catchingUp(): number {
+    return this.catching.size;
+  }
+
   /** Pulls the entries of every partition this node holds from each other member (bounded pages). */
   private async initialPull(): Promise<void> {
     const table = this.table;
@@ -425,6 +501,7 @@ export class ClusterNode {
     });
     this.log.info("partition table rebuilt", { epoch: this.epoch, members: members.length });
     for (const m of members) if (m !== this.o.self) void this.redis.learn(m);
+    this.noteTakeovers(old, this.table, members);
     if (this.rebalancing) {
       this.rebuildAgain = true;
       return;

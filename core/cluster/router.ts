@@ -74,6 +74,12 @@ export interface RouterContext {
   syncing(): boolean;
   /** Owner of partition `p` in the table without this node (where its data was before it joined). */
   previousOwner(p: number): string | null;
+  /**
+   * For a partition this node has just become the owner of and not yet
+   * pulled: the members that held it before (to fetch keys from before
+   * serving them); undefined once caught up.
+   */
+  catchingUp?(p: number): readonly string[] | undefined;
 }
 
 /** Counters for /metrics and tests. */
@@ -91,6 +97,8 @@ export interface RouterStats {
   readRepairs: number;
   /** Writes acknowledged before replication (async mode). */
   asyncWrites: number;
+  /** Commands that first fetched their keys because this node had just taken the partition over. */
+  catchUps: number;
   /** MOVED redirects sent to cluster-aware clients. */
   moved: number;
   /** ASK redirects sent during migration. */
@@ -111,6 +119,7 @@ export class ClusterRouter implements CommandRouter {
     readQuorumFailures: 0,
     readRepairs: 0,
     asyncWrites: 0,
+    catchUps: 0,
     moved: 0,
     ask: 0,
   };
@@ -180,6 +189,28 @@ export class ClusterRouter implements CommandRouter {
       }
     }
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
+    const sources = owner === this.c.self ? this.c.catchingUp?.(p) : undefined;
+    if (sources && sources.length > 0) {
+      // a partition this node just took over: bring these keys up to date from the copies it had before running anything on them
+      this.stats.catchUps++;
+      return this.catchUp(map, keys, sources).then(() => {
+        const r = this.owned(session, command, args, map, keys, holders, write);
+        return r ?? command.run({ node: this.node, session, reply: session.reply, args });
+      });
+    }
+    return this.owned(session, command, args, map, keys, holders, write);
+  }
+
+  /** A command on the owner: quorum read, replicated write, or undefined to run it plainly. */
+  private owned(
+    session: ClientSession,
+    command: Command,
+    args: Args,
+    map: string,
+    keys: Uint8Array[],
+    holders: string[],
+    write: boolean,
+  ): Promise<void> | undefined {
     const override = this.c.mapQuorum?.(map);
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
@@ -189,6 +220,13 @@ export class ClusterRouter implements CommandRouter {
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
     return this.writeReplicated(session, command, args, map, keys, holders, w);
+  }
+
+  /** Fetches `keys` from every source (waiting for all, each bounded by the peer timeout) and keeps the newest versions. */
+  private async catchUp(map: string, keys: Uint8Array[], sources: readonly string[]): Promise<void> {
+    const wanted = keys.map((key) => ({ map, key }));
+    const answers = await this.gather([...sources], wanted, sources.length);
+    for (const a of answers) for (const e of a.entries) if (e.version > 0) this.c.sync.apply(e);
   }
 
   /**

@@ -231,6 +231,33 @@ describe("cluster router on the memory transport", () => {
     expect(t.clusters[0]!.router.stats.asyncWrites).toBe(2);
   });
 
+  test("a replica that missed a write and becomes owner catches up before serving (no lost increments)", async () => {
+    const t = await startCluster(3, { replicaCount: 3, writeQuorum: 2, fastDetection: true });
+    const table = t.clusters[0]!.partitions!;
+    const after = PartitionTable.build([t.names[1]!, t.names[2]!], 0, { partitionCount: 31, replicaCount: 3 });
+    // a key owned by node 0 whose owner, once node 0 is gone, is the replica we cut off
+    let key = "";
+    let heir = -1;
+    for (let i = 0; i < 10_000 && !key; i++) {
+      const k = `cu${i}`;
+      const p = partitionOf(utf8(k), 31);
+      if (table.owner(p) === t.names[0]) {
+        key = k;
+        heir = t.names.indexOf(after.owner(p));
+      }
+    }
+    const other = heir === 1 ? 2 : 1;
+    t.net.setFilter((from, to) => from !== t.names[heir] && to !== t.names[heir]);
+    for (let i = 0; i < 5; i++) expect(await call(t.nodes[other]!, "INCR", key)).toBe(`:${i + 1}\r\n`);
+    t.net.setFilter(undefined);
+    expect(t.nodes[heir]!.db.get(key)).toBeNull(); // missed every increment
+    await t.clusters[0]!.stop();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !t.clusters.slice(1).every((c) => c.partitions!.members.length === 2)) await Bun.sleep(5);
+    expect(await call(t.nodes[heir]!, "INCR", key)).toBe(":6\r\n");
+    expect(await call(t.nodes[other]!, "GET", key)).toBe("$1\r\n6\r\n");
+  });
+
   test("lock fencing tokens keep increasing across an owner failover", async () => {
     const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2, fastDetection: true });
     const key = keyOwnedBy(t, 2, 1, "lk");
