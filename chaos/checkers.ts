@@ -10,7 +10,9 @@
  * - lock keys (lock/unlock): mutual exclusion and fencing order;
  * - expiring keys (any expire): no read of an expired value.
  * Operations with outcome `fail` are taken not to have happened; `unknown`
- * writes may have happened at any time after their invocation.
+ * writes may have happened at any time after their invocation. Two
+ * operations with equal timestamps (one ends in the ms the other starts) are
+ * treated as concurrent.
  */
 import { formatOp, type History, type LivenessObservation, type Op, opsOnKey } from "./history.ts";
 
@@ -203,7 +205,7 @@ function allowedAfter(ops: Op[], w: Op, readCompleteMs: number): Set<string | nu
   for (const x of ops) {
     if (x === w || !isWrite(x) || x.outcome === "fail") continue;
     const comp = x.outcome === "unknown" ? Number.POSITIVE_INFINITY : x.completeMs;
-    if (comp > w.invokeMs && x.invokeMs < readCompleteMs) allowed.add(x.kind === "put" ? String(x.value) : null);
+    if (comp >= w.invokeMs && x.invokeMs <= readCompleteMs) allowed.add(x.kind === "put" ? String(x.value) : null);
   }
   return allowed;
 }
@@ -372,7 +374,8 @@ export function checkLocks(h: History, clockSlackMs: number): Violation[] {
 /**
  * No read of an expired value: after an acknowledged EXPIRE (result 1) with
  * ttl T, a read that starts later than its answer + T + clock slack returns
- * nothing, unless a write after (or concurrent with) the expire explains it.
+ * nothing, unless another write on the key (a put, another expire) may have
+ * landed after that expire and before the read.
  */
 export function checkExpiry(h: History, clockSlackMs: number): Violation[] {
   const out: Violation[] = [];
@@ -384,15 +387,15 @@ export function checkExpiry(h: History, clockSlackMs: number): Violation[] {
       const deadline = e.completeMs + Number(e.value) + clockSlackMs;
       for (const r of ops) {
         if (r.kind !== "get" || r.outcome !== "ok" || r.result === null || r.invokeMs <= deadline) continue;
-        const explained = ops.some(
+        const touched = ops.some(
           (x) =>
-            x.kind === "put" &&
+            x !== e &&
+            (x.kind === "put" || x.kind === "expire" || x.kind === "delete") &&
             x.outcome !== "fail" &&
-            String(x.value) === String(r.result) &&
-            (x.outcome === "unknown" || x.completeMs > e.invokeMs) &&
-            x.invokeMs < r.completeMs,
+            (x.outcome === "unknown" || x.completeMs >= e.invokeMs) &&
+            x.invokeMs <= r.completeMs,
         );
-        if (explained) continue;
+        if (touched) continue;
         out.push({
           checker: "expiry",
           key,

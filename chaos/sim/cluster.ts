@@ -1,0 +1,131 @@
+/**
+ * A whole shoal cluster in one process for the simulator: N slots, each
+ * running one incarnation (ShoalNode + ClusterNode + NodeClock) at a fixed
+ * address. A crash kills the incarnation without a word; a restart starts a
+ * new, empty one at the same address that joins through the others.
+ */
+import { SeededRng } from "../../core/clock.ts";
+import type { ClusterBugs } from "../../core/cluster/bugs.ts";
+import { ClusterNode, type ClusterNodeOptions } from "../../core/cluster/cluster-node.ts";
+import type { MembershipTimings } from "../../core/cluster/membership-config.ts";
+import type { SimClock } from "../../core/cluster/sim-clock.ts";
+import { ShoalNode } from "../../core/node.ts";
+import type { SimNetwork } from "./network.ts";
+import { NodeClock } from "./node-clock.ts";
+
+/** Cluster settings of a simulation. */
+export interface SimClusterConfig {
+  nodes: number;
+  replicaCount: number;
+  writeQuorum: number;
+  readQuorum: number;
+  memberCountQuorum: number;
+  partitionCount: number;
+  peerTimeoutMs: number;
+  timings: MembershipTimings;
+  bugs: ClusterBugs;
+}
+
+/** One running incarnation of a node. */
+export interface Incarnation {
+  name: string;
+  node: ShoalNode;
+  cluster: ClusterNode;
+  clock: NodeClock;
+  /** Resolves when ClusterNode.start() settled (joined and pulled). */
+  started: Promise<void>;
+  /** How this incarnation ended, if it did. */
+  ended?: "crash" | "leave";
+}
+
+/** The nodes of one simulation. */
+export class SimCluster {
+  readonly names: string[];
+  private readonly slots: (Incarnation | null)[];
+  private incarnations = 0;
+
+  constructor(
+    private readonly sim: SimClock,
+    private readonly net: SimNetwork,
+    private readonly seed: number,
+    readonly config: SimClusterConfig,
+  ) {
+    this.names = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}:7000`);
+    this.slots = this.names.map(() => null);
+  }
+
+  /** The running incarnation in slot `i`, or null while it is down. */
+  at(i: number): Incarnation | null {
+    return this.slots[i] ?? null;
+  }
+
+  /** Slots with a running incarnation. */
+  running(): number[] {
+    return this.slots.flatMap((s, i) => (s ? [i] : []));
+  }
+
+  /** Starts a new empty incarnation in slot `i`, joining through `seeds` (slot numbers). */
+  start(i: number, seeds: number[]): Incarnation {
+    if (this.slots[i]) throw new Error(`slot ${i} is already running`);
+    const name = this.names[i]!;
+    const k = ++this.incarnations;
+    const clock = new NodeClock(this.sim);
+    const node = new ShoalNode({ clock, rng: new SeededRng(mix(this.seed, 2 * k)), config: { partitionCount: this.config.partitionCount } });
+    node.start();
+    const c = this.config;
+    const options: ClusterNodeOptions = {
+      node,
+      transport: this.net.transport(),
+      clock,
+      rng: new SeededRng(mix(this.seed, 2 * k + 1)),
+      self: name,
+      seeds: seeds.map((s) => this.names[s]!),
+      timings: c.timings,
+      replicaCount: c.replicaCount,
+      writeQuorum: c.writeQuorum,
+      readQuorum: c.readQuorum,
+      memberCountQuorum: c.memberCountQuorum,
+      partitionCount: c.partitionCount,
+      peerTimeoutMs: c.peerTimeoutMs,
+      bugs: c.bugs,
+      leaveTimeoutMs: 3000,
+    };
+    const cluster = new ClusterNode(options);
+    const inc: Incarnation = { name, node, cluster, clock, started: Promise.resolve() };
+    inc.started = cluster.start().catch(() => undefined);
+    this.slots[i] = inc;
+    return inc;
+  }
+
+  /** Kills slot `i` at once: no timers, no announcement, memory lost. */
+  async crash(i: number): Promise<void> {
+    const inc = this.slots[i];
+    if (!inc) return;
+    this.slots[i] = null;
+    inc.ended = "crash";
+    inc.clock.kill();
+    inc.node.stop();
+    await inc.cluster.stop();
+  }
+
+  /** Gracefully leaves with slot `i` (hand-off, announcement); the slot is down afterwards. */
+  async leave(i: number): Promise<void> {
+    const inc = this.slots[i];
+    if (!inc) return;
+    inc.ended = "leave";
+    try {
+      await inc.cluster.leave();
+    } finally {
+      this.slots[i] = null;
+      inc.clock.kill();
+      inc.node.stop();
+    }
+  }
+}
+
+/** A 32-bit seed for stream `k` of run `seed`. */
+export function mix(seed: number, k: number): number {
+  let x = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b)) >>> 0;
+  x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
+  return (x ^ (x >>> 13)) >>> 0;
+}
