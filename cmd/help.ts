@@ -40,13 +40,16 @@ Options:
 export const STATS_HELP = `Usage: shoal stats [-h host] [-p port] [-a password] [--json]
 
 Prints a running node's statistics (the STATS command: keys, memory, hits,
-misses, connections, commands, maps) followed by its INFO sections.
+misses, connections, commands, maps) followed by its INFO sections. On a
+clustered node it also shows the cluster view: members with status,
+incarnation and owned/replica partitions, table epoch, replication and
+quorum settings, migration state, and router and membership counters.
 
 Options:
   -h <host>        server host (default 127.0.0.1)
   -p <port>        server RESP port (default $SHOAL_PORT or 3320)
   -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
-  --json           print the raw STATS JSON only
+  --json           print the raw STATS JSON only (with a "cluster" field when clustered)
   --help           show this help
 `;
 

@@ -1,6 +1,8 @@
 /**
  * `shoal stats`: fetches STATS (JSON) and INFO from a running node and
- * prints them as an aligned summary. Works against plain Redis too (INFO only).
+ * prints them as an aligned summary; on a clustered node STATS carries the
+ * cluster view, printed as settings, a members table and counters. Works
+ * against plain Redis too (INFO only).
  */
 import { STATS_HELP } from "./help.ts";
 import { CONNECTION_OPTIONS, type CommandIO, connectionTarget, parseOptions, UsageError } from "./io.ts";
@@ -25,6 +27,58 @@ const duration = (s: number): string => {
   const m = Math.floor((s % 3600) / 60);
   return `${d > 0 ? `${d}d ` : ""}${h}h ${m}m ${s % 60}s`;
 };
+
+/** A table: columns padded to their widest cell, two spaces apart, indented by two. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}`.trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** Counters as aligned "  name  value" lines, in their JSON order. */
+function counters(o: Record<string, unknown> | undefined): string {
+  const entries = Object.entries(o ?? {}).filter(([, v]) => typeof v === "number");
+  const w = Math.max(0, ...entries.map(([k]) => k.length)) + 2;
+  return entries.map(([k, v]) => `  ${k.padEnd(w)}${v}`).join("\n");
+}
+
+/**
+ * Renders the `cluster` part of STATS (core/cluster/view.ts ClusterSnapshot):
+ * settings, migration state, a members table and the protocol counters.
+ */
+export function formatCluster(c: Record<string, unknown>): string {
+  const n = (k: string): number => (typeof c[k] === "number" ? (c[k] as number) : 0);
+  const migration = (c["migration"] ?? {}) as { rebalanced?: number; pulled?: number; syncing?: boolean };
+  const rows: [string, string][] = [
+    ["cluster", `${String(c["self"] ?? "?")} (${c["ready"] ? "ready" : "not ready"})`],
+    ["table", `epoch ${n("epoch")}, ${n("partitionCount")} partitions`],
+    ["replication", `${n("replicaCount")} copies, write quorum ${n("writeQuorum")}, read quorum ${n("readQuorum")}, ${String(c["replicationMode"] ?? "sync")}`],
+    ["member quorum", `${n("memberCountQuorum")} (${n("liveMembers")} live: ${c["quorumMet"] ? "writes accepted" : "writes refused"})`],
+    ["migration", `${migration.syncing ? "syncing" : "idle"}, ${migration.rebalanced ?? 0} entries rebalanced, ${migration.pulled ?? 0} pulled`],
+    ["tombstones", String(n("tombstones"))],
+  ];
+  let out = rows.map(([k, v]) => `${k.padEnd(16)}${v}`).join("\n");
+  const members = (c["members"] ?? []) as Record<string, unknown>[];
+  const cell = (v: unknown): string => (v === undefined ? "-" : String(v));
+  const memberRows = members.map((m) => [
+    `${cell(m["address"] ?? m["name"])}${m["self"] ? " *" : ""}`,
+    cell(m["status"]),
+    cell(m["incarnation"]),
+    cell(m["ownedPartitions"]),
+    cell(m["replicaPartitions"]),
+    cell(m["keys"]),
+    String(m["id"] ?? "").slice(0, 12),
+  ]);
+  out += `\n\nmembers (${members.length}; * = this node)\n`;
+  out += table(["address", "status", "inc", "owned", "replica", "keys", "id"], memberRows);
+  const router = counters(c["router"] as Record<string, unknown> | undefined);
+  if (router) out += `\n\nrouter\n${router}`;
+  const membership = counters(c["membership"] as Record<string, unknown> | undefined);
+  if (membership) out += `\n\nmembership\n${membership}`;
+  const events = Object.entries((c["events"] ?? {}) as Record<string, number>);
+  if (events.length > 0) out += `\n  ${"events".padEnd(16)}${events.map(([k, v]) => `${k} ${v}`).join(", ")}`;
+  return `${out}\n`;
+}
 
 /** Renders the STATS JSON as aligned "label  value" lines. */
 export function formatStats(stats: Record<string, unknown>): string {
@@ -52,6 +106,8 @@ export function formatStats(stats: Record<string, unknown>): string {
   if (maps.length > 0) {
     out += `\n\nmaps\n${maps.map(([k, m]) => `  ${k.padEnd(14)}${String(m.length ?? 0).padStart(10)} keys  ${bytes(m.inuse ?? 0)}`).join("\n")}`;
   }
+  const cluster = stats["cluster"];
+  if (cluster && typeof cluster === "object") out += `\n\n${formatCluster(cluster as Record<string, unknown>).trimEnd()}`;
   return `${out}\n`;
 }
 

@@ -176,7 +176,7 @@ export class MembershipView {
         this.startSuspicion(u, why);
         return;
       case "dead":
-        this.emit("dead", info, u.from === this.self ? why : `declared dead by ${u.from} (${why})`);
+        this.emit("dead", info, u.from === this.self ? why : `declared dead by ${u.from} (learned via ${why})`);
         return;
       case "left":
         this.emit("leave", info, `left gracefully (${why})`);
@@ -207,17 +207,18 @@ export class MembershipView {
     const t = this.o.timings;
     const min = suspicionMinTimeout(t, n);
     const k = expectedConfirmations(t, n);
+    const origin = u.from === this.self ? why : `suspected by ${u.from} (learned via ${why})`;
     const s = new Suspicion(this.o.clock, u.from, k, min, min * t.suspicionMaxTimeoutMult, (confirmations) => {
       this.suspicions.delete(u.name);
       const cur = this.table.get(u.name);
       if (cur?.status !== "suspect" || cur.incarnation !== u.incarnation) return;
       const ms = this.o.clock.monotonic() - cur.since;
       const timeout = `${(ms / 1000).toFixed(1)}s`;
-      const reason = `suspicion timeout ${timeout} expired with no refutation (${confirmations}/${k} confirmations); suspected by ${u.from}: ${why}`;
+      const reason = `suspicion timeout ${timeout} expired with no refutation (${confirmations}/${k} confirmations); ${origin}`;
       this.apply({ name: u.name, status: "dead", incarnation: u.incarnation, from: this.self }, reason);
     });
     this.suspicions.set(u.name, s);
-    this.emit("suspect", this.table.get(u.name)!, u.from === this.self ? why : `suspected by ${u.from} (${why})`);
+    this.emit("suspect", this.table.get(u.name)!, origin);
     if (u.from !== this.self) this.o.onSuspicionReported?.(u.name);
   }
 

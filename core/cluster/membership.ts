@@ -225,7 +225,7 @@ export class Membership {
       );
       if (indirect.some(Boolean) || !this.running) return;
       this.stats.probeFailures++;
-      const first = direct === "timeout" ? `no ack to direct probe within ${t.probeTimeoutMs}ms` : "direct probe could not reach it";
+      const first = direct === "timeout" ? `no ack to direct probe within ${t.probeTimeoutMs}ms` : "direct probe failed: peer unreachable (connection refused or closed)";
       const second =
         helpers.length === 0
           ? "no other alive member to probe it indirectly"
