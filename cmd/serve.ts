@@ -11,6 +11,7 @@ import { listenResp, type RespListener } from "../transports/resp-server.ts";
 import { listenRespTls } from "../transports/resp-tls.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { systemClock, systemRng } from "./runtime.ts";
+import { aclSettings } from "./security.ts";
 
 /** Reads a PEM file named by `flag`; the error names the flag. */
 function readPem(flag: string, path: string): string {
@@ -44,7 +45,7 @@ export interface RunningServer {
  * free port (the chosen ones are returned).
  */
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
-  const node = new ShoalNode({ config: nodeSettings(cfg), clock: systemClock, rng: systemRng(), log });
+  const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log });
   const resp = listenResp(node, cfg.bind, cfg.port);
   let respTls: RespListener | null;
   try {
@@ -58,7 +59,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     rssBytes: () => process.memoryUsage.rss(),
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
     cluster: () => node.clusterView?.(),
-    authTokens: cfg.requirepass ? [cfg.requirepass] : undefined,
+    auth: node,
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
   });

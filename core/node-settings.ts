@@ -21,6 +21,7 @@ export function nodeSettings(cfg: ShoalConfig): NodeSettings {
     maxQueryBufferBytes: cfg.maxQueryBufferBytes,
     frameTimeoutMs: cfg.frameTimeoutMs,
     idleTimeoutMs: cfg.idleTimeoutMs,
+    maxCommandsPerSecond: cfg.maxCommandsPerSecond,
     maxBulkBytes: Math.max(cfg.maxValueBytes, cfg.maxKeyBytes),
     mapDefaults: { ttlMs: cfg.ttlMs, maxIdleMs: cfg.maxIdleMs, maxKeys: cfg.maxKeys, maxInuse: cfg.maxInuse },
     maps,

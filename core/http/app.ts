@@ -18,6 +18,7 @@
  */
 import { Hono } from "hono";
 import { ShoalError } from "../errors.ts";
+import { httpAuth } from "./auth.ts";
 import { ContentTypeTable } from "./content-types.ts";
 import { faultRoutes } from "./faults.ts";
 import { keyRoutes } from "./keys.ts";
@@ -60,7 +61,8 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
     requests.count(c.req.method, c.res.status, Math.max(0, node.clock.monotonic() - start) / 1000);
   });
 
-  if (tokens.length > 0) {
+  if (opts.auth) app.use(httpAuth(opts.auth));
+  else if (tokens.length > 0) {
     app.use(async (c, next) => {
       if (OPEN_PATHS.has(c.req.path)) return next();
       const auth = c.req.header("authorization") ?? "";

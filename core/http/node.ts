@@ -6,6 +6,7 @@ import type { DMap, PubSub } from "../api.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterSnapshot } from "../cluster/view.ts";
 import type { NodeStats } from "../stats.ts";
+import type { HttpAuthNode } from "./auth.ts";
 import type { FaultControl } from "./faults.ts";
 
 /** INFO-style sections: section name → field → value (like Redis INFO). */
@@ -59,6 +60,11 @@ export interface HttpOptions {
    * non-empty, every route except /healthz and /readyz requires one.
    */
   authTokens?: readonly string[];
+  /**
+   * ACL users (the node itself): requests authenticate as one of them and
+   * each route is checked like its RESP command (see auth.ts). Replaces authTokens.
+   */
+  auth?: HttpAuthNode;
   /** Resident set size of the process, for process_resident_memory_bytes (core cannot read it). */
   rssBytes?: () => number;
   /** Cluster view for GET /v1/cluster; default: {@link HttpOptions.cluster}, else this node alone. */

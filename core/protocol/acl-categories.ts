@@ -1,0 +1,167 @@
+/**
+ * ACL command categories (`+@read`, `-@dangerous`, …). Commands shoal shares
+ * with Redis carry Redis 7.0's categories (from its COMMAND INFO); the rest
+ * (DM.*, STATS, commands added later) get them from their flags: readonly →
+ * @read, write → @write, pubsub → @pubsub, fast → @fast else @slow, plus
+ * @dmap for DM.*. Container commands (CONFIG, CLIENT, ACL, COMMAND, CLUSTER)
+ * are categorised per subcommand, as in Redis (`+config|get`).
+ */
+
+/** Every category, in Redis' `ACL CAT` order, then shoal's own @dmap. */
+export const ACL_CATEGORIES = [
+  "keyspace",
+  "read",
+  "write",
+  "set",
+  "sortedset",
+  "list",
+  "hash",
+  "string",
+  "bitmap",
+  "hyperloglog",
+  "geo",
+  "stream",
+  "pubsub",
+  "admin",
+  "fast",
+  "slow",
+  "blocking",
+  "dangerous",
+  "connection",
+  "transaction",
+  "scripting",
+  "dmap",
+] as const;
+
+const KNOWN: Record<string, string> = {
+  get: "read string fast",
+  set: "write string slow",
+  setnx: "write string fast",
+  setex: "write string slow",
+  psetex: "write string slow",
+  getset: "write string fast",
+  getdel: "write string fast",
+  getex: "write string fast",
+  mget: "read string fast",
+  mset: "write string slow",
+  msetnx: "write string slow",
+  incr: "write string fast",
+  decr: "write string fast",
+  incrby: "write string fast",
+  decrby: "write string fast",
+  incrbyfloat: "write string fast",
+  append: "write string fast",
+  strlen: "read string fast",
+  getrange: "read string slow",
+  setrange: "write string slow",
+  del: "keyspace write slow",
+  unlink: "keyspace write fast",
+  exists: "keyspace read fast",
+  expire: "keyspace write fast",
+  pexpire: "keyspace write fast",
+  expireat: "keyspace write fast",
+  pexpireat: "keyspace write fast",
+  ttl: "keyspace read fast",
+  pttl: "keyspace read fast",
+  expiretime: "keyspace read fast",
+  pexpiretime: "keyspace read fast",
+  persist: "keyspace write fast",
+  type: "keyspace read fast",
+  scan: "keyspace read slow",
+  keys: "keyspace read slow dangerous",
+  randomkey: "keyspace read slow",
+  dbsize: "keyspace read fast",
+  flushdb: "keyspace write slow dangerous",
+  flushall: "keyspace write slow dangerous",
+  ping: "fast connection",
+  echo: "fast connection",
+  quit: "fast connection",
+  reset: "fast connection",
+  auth: "fast connection",
+  hello: "fast connection",
+  select: "fast connection",
+  info: "slow dangerous",
+  time: "fast",
+  lastsave: "admin fast dangerous",
+  publish: "pubsub fast",
+  subscribe: "pubsub slow",
+  psubscribe: "pubsub slow",
+  unsubscribe: "pubsub slow",
+  punsubscribe: "pubsub slow",
+  stats: "slow dangerous",
+  "dm.destroy": "keyspace write slow dangerous dmap",
+  "dm.scan": "keyspace read slow dmap",
+  command: "slow connection",
+  config: "slow",
+  client: "slow",
+  acl: "slow",
+  cluster: "slow",
+};
+
+const ADMIN = "admin slow dangerous";
+const CLIENT_ADMIN = "admin slow dangerous connection";
+
+/** Subcommand categories of the container commands. */
+const SUBCOMMANDS: Record<string, Record<string, string>> = {
+  config: { get: ADMIN, set: ADMIN, resetstat: ADMIN, rewrite: ADMIN, help: "slow" },
+  client: {
+    list: CLIENT_ADMIN,
+    kill: CLIENT_ADMIN,
+    pause: CLIENT_ADMIN,
+    unpause: CLIENT_ADMIN,
+    unblock: CLIENT_ADMIN,
+    "no-evict": CLIENT_ADMIN,
+    "*": "slow connection",
+  },
+  acl: { whoami: "slow", cat: "slow", genpass: "slow", help: "slow", "*": ADMIN },
+  command: { "*": "slow connection" },
+  cluster: {
+    info: "slow",
+    nodes: "slow",
+    slots: "slow",
+    shards: "slow",
+    myid: "slow",
+    keyslot: "slow",
+    countkeysinslot: "slow",
+    getkeysinslot: "slow",
+    links: "slow",
+    help: "slow",
+    "*": ADMIN,
+  },
+};
+
+/** True for commands whose ACL unit is `name|subcommand`. */
+export const isContainer = (name: string): boolean => SUBCOMMANDS[name] !== undefined;
+
+/** True when `name` is a command ACL rules may name even before it is registered (cluster layer). */
+export const isKnownCommand = (name: string): boolean => KNOWN[name] !== undefined;
+
+/** The known subcommands of a container (for rule validation), or undefined. */
+export const subcommandsOf = (name: string): string[] | undefined =>
+  SUBCOMMANDS[name] ? Object.keys(SUBCOMMANDS[name]).filter((s) => s !== "*") : undefined;
+
+const cache = new Map<string, ReadonlySet<string>>();
+
+/**
+ * Categories of a command (`name`, with its table `flags`) or of one
+ * subcommand of a container (`sub`, lower-case).
+ */
+export function categoriesOf(name: string, flags: readonly string[], sub?: string): ReadonlySet<string> {
+  const id = sub === undefined ? name : `${name}|${sub}`;
+  let cats = cache.get(id);
+  if (cats) return cats;
+  const subs = sub === undefined ? undefined : SUBCOMMANDS[name];
+  const known = subs ? (subs[sub!] ?? subs["*"] ?? "slow") : KNOWN[name];
+  if (known !== undefined) cats = new Set(known.split(" "));
+  else {
+    const s = new Set<string>();
+    if (flags.includes("readonly")) s.add("read");
+    if (flags.includes("write")) s.add("write");
+    if (flags.includes("pubsub")) s.add("pubsub");
+    s.add(flags.includes("fast") ? "fast" : "slow");
+    if (name.startsWith("dm.")) s.add("dmap");
+    cats = s;
+  }
+  if (cache.size < 4096) cache.set(id, cats);
+  return cats;
+}
