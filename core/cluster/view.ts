@@ -7,9 +7,9 @@
  * Runtime-neutral: times come from the node's Clock.
  */
 import type { ClusterNode, ClusterSettings } from "./cluster-node.ts";
-import { hash64, utf8 } from "./hash.ts";
 import type { MembershipEventType, MembershipStats } from "./membership.ts";
 import type { MemberStatus } from "./membership-wire.ts";
+import { nodeIdOf } from "./redis-cluster.ts";
 import type { RouterStats } from "./router.ts";
 
 /** One member as this node sees it. */
@@ -69,17 +69,10 @@ export interface ClusterSnapshot extends ClusterSettings {
 
 /**
  * A stable 40-hex-digit id for a member name, as Redis Cluster node ids
- * look; every node derives the same id for the same member (the same
- * derivation as CLUSTER NODES, so the ids match).
+ * look; every node derives the same id for the same member, and it is the
+ * id CLUSTER NODES shows.
  */
-export function memberId(name: string): string {
-  let out = "";
-  for (let i = 0; out.length < 40; i++) {
-    const h = hash64(utf8(`${name}#id${i}`));
-    out += h.hi.toString(16).padStart(8, "0") + h.lo.toString(16).padStart(8, "0");
-  }
-  return out.slice(0, 40);
-}
+export const memberId: (name: string) => string = nodeIdOf;
 
 /** Snapshot of the cluster as `cluster` sees it now. */
 export function clusterSnapshot(cluster: ClusterNode): ClusterSnapshot {

@@ -263,6 +263,8 @@ describe("GET /v1/cluster and STATS (cluster view)", () => {
       expect(w.membershipChecksum).toBe(v.membershipChecksum);
     }
     expect(new Set(v.members.map((m) => m.id)).size).toBe(3);
+    // the same ids as CLUSTER MYID / CLUSTER NODES
+    expect(await h.settle(call(h.nodes[0]!, "CLUSTER", "MYID"))).toContain(v.id);
     expect(Object.keys(v.router)).toEqual(expect.arrayContaining(["forwarded", "forwardFailures", "replicated", "quorumFailures", "crossSlot"]));
     expect(Object.keys(v.membership)).toEqual(expect.arrayContaining(["probes", "probeFailures"]));
 
