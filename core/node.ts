@@ -68,7 +68,12 @@ export const DEFAULT_SETTINGS: NodeSettings = {
  * only when the node is part of a cluster.
  */
 export interface CommandRouter {
-  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined;
+  /**
+   * Handles a command: undefined = run it locally as usual; a promise = it
+   * runs asynchronously (the session parks later input until it settles);
+   * null = handled, its reply deferred with {@link ClientSession.defer}.
+   */
+  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined | null;
 }
 
 /** One node as Redis Cluster clients see it (CLUSTER NODES / SLOTS / SHARDS). */

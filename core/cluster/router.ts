@@ -136,7 +136,7 @@ export class ClusterRouter implements CommandRouter {
     this.internal.set(session, hops);
   }
 
-  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined {
+  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined | null {
     if (command.firstKey <= 0) return command.name in KEYLESS ? this.routeKeyless(session, command, args) : undefined;
     const table = this.c.table();
     if (table === null) return fail(session, "CLUSTERDOWN The cluster is not ready yet");
@@ -195,6 +195,7 @@ export class ClusterRouter implements CommandRouter {
       this.stats.catchUps++;
       return this.catchUp(map, keys, sources).then(() => {
         const r = this.owned(session, command, args, map, keys, holders, write);
+        if (r === null) return; // cannot happen while parked (nothing is deferred then), handled for completeness
         return r ?? command.run({ node: this.node, session, reply: session.reply, args });
       });
     }
@@ -210,7 +211,7 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: string[],
     write: boolean,
-  ): Promise<void> | undefined {
+  ): Promise<void> | undefined | null {
     const override = this.c.mapQuorum?.(map);
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
@@ -236,7 +237,7 @@ export class ClusterRouter implements CommandRouter {
    * keys only), as from a Redis Cluster master. FLUSHDB/FLUSHALL/DM.DESTROY
    * and PUBLISH reach every member. DM.SCAN goes to the partition's owner.
    */
-  private routeKeyless(session: ClientSession, command: Command, args: Args): Promise<void> | undefined {
+  private routeKeyless(session: ClientSession, command: Command, args: Args): Promise<void> | undefined | null {
     if (this.internal.has(session) || args.n < 1) return undefined;
     const table = this.c.table();
     if (table === null) return undefined;
@@ -358,22 +359,34 @@ export class ClusterRouter implements CommandRouter {
     return mode === "always" || (mode === "auto" && session.clusterAware);
   }
 
-  private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> {
+  private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> | null {
     const argv = copyArgs(args);
     this.stats.forwarded++;
-    return this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto, hops }).then(
+    const bytes = this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto, hops }).then(
       (res) => {
-        if (res.t === "reply") session.reply.raw(res.resp);
-        else session.reply.error(`CLUSTERDOWN owner ${owner}: ${res.t === "error" ? res.message : "unexpected answer"}`);
+        if (res.t === "reply") return res.resp;
+        return errorBytes(`CLUSTERDOWN owner ${owner}: ${res.t === "error" ? res.message : "unexpected answer"}`);
       },
       (e: unknown) => {
         this.stats.forwardFailures++;
-        session.reply.error(`CLUSTERDOWN owner ${owner} unreachable: ${e instanceof Error ? e.message : String(e)}`);
+        return errorBytes(`CLUSTERDOWN owner ${owner} unreachable: ${e instanceof Error ? e.message : String(e)}`);
       },
     );
+    // later commands of the pipeline go on meanwhile; replies keep their order
+    if (session.canDefer) {
+      session.defer(session.reply.len, bytes);
+      return null;
+    }
+    return bytes.then((b) => session.reply.raw(b));
   }
 
-  private async writeReplicated(
+  /**
+   * Runs a write on the owner, then replicates it. A write that completes
+   * synchronously (all but a waiting DM.LOCK) is deferred: its reply stays
+   * provisional in the buffer while later commands go on, and is replaced by
+   * `-WRITEQUORUM` if too few replicas acknowledge.
+   */
+  private writeReplicated(
     session: ClientSession,
     command: Command,
     args: Args,
@@ -381,17 +394,56 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: string[],
     w: number,
-  ): Promise<void> {
+  ): Promise<void> | null {
     const reply = session.reply;
     const startLen = reply.len;
+    const deferrable = session.canDefer;
     const r = command.run({ node: this.node, session, reply, args });
-    if (r) await r;
-    if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
+    if (r || !deferrable) return this.finishWrite(session, r, startLen, map, keys, holders, w);
+    if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return null; // an error reply changed nothing
+    const entries = this.stampAll(map, keys);
+    if (entries.length === 0) return null;
+    if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
+      this.stats.asyncWrites++;
+      void this.replicate(holders, entries, holders.length);
+      return null;
+    }
+    const need = w - 1;
+    session.defer(
+      startLen,
+      this.replicate(holders, entries, need).then((acks) => (acks >= need ? null : errorBytes(this.quorumFailure(acks, w, holders)))),
+    );
+    return null;
+  }
+
+  private stampAll(map: string, keys: Uint8Array[]): EntryState[] {
     const entries: EntryState[] = [];
     for (const k of keys) {
       const e = this.c.sync.stamp(map, k);
       if (e !== null) entries.push(e);
     }
+    return entries;
+  }
+
+  private quorumFailure(acks: number, w: number, holders: string[]): string {
+    this.stats.quorumFailures++;
+    return `WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`;
+  }
+
+  /** The awaited form of {@link writeReplicated} (a command still running, or too many in flight). */
+  private async finishWrite(
+    session: ClientSession,
+    r: void | Promise<void>,
+    startLen: number,
+    map: string,
+    keys: Uint8Array[],
+    holders: string[],
+    w: number,
+  ): Promise<void> {
+    const reply = session.reply;
+    if (r) await r;
+    if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
+    const entries = this.stampAll(map, keys);
     if (entries.length === 0) return;
     if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
       this.stats.asyncWrites++;
@@ -401,9 +453,8 @@ export class ClusterRouter implements CommandRouter {
     const need = w - 1;
     const acks = await this.replicate(holders, entries, need);
     if (acks >= need) return;
-    this.stats.quorumFailures++;
     reply.len = startLen;
-    reply.error(`WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`);
+    reply.error(this.quorumFailure(acks, w, holders));
   }
 
   /**
@@ -495,6 +546,13 @@ export class ClusterRouter implements CommandRouter {
       }
     });
   }
+}
+
+const encoder = new TextEncoder();
+
+/** An error reply line. */
+function errorBytes(message: string): Uint8Array {
+  return encoder.encode(`-${message.replace(/[\r\n]+/g, " ")}\r\n`);
 }
 
 /** Keyless commands with cluster-wide meaning (see routeKeyless). */

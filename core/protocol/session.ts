@@ -17,6 +17,16 @@ export interface SessionIO {
 
 const enc = new TextEncoder();
 
+/** Most commands of one connection running concurrently (forwarded or replicating) before input is parked. */
+const MAX_DEFERRED = 64;
+
+/** A deferred reply: bytes [at, end) of the reply buffer are provisional; `bytes` replaces them when set. */
+interface Slot {
+  at: number;
+  end: number;
+  bytes: Uint8Array | null;
+}
+
 /**
  * One client connection speaking RESP2/RESP3: incremental parsing straight
  * out of the read chunk (no per-argument allocation), command dispatch, and
@@ -56,6 +66,9 @@ export class ClientSession {
   private rateWindow = 0;
   private pending: Uint8Array | null = null;
   private pendingLen = 0;
+  /** Deferred replies in order (see {@link defer}); flushed once all are settled. */
+  private slots: Slot[] = [];
+  private unresolved = 0;
   /** Set while an async command runs; later input queues behind it. */
   private busy: Promise<void> | null = null;
 
@@ -140,11 +153,66 @@ export class ClientSession {
 
   /** Writes buffered replies to the socket (held while an async command may still rewrite its reply). */
   flush(): void {
-    if (this.reply.len === 0 || this.busy !== null) return;
+    if (this.busy !== null || this.unresolved > 0) return;
+    if (this.slots.length > 0) return this.flushSlots();
+    if (this.reply.len === 0) return;
     const out = this.reply.take();
     this.node.stats.netOutputBytes += out.length;
     this.io.write(out);
     this.reply.shrink();
+  }
+
+  /** Whether one more command may run concurrently with the ones in flight (bounded). */
+  get canDefer(): boolean {
+    return this.unresolved < MAX_DEFERRED && this.busy === null;
+  }
+
+  /**
+   * Lets a command finish in the background while later commands of the
+   * pipeline go on (a forwarded command, a write waiting for its replicas).
+   * Bytes [start, reply.len) written so far are its provisional reply; `p`
+   * resolves to replacement bytes, or null to keep them. Replies still go
+   * out in command order, in one write once every deferred one is settled.
+   */
+  defer(start: number, p: Promise<Uint8Array | null>): void {
+    const slot: Slot = { at: start, end: this.reply.len, bytes: null };
+    this.slots.push(slot);
+    this.unresolved++;
+    p.then(
+      (b) => {
+        slot.bytes = b;
+      },
+      (e: unknown) => {
+        slot.bytes = enc.encode(`-ERR internal error: ${e instanceof Error ? e.message : String(e)}\r\n`);
+      },
+    ).then(() => {
+      if (--this.unresolved === 0 && !this.closed) this.flush();
+    });
+  }
+
+  /** Writes the reply buffer with the deferred replies spliced in. */
+  private flushSlots(): void {
+    const buf = this.reply.buf;
+    const len = this.reply.len;
+    let size = len;
+    for (const s of this.slots) if (s.bytes) size += s.bytes.length - (s.end - s.at);
+    const out = new Uint8Array(size);
+    let o = 0;
+    let from = 0;
+    for (const s of this.slots) {
+      out.set(buf.subarray(from, s.at), o);
+      o += s.at - from;
+      const part = s.bytes ?? buf.subarray(s.at, s.end);
+      out.set(part, o);
+      o += part.length;
+      from = s.end;
+    }
+    out.set(buf.subarray(from, len), o);
+    this.slots = [];
+    this.reply.len = 0;
+    this.reply.shrink();
+    this.node.stats.netOutputBytes += out.length;
+    this.io.write(out);
   }
 
   /** Parses and runs complete commands in data[0, len); returns bytes consumed. */
@@ -263,8 +331,11 @@ export class ClientSession {
     command.calls++;
     this.lastCommand = command.name;
     try {
-      const r = (node.router?.route(this, command, a)) || command.run({ node, session: this, reply: this.reply, args: a });
-      if (r) this.wait(r);
+      const routed = node.router === null ? undefined : node.router.route(this, command, a);
+      if (routed !== null) {
+        const r = routed || command.run({ node, session: this, reply: this.reply, args: a });
+        if (r) this.wait(r);
+      }
     } catch (e) {
       this.replyError(e);
     }

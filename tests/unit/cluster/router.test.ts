@@ -35,6 +35,47 @@ function call(node: ShoalNode, ...argv: string[]): Promise<string> {
   });
 }
 
+/** Sends `cmds` pipelined in one chunk through one session of `node`; resolves with the reply bytes once `cmds.length` simple replies arrived. */
+function pipelined(node: ShoalNode, cmds: string[][]): Promise<{ text: string; writes: number }> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    let writes = 0;
+    const timer = setTimeout(() => reject(new Error(`only got ${JSON.stringify(text)}`)), 5000);
+    const count = () => {
+      let n = 0;
+      let i = 0;
+      while (i < text.length) {
+        const end = text.indexOf("\r\n", i);
+        if (end < 0) break;
+        if (text[i] === "$" && text[i + 1] !== "-") {
+          i = end + 2 + Number(text.slice(i + 1, end)) + 2;
+        } else i = end + 2;
+        n++;
+      }
+      return n;
+    };
+    const s = new ClientSession(node, {
+      write: (b) => {
+        text += dec.decode(b);
+        writes++;
+        if (count() >= cmds.length) {
+          clearTimeout(timer);
+          resolve({ text, writes });
+          s.onClose();
+        }
+      },
+      close() {},
+      remote: "test",
+    });
+    let wire = "";
+    for (const argv of cmds) {
+      wire += `*${argv.length}\r\n`;
+      for (const a of argv) wire += `$${enc.encode(a).length}\r\n${a}\r\n`;
+    }
+    s.onData(enc.encode(wire));
+  });
+}
+
 interface TestCluster {
   net: MemoryNetwork;
   nodes: ShoalNode[];
@@ -256,6 +297,26 @@ describe("cluster router on the memory transport", () => {
     while (Date.now() < deadline && !t.clusters.slice(1).every((c) => c.partitions!.members.length === 2)) await Bun.sleep(5);
     expect(await call(t.nodes[heir]!, "INCR", key)).toBe(":6\r\n");
     expect(await call(t.nodes[other]!, "GET", key)).toBe("$1\r\n6\r\n");
+  });
+
+  test("a pipeline runs its forwarded and replicated commands concurrently, replies in order, in one write; a failed quorum replaces only its own reply", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2 });
+    const remote = keyOwnedBy(t, 1, 2, "pr");
+    const local = keyOwnedBy(t, 0, 1, "pl");
+    const cmds: string[][] = [];
+    for (let i = 0; i < 20; i++) cmds.push(["SET", `${remote}`, `r${i}`], ["INCR", `${local}:n`], ["GET", remote]);
+    // local:n hashes anywhere; what matters is order and values
+    const { text, writes } = await pipelined(t.nodes[0]!, cmds);
+    const expected = Array.from({ length: 20 }, (_, i) => `+OK\r\n:${i + 1}\r\n$${`r${i}`.length}\r\nr${i}\r\n`).join("");
+    expect(text).toBe(expected);
+    expect(writes).toBe(1);
+    // replica of `local` cut off: its SET gets WRITEQUORUM in place, the neighbours' replies are untouched
+    t.net.setFilter((from, to) => from !== t.names[1] && to !== t.names[1]);
+    const other = keyOwnedBy(t, 0, 2, "po");
+    const r = await pipelined(t.nodes[0]!, [["SET", other, "a"], ["SET", local, "b"], ["SET", other, "c"], ["GET", other]]);
+    t.net.setFilter(undefined);
+    expect(r.text).toStartWith("+OK\r\n-WRITEQUORUM 1 of 2 copies acknowledged the write");
+    expect(r.text).toEndWith("\r\n+OK\r\n$1\r\nc\r\n");
   });
 
   test("lock fencing tokens keep increasing across an owner failover", async () => {
