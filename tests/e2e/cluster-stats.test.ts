@@ -114,8 +114,10 @@ describe("shoal stats against a 3-process cluster", () => {
     const killed = await runCommand([BIN, "stats", "--port", String(ports[1])], { timeoutMs: 10_000 });
     expect(killed.stdout).toMatch(new RegExp(`${peers[2]!.replace(/\./g, "\\.")}\\s+dead`));
 
-    const lines = nodes[0]!.output().split("\n").filter((l) => l.startsWith("{"));
+    // every line of the JSON-mode node is one JSON object
+    const lines = nodes[0]!.output().split("\n").filter((l) => l.trim() !== "");
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const e of events) expect(typeof e.time === "string" && typeof e.event === "string" && typeof e.level === "string").toBe(true);
     const dead = events.find((e) => e.event === "member dead" && e.member === peers[2]);
     expect(dead).toBeDefined();
     expect(dead!.level).toBe("warn");
