@@ -69,7 +69,7 @@ export interface ClusterNodeOptions {
   peerTimeoutMs: number;
   log?: Logger;
   tombstones?: EntrySyncOptions;
-  /** Entries per rebalance batch (default 256). */
+  /** Most entries per rebalance batch (default 1024; a batch also ends at about 1 MiB of keys and values). */
   batchSize?: number;
   /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
   leaveTimeoutMs?: number;
@@ -443,29 +443,38 @@ export class ClusterNode {
       table.members
         .filter((m) => m !== self)
         .map(async (peer) => {
-          let after: PullCursor | null = null;
+          // window of two pages per peer: the next page is requested before this one is applied,
+          // so the peer builds it while we apply (never more than one request outstanding)
+          const pull = (after: PullCursor | null): Promise<PeerResponse> => {
+            const r = this.request(peer, { t: "pull", partitions: mine, after });
+            r.catch(() => undefined); // awaited below; a stop in between must not leave it unhandled
+            return r;
+          };
+          let pending = pull(null);
           for (let page = 0; page < 100_000 && !this.stopped; page++) {
             let res: PeerResponse;
             try {
-              res = await this.request(peer, { t: "pull", partitions: mine, after });
+              res = await pending;
             } catch (e) {
               this.log.warn("initial pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
               return;
             }
             if (res.t !== "entries") return;
+            if (res.next !== null) pending = pull(res.next);
             for (const e of res.entries) this.sync.apply(e);
             this.pulled += res.entries.length;
             if (res.next === null) return;
-            after = res.next;
           }
         }),
     );
     this.log.info("initial sync done", { partitions: mine.length, entries: this.pulled });
   }
 
-  /** One page (up to 1000 entries) of this node's entries in `partitions`, after `after`. */
+  /** One page (up to 4096 entries or about 1 MiB of keys and values) of this node's entries in `partitions`, after `after`. */
   private servePull(partitions: number[], after: PullCursor | null): PeerResponse {
-    const wanted = new Set(partitions);
+    const wanted = new Uint8Array(this.o.partitionCount);
+    for (const p of partitions) if (p >= 0 && p < wanted.length) wanted[p] = 1;
+    let bytes = 0;
     const names = this.o.node.mapNames();
     const entries: EntryState[] = [];
     const now = this.o.clock.now();
@@ -479,13 +488,15 @@ export class ClusterNode {
         if (!t.isLive(i)) continue;
         const exp = t.expireAt[i]!;
         if (exp !== 0 && exp <= now) continue;
-        if (!wanted.has(partitionOf(t.keyView(i), this.o.partitionCount))) continue;
-        entries.push(this.sync.read(name, i));
-        if (entries.length >= 1000) return { t: "entries", entries, next: { map: name, idx: i } };
+        if (wanted[partitionOf(t.keyView(i), this.o.partitionCount)] !== 1) continue;
+        const e = this.sync.read(name, i);
+        entries.push(e);
+        bytes += e.key.length + (e.value?.length ?? 0);
+        if (entries.length >= 4096 || bytes >= 1 << 20) return { t: "entries", entries, next: { map: name, idx: i } };
       }
     }
     // the last page also carries the tombstones, so a stale copy pushed later cannot resurrect a deleted key here
-    for (const e of this.sync.tombstones()) if (wanted.has(partitionOf(e.key, this.o.partitionCount))) entries.push(e);
+    for (const e of this.sync.tombstones()) if (wanted[partitionOf(e.key, this.o.partitionCount)] === 1) entries.push(e);
     return { t: "entries", entries, next: null };
   }
 
@@ -559,13 +570,17 @@ export class ClusterNode {
       }
     }
     const failed = new Set<string>();
-    const batch = this.o.batchSize ?? 256;
+    const batch = this.o.batchSize ?? 1024;
     await Promise.all(
       [...byTarget].map(async ([peer, list]) => {
-        for (let i = 0; i < list.length && !this.stopped; i += batch) {
+        for (let i = 0; i < list.length && !this.stopped; ) {
+          // up to `batch` entries or about 1 MiB of keys and values, whichever comes first
+          let end = i;
+          for (let bytes = 0; end < list.length && end - i < batch && bytes < 1 << 20; end++) bytes += list[end]!.key.length + (list[end]!.value?.length ?? 0);
           try {
-            await this.request(peer, { t: "apply", entries: list.slice(i, i + batch) });
-            this.rebalanced += Math.min(batch, list.length - i);
+            await this.request(peer, { t: "apply", entries: list.slice(i, end) });
+            this.rebalanced += end - i;
+            i = end;
           } catch (e) {
             failed.add(peer);
             this.log.warn("rebalance push failed", { peer, error: e instanceof Error ? e.message : String(e) });

@@ -50,9 +50,118 @@ export type PeerResponse =
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-/** Encodes a request or response. */
+/**
+ * Encodes a request or response. Entry lists (`apply`, `entries`) travel as
+ * one binary blob ({@link packEntries}) instead of a msgpack map per entry:
+ * a joining node decodes a million of them, and per-entry maps cost more
+ * than the apply itself.
+ */
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
+  if (msg.t === "apply" || msg.t === "entries") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
   return packr.pack(msg);
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * Entry states as one buffer: u32 entry count, u16 map-name count, each
+ * name as u16 length + UTF-8; then per entry u16 map index, u32 key length,
+ * key, i32 value length (−1 for a deletion), value, f64 expireAt, f64
+ * version (little-endian). Throws RangeError past 65,535 distinct maps.
+ */
+export function packEntries(entries: readonly EntryState[]): Uint8Array {
+  const mapIndex = new Map<string, number>();
+  const names: Uint8Array[] = [];
+  let size = 6;
+  for (const e of entries) {
+    if (!mapIndex.has(e.map)) {
+      mapIndex.set(e.map, names.length);
+      const b = utf8.encode(e.map);
+      names.push(b);
+      size += 2 + b.length;
+    }
+    size += 2 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
+  }
+  if (names.length > 0xffff) throw new RangeError(`peer protocol: ${names.length} maps in one entry list, at most 65535`);
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, entries.length, true);
+  dv.setUint16(4, names.length, true);
+  let o = 6;
+  for (const b of names) {
+    dv.setUint16(o, b.length, true);
+    out.set(b, o + 2);
+    o += 2 + b.length;
+  }
+  for (const e of entries) {
+    dv.setUint16(o, mapIndex.get(e.map)!, true);
+    dv.setUint32(o + 2, e.key.length, true);
+    out.set(e.key, o + 6);
+    o += 6 + e.key.length;
+    if (e.value === null) {
+      dv.setInt32(o, -1, true);
+      o += 4;
+    } else {
+      dv.setInt32(o, e.value.length, true);
+      out.set(e.value, o + 4);
+      o += 4 + e.value.length;
+    }
+    dv.setFloat64(o, e.expireAt, true);
+    dv.setFloat64(o + 8, e.version, true);
+    o += 16;
+  }
+  return out;
+}
+
+/** Decodes {@link packEntries}; keys and values are views into `b`. Throws TypeError on malformed input. */
+export function unpackEntries(b: Uint8Array): EntryState[] {
+  const bad = (): never => {
+    throw new TypeError("peer protocol: malformed entry list");
+  };
+  if (b.length < 6) bad();
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const count = dv.getUint32(0, true);
+  const nameCount = dv.getUint16(4, true);
+  let o = 6;
+  const names: string[] = [];
+  for (let i = 0; i < nameCount; i++) {
+    if (o + 2 > b.length) bad();
+    const len = dv.getUint16(o, true);
+    if (o + 2 + len > b.length) bad();
+    names.push(fromUtf8.decode(b.subarray(o + 2, o + 2 + len)));
+    o += 2 + len;
+  }
+  const out: EntryState[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    if (o + 10 > b.length) bad();
+    const map = names[dv.getUint16(o, true)] ?? bad();
+    const keyLen = dv.getUint32(o + 2, true);
+    o += 6;
+    if (o + keyLen + 4 > b.length) bad();
+    const key = b.subarray(o, o + keyLen);
+    o += keyLen;
+    const valueLen = dv.getInt32(o, true);
+    o += 4;
+    let value: Uint8Array | null = null;
+    if (valueLen >= 0) {
+      if (o + valueLen > b.length) bad();
+      value = b.subarray(o, o + valueLen);
+      o += valueLen;
+    } else if (valueLen !== -1) bad();
+    if (o + 16 > b.length) bad();
+    out[i] = { map, key, value, expireAt: dv.getFloat64(o, true), version: dv.getFloat64(o + 8, true) };
+    o += 16;
+  }
+  if (o !== b.length) bad();
+  return out;
+}
+
+/** An entry list as received: the binary blob, or (older peers) a msgpack array of entry maps. */
+function decodeEntries(raw: unknown): EntryState[] {
+  if (raw instanceof Uint8Array) return unpackEntries(raw);
+  if (Array.isArray(raw)) return raw.map(asEntry);
+  throw new TypeError("peer protocol: malformed entry list");
 }
 
 /** Decodes a request; throws TypeError on malformed input. */
@@ -61,7 +170,7 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
   if (m?.t === "exec" && Array.isArray(m.args)) {
     return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true };
   }
-  if (m?.t === "apply" && Array.isArray(m.entries)) return { t: "apply", entries: m.entries.map(asEntry) };
+  if (m?.t === "apply" && m.entries) return { t: "apply", entries: decodeEntries(m.entries) };
   if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
     return { t: "fetch", keys: m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) })) };
@@ -74,7 +183,7 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
 export function decodeResponse(bytes: Uint8Array): PeerResponse {
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
-  if (m?.t === "entries" && Array.isArray(m.entries)) return { t: "entries", entries: m.entries.map(asEntry), next: m.next ?? null };
+  if (m?.t === "entries" && m.entries) return { t: "entries", entries: decodeEntries(m.entries), next: m.next ?? null };
   if (m?.t === "hello" && typeof m.host === "string" && Number.isInteger(m.port)) return { t: "hello", host: m.host, port: m.port };
   if (m?.t === "applied" || m?.t === "error") return m;
   throw new TypeError("peer protocol: malformed response");
