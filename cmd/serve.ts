@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
 import { createHttpApp } from "../core/http/app.ts";
@@ -7,36 +6,22 @@ import { nodeSettings } from "../core/node-settings.ts";
 
 export { nodeSettings } from "../core/node-settings.ts";
 
-import { listenResp, type RespListener } from "../transports/resp-server.ts";
-import { listenRespTls } from "../transports/resp-tls.ts";
+import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { systemClock, systemRng } from "./runtime.ts";
-import { aclSettings } from "./security.ts";
-
-/** Reads a PEM file named by `flag`; the error names the flag. */
-function readPem(flag: string, path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`cannot read ${flag} ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** Starts the RESP-over-TLS listener when `--tls-port` is set (the schema checked cert and key). */
-function startRespTls(node: ShoalNode, cfg: ShoalConfig): RespListener | null {
-  if (cfg.tlsPort === 0 || cfg.tlsCert === undefined || cfg.tlsKey === undefined) return null;
-  return listenRespTls(node, cfg.bind, cfg.tlsPort, {
-    cert: readPem("--tls-cert", cfg.tlsCert),
-    key: readPem("--tls-key", cfg.tlsKey),
-    ca: cfg.tlsCa === undefined ? undefined : readPem("--tls-ca", cfg.tlsCa),
-  });
-}
+import { aclSettings, ClientTls, respGuard } from "./security.ts";
 
 /** A running node with its listeners. */
 export interface RunningServer {
   node: ShoalNode;
   respPort: number;
   httpPort: number;
+  /** RESP over TLS port (--tls-port), 0 when off. */
+  tlsPort: number;
+  /** HTTPS (+ HTTP/3) port of the HTTP API (--http-tls-port), 0 when off. */
+  httpTlsPort: number;
+  /** Re-reads the client TLS certificate files (SIGHUP); open connections keep going. */
+  reloadCerts(): void;
   close(): Promise<void>;
 }
 
@@ -46,14 +31,8 @@ export interface RunningServer {
  */
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
   const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log });
-  const resp = listenResp(node, cfg.bind, cfg.port);
-  let respTls: RespListener | null;
-  try {
-    respTls = startRespTls(node, cfg);
-  } catch (e) {
-    resp.stop();
-    throw e;
-  }
+  const guard = respGuard(cfg, log);
+  const resp = listenResp(node, cfg.bind, cfg.port, guard);
   let cluster: RunningCluster | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
@@ -63,12 +42,20 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
   });
+  let tls: ClientTls;
+  try {
+    tls = ClientTls.start(node, cfg, guard, app.fetch, log);
+  } catch (e) {
+    resp.stop();
+    throw e;
+  }
+  const { respTls } = tls;
   let http: ReturnType<typeof Bun.serve>;
   try {
     http = Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch: app.fetch, idleTimeout: 0, maxRequestBodySize: cfg.maxValueBytes + 1 });
   } catch (e) {
     resp.stop();
-    respTls?.stop();
+    await tls.stop();
     throw e;
   }
   node.start();
@@ -77,7 +64,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   } catch (e) {
     node.stop();
     resp.stop();
-    respTls?.stop();
+    await tls.stop();
     await http.stop(true);
     throw e;
   }
@@ -86,16 +73,20 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     resp: `${cfg.bind}:${resp.port}`,
     ...(respTls ? { respTls: `${cfg.bind}:${respTls.port}` } : {}),
     http: `http://${cfg.bind}:${http.port}`,
+    ...(tls.httpsPort ? { https: `https://${cfg.bind}:${tls.httpsPort}` } : {}),
   });
   return {
     node,
     respPort: resp.port,
     httpPort: http.port ?? cfg.httpPort,
+    tlsPort: respTls?.port ?? 0,
+    httpTlsPort: tls.httpsPort,
+    reloadCerts: () => tls.reload(),
     async close() {
       await cluster?.close();
       node.stop();
       resp.stop();
-      respTls?.stop();
+      await tls.stop();
       await http.stop(true);
     },
   };

@@ -50,6 +50,8 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
     log.error("start failed", { error: (err as Error).message });
     return 1;
   }
+  // SIGHUP re-reads the client TLS certificates (open connections keep going)
+  process.on("SIGHUP", () => server.reloadCerts());
   return await untilStopped(() => server.close(), log, 10_000, (signal, handler) => process.on(signal, handler));
 }
 

@@ -4,9 +4,16 @@
  * resp-server.ts, behind Bun.listen's TLS. With a CA, clients must present a
  * certificate that chains to it; without one, any client may connect (and
  * still needs AUTH when a password is set). `redis-cli --tls` works.
+ *
+ * Certificate reload (SIGHUP): Bun cannot swap the certificate of a running
+ * listener, so {@link ReloadableRespListener.reload} opens a second listener
+ * on the same port with SO_REUSEPORT and the new material, then stops the old
+ * one from accepting (`stop(false)`): connections it already accepted keep
+ * going on the old certificate, new handshakes get the new one. A bad
+ * certificate throws and leaves the old listener serving.
  */
 import type { ShoalNode } from "../core/node.ts";
-import { type RespConn, type RespListener, respSocketHandler } from "./resp-server.ts";
+import { type RespConn, type RespGuard, type RespListener, respSocketHandler } from "./resp-server.ts";
 
 /** PEM material of the TLS client port. */
 export interface RespTlsOptions {
@@ -16,14 +23,35 @@ export interface RespTlsOptions {
   ca?: string;
 }
 
+/** A TLS listener whose certificate can be replaced without dropping connections. */
+export interface ReloadableRespListener extends RespListener {
+  /** Starts serving new handshakes with `tls`; throws (old certificate stays) when Bun rejects it. */
+  reload(tls: RespTlsOptions): void;
+}
+
 /** Serves RESP over TLS on `hostname:port` (0 picks a free port). */
-export function listenRespTls(node: ShoalNode, hostname: string, port: number, tls: RespTlsOptions): RespListener {
-  const requireClientCert = tls.ca !== undefined;
-  const server = Bun.listen<RespConn>({
-    hostname,
-    port,
-    tls: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: requireClientCert, rejectUnauthorized: requireClientCert },
-    socket: respSocketHandler(node),
-  });
-  return { port: server.port, stop: () => server.stop(true) };
+export function listenRespTls(node: ShoalNode, hostname: string, port: number, tls: RespTlsOptions, guard?: RespGuard): ReloadableRespListener {
+  const socket = respSocketHandler(node, guard);
+  const open = (p: number, t: RespTlsOptions) => {
+    const requireClientCert = t.ca !== undefined;
+    return Bun.listen<RespConn>({
+      hostname,
+      port: p,
+      // lets reload() bind the same port next to the running listener
+      reusePort: true,
+      tls: { cert: t.cert, key: t.key, ca: t.ca, requestCert: requireClientCert, rejectUnauthorized: requireClientCert },
+      socket,
+    } as Bun.TCPSocketListenOptions<RespConn>);
+  };
+  let server = open(port, tls);
+  const bound = server.port;
+  return {
+    port: bound,
+    stop: () => server.stop(true),
+    reload(next) {
+      const fresh = open(bound, next);
+      server.stop(false);
+      server = fresh;
+    },
+  };
 }
