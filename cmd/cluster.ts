@@ -16,6 +16,7 @@ import type { Discovery, Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
 import { FaultyTransport } from "../transports/faulty.ts";
+import { RefusalLog } from "../transports/resp-server.ts";
 import { createPeerTransport } from "./peer-transport.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
@@ -48,7 +49,8 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     if (cluster) void cluster.membership.join(now);
   });
   const seeds = (await discovery.members()).map((p) => p.address);
-  const peerTransport = createPeerTransport(cfg);
+  const peerRefusals = new RefusalLog(log, "peer");
+  const peerTransport = createPeerTransport(cfg, (reason, remote) => peerRefusals.refuse(reason, { remote, transport: cfg.peerTransport }));
   const faults = cfg.faultInjection ? new FaultyTransport(peerTransport, { clock: systemClock, rng: systemRng() }) : undefined;
   if (faults) log.warn("fault injection is on: /v1/faults can break this node's peer traffic (tests and chaos runs only)", {});
   cluster = new ClusterNode({

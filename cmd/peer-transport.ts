@@ -36,16 +36,17 @@ export function clusterKeyOf(cfg: PeerTransportConfig): string | undefined {
 }
 
 /** Creates the peer transport described by `cfg`; throws a clear error when a file is missing or unreadable. */
-export function createPeerTransport(cfg: PeerTransportConfig): Transport {
+export function createPeerTransport(cfg: PeerTransportConfig, onRefused?: (reason: string, remote: string) => void): Transport {
   const clusterKey = clusterKeyOf(cfg);
   const requestTimeoutMs = cfg.peerTimeoutMs;
   switch (cfg.peerTransport) {
     case "tcp":
-      return new TcpTransport({ requestTimeoutMs, clusterKey });
+      return new TcpTransport({ requestTimeoutMs, clusterKey, onRefused });
     case "tls":
       return new TlsTransport({
         requestTimeoutMs,
         clusterKey,
+        onRefused,
         cert: readFlagFile("--peer-tls-cert", cfg.peerTlsCert),
         key: readFlagFile("--peer-tls-key", cfg.peerTlsKey),
         ca: readFlagFile("--peer-tls-ca", cfg.peerTlsCa),
@@ -55,6 +56,7 @@ export function createPeerTransport(cfg: PeerTransportConfig): Transport {
       return new QuicTransport({
         requestTimeoutMs,
         clusterKey,
+        onRefused,
         cert: readFlagFile("--peer-tls-cert", cfg.peerTlsCert),
         key: readFlagFile("--peer-tls-key", cfg.peerTlsKey),
       });

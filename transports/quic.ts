@@ -33,6 +33,8 @@ export interface QuicTransportOptions {
   clusterKey?: string | Uint8Array;
   maxFrameBytes?: number;
   requestTimeoutMs?: number;
+  /** Called when the listener refuses a request (bad frame or wrong cluster key); `remote` is "ip:port". */
+  onRefused?: (reason: string, remote: string) => void;
 }
 
 /** Peer transport on HTTP/3 over QUIC. */
@@ -87,11 +89,13 @@ export class QuicTransport implements Transport {
       http1: false,
       tls: { cert: this.options.cert, key: this.options.key },
       maxRequestBodySize: this.max * 2 + 1024,
-      fetch: async (req) => {
+      fetch: async (req, srv) => {
         let frames: Frame[];
         try {
           frames = this.unpack(new Uint8Array(await req.arrayBuffer()), 2);
-        } catch {
+        } catch (e) {
+          const ip = srv.requestIP(req);
+          this.options.onRefused?.(`bad frame or wrong cluster key: ${(e as Error).message}`, ip ? `${ip.address}:${ip.port}` : "?");
           return new Response(null, { status: 401 });
         }
         const [hello, msg] = frames as [Frame, Frame];

@@ -40,7 +40,11 @@ export interface RespLimits {
  */
 export class RefusalLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
-  constructor(private readonly log: Logger) {}
+  /** @param who what is refused, first word of the log line ("client", "peer"). */
+  constructor(
+    private readonly log: Logger,
+    private readonly who = "client",
+  ) {}
 
   refuse(reason: string, fields: Record<string, unknown>): void {
     const now = Date.now();
@@ -51,7 +55,7 @@ export class RefusalLog {
     }
     const suppressed = entry?.suppressed ?? 0;
     this.last.set(reason, { at: now, suppressed: 0 });
-    this.log.warn(`client refused: ${reason}`, suppressed > 0 ? { ...fields, suppressed } : fields);
+    this.log.warn(`${this.who} refused: ${reason}`, suppressed > 0 ? { ...fields, suppressed } : fields);
   }
 }
 

@@ -39,6 +39,12 @@ export interface TcpTransportOptions {
   sendBufferBytes?: number;
   /** Per link: one-way messages waiting beyond this many bytes are dropped (best effort; default 256 MiB). */
   maxParkedBytes?: number;
+  /**
+   * Called when the listener cuts off an inbound peer: failed TLS handshake
+   * (no or foreign certificate), bad frame or MAC (wrong cluster key), no
+   * hello in time, too many connections. `remote` is "ip:port"; no secrets.
+   */
+  onRefused?: (reason: string, remote: string) => void;
 }
 
 type ServerState = {
@@ -47,6 +53,8 @@ type ServerState = {
   inflight: number;
   paused: boolean;
   helloTimer?: ReturnType<typeof setTimeout>;
+  /** "ip:port" of the dialer, taken at accept (for refusal reports). */
+  remote?: string;
 };
 
 /** Splits "host:port" or "[v6]:port". */
@@ -130,23 +138,37 @@ export class TcpTransport implements Transport {
         channel.end();
       }
     };
+    const onRefused = this.options.onRefused;
+    const refuse = (s: { data: ServerState; remoteAddress: string }, reason: string): void =>
+      onRefused?.(reason, s.data?.remote ?? s.remoteAddress);
     const server = Bun.listen<ServerState>({
       hostname,
       port,
       tls: this.options.tlsServer,
       socket: {
         open(s) {
-          s.data = { inflight: 0, paused: false };
+          s.data = { inflight: 0, paused: false, remote: `${s.remoteAddress}:${(s as { remotePort?: number }).remotePort ?? 0}` };
           if (sockets.size >= maxConnections) {
+            refuse(s, "too many peer connections");
             s.end();
             return;
           }
           sockets.add(s);
-          s.data.helloTimer = setTimeout(() => s.data.from === undefined && s.end(), helloTimeoutMs);
+          s.data.helloTimer = setTimeout(() => {
+            if (s.data.from !== undefined) return;
+            refuse(s, "no hello in time");
+            s.end();
+          }, helloTimeoutMs);
           s.data.channel = new PeerChannel(
             s,
             { maxFrameBytes: max, clusterKey, role: "listener" },
-            { onFrame: (f) => onFrame(s, f.type, f.id, f.payload), onError: () => s.end() },
+            {
+              onFrame: (f) => onFrame(s, f.type, f.id, f.payload),
+              onError: (e) => {
+                refuse(s, clusterKey === undefined ? `bad frame: ${e.message}` : `bad frame or wrong cluster key: ${e.message}`);
+                s.end();
+              },
+            },
           );
         },
         data(s, chunk) {
@@ -161,8 +183,11 @@ export class TcpTransport implements Transport {
           clearTimeout(s.data?.helloTimer);
           s.data.channel?.end();
         },
-        handshake(s, success) {
-          if (!success || !s.authorized) s.end();
+        handshake(s, success, authorizationError) {
+          if (!success || !s.authorized) {
+            refuse(s, `TLS handshake failed: ${authorizationError?.message ?? "no valid client certificate"}`);
+            s.end();
+          }
         },
         error() {},
       },
