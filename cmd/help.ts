@@ -14,6 +14,7 @@ Commands:
   cli       interactive client, or run one command: shoal cli SET k v
   stats     print a running node's statistics
   bench     benchmark a running node (ops/s, p50, p99)
+  certs     make a dev CA and node/client TLS certificates
   version   print the version
   help      show help for a command: shoal help serve
 
@@ -75,6 +76,26 @@ Options:
   --help           show this help
 `;
 
+/** `shoal certs --help`. */
+export const CERTS_HELP = `Usage: shoal certs --out <dir> [--hosts 127.0.0.1,::1,localhost] [--nodes 3] [--days 365] [--force]
+
+Makes a development CA and certificates with the openssl CLI (EC P-256):
+ca.crt/ca.key, node1..N.crt/.key for servers and peers (serverAuth and
+clientAuth; subjectAltName = --hosts plus the node's name) and
+client.crt/client.key for clients when --tls-ca requires certificates.
+Private keys are written with mode 0600. For development and tests: use
+your own PKI in production.
+
+Options:
+  --out <dir>      directory to write to (created if missing)
+  --hosts <list>   host names and IP addresses for the node certificates
+                   (default 127.0.0.1,::1,localhost)
+  --nodes <n>      number of node certificates (default 3)
+  --days <n>       validity in days (default 365)
+  --force          replace an existing CA in <dir>
+  --help           show this help
+`;
+
 /** `shoal version --help`. */
 export const VERSION_HELP = `Usage: shoal version
 
@@ -99,6 +120,7 @@ export function helpFor(command: string): string | undefined {
     cli: () => CLI_HELP,
     stats: () => STATS_HELP,
     bench: () => BENCH_HELP,
+    certs: () => CERTS_HELP,
     version: () => VERSION_HELP,
     help: () => HELP_HELP,
   };

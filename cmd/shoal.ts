@@ -5,6 +5,7 @@ import { createInterface, type Interface } from "node:readline";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import pkg from "../package.json" with { type: "json" };
 import { runBench } from "./bench.ts";
+import { runCerts } from "./certs.ts";
 import { runCli } from "./cli.ts";
 import { helpFor, MAIN_HELP } from "./help.ts";
 import { type CommandIO, UsageError } from "./io.ts";
@@ -89,6 +90,8 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
         return await runStats(rest, io);
       case "bench":
         return await runBench(rest, io);
+      case "certs":
+        return await runCerts(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
