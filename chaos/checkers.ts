@@ -39,6 +39,8 @@ export interface CheckOptions {
   clockSlackMs?: number;
   /** States the linearizability search may visit per key before giving up as inconclusive (default 200 000). */
   searchBudget?: number;
+  /** Lock checking: `fencing` (default: overlapping holders must be told apart by their tokens) or `mutex` (no overlap at all). */
+  lockMode?: "fencing" | "mutex";
   /** Receives a note for each key whose linearizability search ran out of budget. */
   onInconclusive?: (key: string) => void;
 }
@@ -53,7 +55,7 @@ export function checkHistory(h: History, o: CheckOptions = {}): Violation[] {
     ...checkLostWrites(h),
     ...checkResurrection(h),
     ...checkCounters(h),
-    ...checkLocks(h, o.clockSlackMs ?? 0),
+    ...checkLocks(h, o.clockSlackMs ?? 0, o.lockMode ?? "fencing"),
     ...checkExpiry(h, o.clockSlackMs ?? 0),
   ];
 }
@@ -77,8 +79,9 @@ function around(h: History, key: string, from: number, to: number, must: Op[] = 
   const ids = new Set(must.map((o) => o.id));
   const all = opsOnKey(h, key).filter((o) => ids.has(o.id) || (o.completeMs >= from && o.invokeMs <= to));
   if (all.length <= MAX_LISTED) return all;
+  // keep the operations that show it and those closest before the last of them
   const kept = all.filter((o) => ids.has(o.id));
-  for (const o of all) if (kept.length < MAX_LISTED && !ids.has(o.id)) kept.push(o);
+  for (let i = all.length - 1; i >= 0 && kept.length < MAX_LISTED; i--) if (!ids.has(all[i]!.id) && all[i]!.invokeMs <= to) kept.push(all[i]!);
   return kept.sort((a, b) => a.invokeMs - b.invokeMs || a.id - b.id);
 }
 
@@ -118,13 +121,15 @@ export function checkLinearizable(h: History, o: CheckOptions = {}): Violation[]
     if (r.ok === "inconclusive") o.onInconclusive?.(key);
     if (r.ok !== false) continue;
     const stuck = r.stuck!;
+    // show the write whose value the stuck read returned, and everything on the key since
+    const source = stuck.op.kind === "get" ? ops.find((x) => x.kind === "put" && String(x.value) === String(stuck.op.result)) : undefined;
     out.push({
       checker: "linearizable",
       key,
       message:
         `no linearization of the ${lin.length} operations on ${key}: at most ${r.depth} of the ${lin.filter((x) => !x.optional).length} definite ones fit; ` +
         `stuck before ${formatOp(stuck.op)} (a read returned a value no order of the writes allows: stale or lost)`,
-      ops: around(h, key, r.frontier, stuck.comp, [stuck.op]),
+      ops: around(h, key, Math.min(r.frontier, source?.invokeMs ?? r.frontier), stuck.op.completeMs, source ? [source, stuck.op] : [stuck.op]),
     });
   }
   return out;
@@ -307,7 +312,7 @@ export function checkCounters(h: History): Violation[] {
       if (g.kind !== "get" || g.outcome !== "ok") continue;
       const v = asNumber(g.result);
       const low = acked.filter((a) => a.completeMs < g.invokeMs).reduce((m, a) => Math.max(m, asNumber(a.result)), 0);
-      const high = maybe.filter((a) => a.invokeMs < g.completeMs).reduce((s, a) => s + asNumber(a.value ?? 1), 0);
+      const high = maybe.filter((a) => a.invokeMs <= g.completeMs).reduce((s, a) => s + asNumber(a.value ?? 1), 0);
       if (v >= low && v <= high) continue;
       const culprit = v < low ? acked.find((a) => a.completeMs < g.invokeMs && asNumber(a.result) === low)! : g;
       report(
@@ -323,13 +328,17 @@ export function checkCounters(h: History): Violation[] {
 }
 
 /**
- * Locks: no two acknowledged grants on a key whose holders' leases overlap
- * (a holder holds from the grant's answer until it unlocks or its lease,
- * counted from its request and shortened by the clock slack, runs out), and
- * a grant that starts after another finished carries a larger fencing token.
- * The lock result is the token `fencing:random`.
+ * Locks, per key, over acknowledged grants (the result is the token
+ * `fencing:random`):
+ * - tokens are unique, and a grant that started after another finished
+ *   carries a larger fencing token;
+ * - two holders at once (a holder holds from the grant's answer until it
+ *   unlocks or its lease, counted from its request and shortened by the
+ *   clock slack, runs out) must have tokens in grant order, so a storage
+ *   that keeps the largest token it saw rejects the older holder; in
+ *   `mutex` mode any overlap is a violation (leases alone, no fencing).
  */
-export function checkLocks(h: History, clockSlackMs: number): Violation[] {
+export function checkLocks(h: History, clockSlackMs: number, mode: "fencing" | "mutex" = "fencing"): Violation[] {
   const out: Violation[] = [];
   for (const [key, ops] of byKey(h)) {
     const grants = ops.filter((x) => x.kind === "lock" && x.outcome === "ok" && x.result !== null);
@@ -346,29 +355,50 @@ export function checkLocks(h: History, clockSlackMs: number): Violation[] {
         const a = span[i]!;
         const b = span[j]!;
         const must = [a.g, b.g, ...(a.unlock ? [a.unlock] : []), ...(b.unlock ? [b.unlock] : [])];
-        if (a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end) {
+        const from = Math.min(a.g.invokeMs, b.g.invokeMs);
+        const [first, second] = a.g.completeMs < b.g.invokeMs ? [a.g, b.g] : b.g.completeMs < a.g.invokeMs ? [b.g, a.g] : [null, null];
+        if (fencing(a.g) === fencing(b.g)) {
+          bad = { checker: "lock", key, message: `two grants with the same fencing token: ${formatOp(a.g)} and ${formatOp(b.g)}`, ops: around(h, key, from, Math.max(a.end, b.end), must) };
+        } else if (first && second && fencing(second) <= fencing(first)) {
+          bad = {
+            checker: "lock",
+            key,
+            message: `fencing token went backwards: ${formatOp(second)} was granted after ${formatOp(first)} with token ${fencing(second)} <= ${fencing(first)}`,
+            ops: around(h, key, first.invokeMs, second.completeMs, must),
+          };
+        } else if (mode === "mutex" && a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end) {
           bad = {
             checker: "lock",
             key,
             message: `two holders at once: ${formatOp(a.g)} holds ${a.start}..${a.end} and ${formatOp(b.g)} holds ${b.start}..${b.end}`,
-            ops: around(h, key, Math.min(a.g.invokeMs, b.g.invokeMs), Math.max(a.end, b.end), must),
+            ops: around(h, key, from, Math.max(a.end, b.end), must),
           };
-        } else {
-          const [first, second] = a.g.completeMs < b.g.invokeMs ? [a.g, b.g] : b.g.completeMs < a.g.invokeMs ? [b.g, a.g] : [null, null];
-          if (first && second && fencing(second) <= fencing(first)) {
-            bad = {
-              checker: "lock",
-              key,
-              message: `fencing token went backwards: ${formatOp(second)} was granted after ${formatOp(first)} with token ${fencing(second)} <= ${fencing(first)}`,
-              ops: around(h, key, first.invokeMs, second.completeMs, must),
-            };
-          }
         }
       }
     }
     if (bad) out.push(bad);
   }
   return out;
+}
+
+/**
+ * Lock grants whose holders overlapped in time (allowed in `fencing` mode
+ * when the tokens tell them apart); for the summary.
+ */
+export function lockOverlaps(h: History, clockSlackMs: number): number {
+  let n = 0;
+  for (const [, ops] of byKey(h)) {
+    const spans = ops
+      .filter((x) => x.kind === "lock" && x.outcome === "ok" && x.result !== null)
+      .map((g) => {
+        const unlock = ops.find((u) => u.kind === "unlock" && u.value === g.result && u.invokeMs >= g.completeMs);
+        const leaseEnd = g.invokeMs + Number(g.value) - clockSlackMs;
+        return { start: g.completeMs, end: Math.min(leaseEnd, unlock ? unlock.invokeMs : leaseEnd) };
+      })
+      .filter((s) => s.start < s.end);
+    for (let i = 0; i < spans.length; i++) for (let j = i + 1; j < spans.length; j++) if (spans[i]!.start < spans[j]!.end && spans[j]!.start < spans[i]!.end) n++;
+  }
+  return n;
 }
 
 /**

@@ -15,6 +15,7 @@ Commands:
   stats     print a running node's statistics
   bench     benchmark a running node (ops/s, p50, p99)
   certs     make a dev CA and node/client TLS certificates
+  chaos     fault injection: deterministic simulation (--sim), real processes (--real), soak (--soak)
   version   print the version
   help      show help for a command: shoal help serve
 
@@ -76,6 +77,54 @@ Options:
   --help           show this help
 `;
 
+/** `shoal chaos --help`. */
+export const CHAOS_HELP = `Usage: shoal chaos --sim [--seed N] [--seeds K] [--nodes 5] [--steps S] [--clients C]
+                   [--faults PROFILE|KIND,…] [--link-faults mild|harsh]
+                   [--workload mixed|registers]
+                   [--inject-bug NAME] [--max-faulty N] [--stop-on-failure] [--json] [-q]
+       shoal chaos --real …     real \`shoal serve\` processes (see shoal chaos --real --help)
+       shoal chaos --soak …     long-running stability run (see shoal chaos --soak --help)
+
+--sim runs whole clusters (RF=3, W=2, R=2) in one process on a simulated
+clock and network. Each seed draws a fault schedule and a client workload
+(put/get/delete, incr, lock/unlock, expire on a small key space); the same
+seed replays the same history bit for bit. After the faults stop, checkers
+verify the recorded history: no acknowledged write lost, no stale read
+(per-key linearizability), no deleted key resurrected, counters exact, lock
+fencing tokens ordered, expired keys gone, and liveness (membership
+converged, every partition fully replicated, all nodes ready). Progress goes
+to stderr; the summary (seeds, faults by kind, operations, violations, the
+first violations with the history of their key) to stdout.
+
+Options:
+  --seed N           first seed (default 1; alone it runs just that seed)
+  --seeds K          number of seeds (default 20)
+  --nodes N          cluster size (default 5)
+  --steps S          fault steps of 200 simulated ms per seed (default 100)
+  --clients C        concurrent clients (default 4)
+  --faults F         profile or comma list of kinds (default: default)
+                       default   drop,delay,reorder,corrupt (mild), one-way,
+                                 duplicate,skew,jump,stall
+                       failover  crash,pause,partition,drop (harsh)
+                       all       every kind (harsh); none  no faults
+                     kinds: drop delay duplicate reorder corrupt partition one-way
+                            crash pause skew jump join-leave stall
+  --link-faults S    mild or harsh drop/delay/reorder/corrupt (default: the
+                     profile's; harsh for a list of kinds)
+  --workload W       mixed (default) or registers (put/get/delete only)
+  --inject-bug NAME  plant a bug to see the checkers fail: ack-before-replicate,
+                     skip-tombstone, no-read-repair (the first and last pick
+                     --faults failover --workload registers unless given)
+  --max-faulty N     nodes faulty at once (default 1)
+  --stop-on-failure  stop at the first failing seed
+  --json             print the summary as JSON (no progress)
+  -q                 no progress line
+  --help             show this help
+
+Exit status: 0 no violation, 1 violation found, 2 bad usage.
+See CHAOS.md for the fault model and the measured results.
+`;
+
 /** `shoal certs --help`. */
 export const CERTS_HELP = `Usage: shoal certs --out <dir> [--hosts 127.0.0.1,::1,localhost] [--nodes 3] [--days 365] [--force]
 
@@ -121,6 +170,7 @@ export function helpFor(command: string): string | undefined {
     stats: () => STATS_HELP,
     bench: () => BENCH_HELP,
     certs: () => CERTS_HELP,
+    chaos: () => CHAOS_HELP,
     version: () => VERSION_HELP,
     help: () => HELP_HELP,
   };

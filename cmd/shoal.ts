@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../core/config.ts";
 import pkg from "../package.json" with { type: "json" };
 import { runBench } from "./bench.ts";
 import { runCerts } from "./certs.ts";
+import { runChaos } from "./chaos.ts";
 import { runCli } from "./cli.ts";
 import { helpFor, MAIN_HELP } from "./help.ts";
 import { type CommandIO, UsageError } from "./io.ts";
@@ -92,6 +93,8 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
         return await runBench(rest, io);
       case "certs":
         return await runCerts(rest, io);
+      case "chaos":
+        return await runChaos(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

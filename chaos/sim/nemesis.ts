@@ -50,12 +50,22 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 const LINK: ReadonlySet<FaultKind> = new Set(["drop", "delay", "duplicate", "reorder", "corrupt"]);
 const DESTRUCTIVE: ReadonlySet<FaultKind> = new Set(["crash", "join-leave"]);
 
+/**
+ * How hard link faults hit: `mild` (drop ≤ 5%, delay ≤ 18 ms, reorder
+ * hold ≤ 25 ms, corruption ≤ 3%: what SWIM's 80 ms probe timeout in the
+ * simulator absorbs) or `harsh` (drop ≤ 30%, delay ≤ 100 ms, hold ≤ 110 ms,
+ * corruption ≤ 11%: members suspect each other and ownership moves).
+ */
+export type LinkSeverity = "mild" | "harsh";
+
 /** Options of the nemesis. */
 export interface NemesisOptions {
   kinds: readonly FaultKind[];
   maxFaultyNodes: number;
   maxLinkFaults: number;
   maxSkewMs: number;
+  /** Strength of drop/delay/reorder/corrupt (see {@link LinkSeverity}). */
+  linkSeverity: LinkSeverity;
   /** Probability of starting a fault at each step. */
   rate: number;
   /** Healthy time required before a destructive fault, ms. */
@@ -177,12 +187,14 @@ export class Nemesis {
       if (this.active.filter((f) => LINK.has(f.kind)).length >= this.o.maxLinkFaults) return false;
       const from = this.rng.next() < 0.5 ? names[this.rng.int(names.length)] : undefined;
       const r = this.rng;
+      // mild: within what SWIM's probe timeout absorbs; harsh: enough to make members suspect each other
+      const harsh = this.o.linkSeverity === "harsh";
       let rule: FaultRule;
-      if (kind === "drop") rule = { from, drop: round(0.05 + r.next() * 0.25) };
-      else if (kind === "delay") rule = { from, delayMs: 2 + r.int(40), jitterMs: r.int(60) };
+      if (kind === "drop") rule = { from, drop: round(harsh ? 0.05 + r.next() * 0.25 : 0.01 + r.next() * 0.04) };
+      else if (kind === "delay") rule = harsh ? { from, delayMs: 2 + r.int(40), jitterMs: r.int(60) } : { from, delayMs: 1 + r.int(8), jitterMs: r.int(10) };
       else if (kind === "duplicate") rule = { from, duplicate: round(0.05 + r.next() * 0.3) };
-      else if (kind === "reorder") rule = { from, reorder: round(0.1 + r.next() * 0.3), reorderDelayMs: 10 + r.int(100) };
-      else rule = { from, corrupt: round(0.01 + r.next() * 0.1) };
+      else if (kind === "reorder") rule = { from, reorder: round(0.1 + r.next() * 0.3), reorderDelayMs: harsh ? 10 + r.int(100) : 5 + r.int(20) };
+      else rule = { from, corrupt: round(harsh ? 0.01 + r.next() * 0.1 : 0.005 + r.next() * 0.025) };
       this.net.addRule(id, rule);
       return add([], clearNet, JSON.stringify(rule));
     }

@@ -1,11 +1,13 @@
 /**
  * The simulated network: a {@link MemoryNetwork} on the simulated clock with
- * two {@link FaultyTransport}s over it — one for request/response traffic
- * (the data protocol, SWIM probes), one for one-way messages (gossip).
- * Duplication is applied to one-way messages only: the peer transports
- * (TCP, TLS, QUIC streams) never hand a request to the application twice,
- * and the data protocol's `exec` (INCR, SET) is not idempotent, so a
- * duplicated request would model a fault production cannot have.
+ * two {@link FaultyTransport}s over it — a "stream" one for the data
+ * protocol's requests (channel 2 of the TransportMux: exec, apply, pull) and
+ * a "datagram" one for membership traffic (channel 1: SWIM pings, push-pull)
+ * and every one-way message (gossip). Duplication is applied to datagrams
+ * only: SWIM runs over UDP in memberlist and must tolerate it, while the
+ * data protocol runs over TCP/TLS/QUIC streams that never hand a request to
+ * the application twice — and its `exec` (INCR, SET) is not idempotent, so a
+ * duplicated data request would model a fault production cannot have.
  * Every other fault (drop, delay, reorder, corruption, partitions) hits both.
  *
  * Blocks (partitions, paused nodes) are kept here per owner so overlapping
@@ -16,6 +18,9 @@ import type { SimClock } from "../../core/cluster/sim-clock.ts";
 import type { Link, Listener, PeerHandler, Transport } from "../../core/transport.ts";
 import { type FaultRule, type FaultStats, FaultyTransport } from "../../transports/faulty.ts";
 import { MemoryNetwork } from "../../transports/memory.ts";
+
+/** TransportMux tag of the membership channel (core/cluster/cluster-node.ts). */
+const MEMBERSHIP_CHANNEL = 1;
 
 /** The simulated network of one run. */
 export class SimNetwork {
@@ -41,7 +46,7 @@ export class SimNetwork {
         const a = req.connect(address, local);
         const b = oneWay.connect(address, local);
         return {
-          request: (p, t) => a.request(p, t),
+          request: (p, t) => (p[0] === MEMBERSHIP_CHANNEL ? b.request(p, t) : a.request(p, t)),
           send: (p) => b.send(p),
           close: () => {
             a.close();

@@ -13,9 +13,9 @@ import type { FaultStats } from "../../transports/faulty.ts";
 import { checkHistory, checkLiveness, type Violation } from "../checkers.ts";
 import { type History, HistoryRecorder, historyHash, type LivenessObservation, type Outcome } from "../history.ts";
 import { mix, SimCluster } from "./cluster.ts";
-import { FAULT_KINDS, type FaultEvent, type FaultKind, Nemesis } from "./nemesis.ts";
+import { FAULT_KINDS, type FaultEvent, type FaultKind, type LinkSeverity, Nemesis } from "./nemesis.ts";
 import { SimNetwork } from "./network.ts";
-import { Workload } from "./workload.ts";
+import { Workload, type WorkloadMix } from "./workload.ts";
 
 /** Options of one simulated run. */
 export interface SimOptions {
@@ -42,10 +42,14 @@ export interface SimOptions {
   replicaCount?: number;
   /** Bound on convergence after the faults stop, simulated ms (default 30 000). */
   livenessBoundMs?: number;
+  /** Strength of link faults (default `harsh`). */
+  linkSeverity?: LinkSeverity;
   /** Largest clock offset of a node, ms (default 100). */
   maxSkewMs?: number;
   /** Probability of starting a fault per step (default 0.3). */
   faultRate?: number;
+  /** Operations the clients issue (default `mixed`). */
+  workload?: WorkloadMix;
   /** Keep the history in the report (default false). */
   keepHistory?: boolean;
 }
@@ -115,13 +119,19 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
     maxFaultyNodes: o.maxFaultyNodes ?? 1,
     maxLinkFaults: 2,
     maxSkewMs,
+    linkSeverity: o.linkSeverity ?? "harsh",
     rate: o.faultRate ?? 0.3,
     settleMs: 2000,
   });
   for (let t = 0; t < 30_000 && !nemesis.healthy(); t += 100) await sim.advance(100);
 
   const rec = new HistoryRecorder();
-  const workload = new Workload(sim, cluster, new SeededRng(mix(seed, 1_000_002)), rec, { clients: o.clients ?? 4, timeoutMs: 1500, thinkMs: 60 });
+  const workload = new Workload(sim, cluster, new SeededRng(mix(seed, 1_000_002)), rec, {
+    clients: o.clients ?? 4,
+    timeoutMs: 1500,
+    thinkMs: 60,
+    mix: o.workload ?? "mixed",
+  });
   const clients = workload.start();
   const stepMs = o.stepMs ?? 200;
   for (let s = 0; s < (o.steps ?? 100); s++) {

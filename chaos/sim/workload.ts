@@ -76,7 +76,12 @@ export interface WorkloadOptions {
   timeoutMs: number;
   /** Longest pause between two operations of a client, ms. */
   thinkMs: number;
+  /** `mixed` (default): registers, counters, locks, expiring keys; `registers`: put/get/delete only. */
+  mix?: WorkloadMix;
 }
+
+/** Which operations the clients issue. */
+export type WorkloadMix = "mixed" | "registers";
 
 /** Runs the clients and records their history. */
 export class Workload {
@@ -126,7 +131,7 @@ export class Workload {
   }
 
   private async step(c: number): Promise<void> {
-    const r = this.rng.next();
+    const r = this.o.mix === "registers" ? 0 : this.rng.next();
     if (r < 0.45) {
       const key = this.pick(KEYS.registers);
       const k = this.rng.next();
@@ -157,7 +162,8 @@ export class Workload {
 
   /** After the run: reads every key once through a random node (up to `tries` attempts each). */
   async finalReads(tries = 5): Promise<void> {
-    for (const key of [...KEYS.registers, ...KEYS.counters, ...KEYS.expiring]) {
+    const keys = this.o.mix === "registers" ? KEYS.registers : [...KEYS.registers, ...KEYS.counters, ...KEYS.expiring];
+    for (const key of keys) {
       for (let t = 0; t < tries; t++) {
         const op = await this.op(FINAL_CLIENT, "get", key, null);
         if (op.outcome === "ok") break;
