@@ -122,11 +122,11 @@ async function delegate(mode: "real" | "soak", args: readonly string[], io: Comm
   const argv = args.filter((a) => a !== `--${mode}`);
   let main: ((argv: string[]) => Promise<number>) | undefined;
   try {
-    if (mode === "real") main = (await import("../chaos/real/mod.ts")).realMain;
-    else {
-      const path = "../chaos/soak/mod.ts"; // not a literal import until chaos/soak/mod.ts exists (the bundler would fail)
-      main = ((await import(path)) as { soakMain?: (argv: string[]) => Promise<number> }).soakMain;
-    }
+    // not literal imports until those modules are committed (the bundler fails on a missing file); switch to
+    // `await import("../chaos/real/mod.ts")` then, so the compiled binary includes them
+    const path = mode === "real" ? "../chaos/real/mod.ts" : "../chaos/soak/mod.ts";
+    const mod = (await import(path)) as Record<string, ((argv: string[]) => Promise<number>) | undefined>;
+    main = mod[mode === "real" ? "realMain" : "soakMain"];
   } catch {
     main = undefined;
   }
