@@ -461,7 +461,13 @@ export class ClusterNode {
             }
             if (res.t !== "entries") return;
             if (res.next !== null) pending = pull(res.next);
-            for (const e of res.entries) this.sync.apply(e);
+            const node = this.o.node;
+            node.cachedNow = this.o.clock.now(); // one clock read per page, as a RESP read event does (the store reads the time per lookup)
+            try {
+              for (const e of res.entries) this.sync.apply(e);
+            } finally {
+              node.cachedNow = 0;
+            }
             this.pulled += res.entries.length;
             if (res.next === null) return;
           }
@@ -538,6 +544,23 @@ export class ClusterNode {
     const byTarget = new Map<string, EntryState[]>();
     const drop: EntryState[] = [];
     const now = this.o.clock.now();
+    // per partition, once: the new holders to push to (lists shared by the partition's entries) and whether we keep it
+    const listsOf: EntryState[][][] = [];
+    const keep: boolean[] = [];
+    for (let p = 0; p < next.partitionCount; p++) {
+      const holders = [next.owner(p), ...next.replicas(p)];
+      const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      listsOf.push(
+        holders
+          .filter((h) => h !== self && !before.includes(h))
+          .map((h) => {
+            let list = byTarget.get(h);
+            if (!list) byTarget.set(h, (list = []));
+            return list;
+          }),
+      );
+      keep.push(holders.includes(self));
+    }
     for (const name of this.o.node.mapNames()) {
       const t = this.o.node.map(name).table;
       for (let i = 0; i < t.hiWater; i++) {
@@ -545,19 +568,14 @@ export class ClusterNode {
         const exp = t.expireAt[i]!;
         if (exp !== 0 && exp <= now) continue;
         const p = partitionOf(t.keyView(i), next.partitionCount);
-        const holders = [next.owner(p), ...next.replicas(p)];
-        const before = old ? [old.owner(p), ...old.replicas(p)] : [];
-        const targets = holders.filter((h) => h !== self && !before.includes(h));
-        if (targets.length === 0 && holders.includes(self)) continue;
+        const lists = listsOf[p]!;
+        if (lists.length === 0 && keep[p]) continue;
         const e = this.sync.read(name, i);
-        for (const h of targets) {
-          let list = byTarget.get(h);
-          if (!list) byTarget.set(h, (list = []));
-          list.push(e);
-        }
-        if (!holders.includes(self)) drop.push(e);
+        for (const list of lists) list.push(e);
+        if (!keep[p]) drop.push(e);
       }
     }
+    for (const [h, list] of byTarget) if (list.length === 0) byTarget.delete(h);
     // tombstones move with their partitions too (never dropped here: they expire by the GC horizon)
     for (const e of this.sync.tombstones()) {
       const p = partitionOf(e.key, next.partitionCount);
