@@ -9,6 +9,7 @@ import {
   checkLostWrites,
   checkResurrection,
   formatViolation,
+  lockOverlaps,
 } from "../../../chaos/checkers.ts";
 import { FINAL_CLIENT, type History, historyHash, type Op } from "../../../chaos/history.ts";
 
@@ -171,7 +172,12 @@ describe("locks", () => {
 
   test("catches two holders at once", () => {
     const h = H([1, "lock", "l", 1000, 0, 10, "ok", "1:aa"], [2, "lock", "l", 1000, 50, 60, "ok", "2:bb"]);
-    expect(checkLocks(h, 0)[0]!.message).toContain("two holders at once");
+    // leases alone (mutex mode) forbid it; with fencing the larger later token tells them apart
+    expect(checkLocks(h, 0, "mutex")[0]!.message).toContain("two holders at once");
+    expect(checkLocks(h, 0, "fencing")).toEqual([]);
+    expect(lockOverlaps(h, 0)).toBe(1);
+    const same = H([1, "lock", "l", 1000, 0, 10, "ok", "2:aa"], [2, "lock", "l", 1000, 5, 60, "ok", "2:bb"]);
+    expect(checkLocks(same, 0)[0]!.message).toContain("same fencing token");
   });
 
   test("catches a fencing token going backwards (e.g. after the owner lost its lock table)", () => {
@@ -181,8 +187,8 @@ describe("locks", () => {
 
   test("clock slack shortens the lease the client may count on", () => {
     const h = H([1, "lock", "l", 1000, 0, 10, "ok", "1:aa"], [2, "lock", "l", 1000, 950, 960, "ok", "2:bb"]);
-    expect(checkLocks(h, 0)).toHaveLength(1);
-    expect(checkLocks(h, 100)).toEqual([]);
+    expect(checkLocks(h, 0, "mutex")).toHaveLength(1);
+    expect(checkLocks(h, 100, "mutex")).toEqual([]);
   });
 });
 

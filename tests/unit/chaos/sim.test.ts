@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { formatViolation } from "../../../chaos/checkers.ts";
+import { FAULT_PROFILES, runSeeds, runSimSeed } from "../../../chaos/sim/mod.ts";
+import { NodeClock } from "../../../chaos/sim/node-clock.ts";
+import { SimClock } from "../../../core/cluster/sim-clock.ts";
+
+const DEFAULT = FAULT_PROFILES.default!;
+const FAILOVER = FAULT_PROFILES.failover!;
+
+describe("node clock", () => {
+  test("skew moves wall time only; pause holds timers until resume; kill drops them", async () => {
+    const sim = new SimClock();
+    const c = new NodeClock(sim);
+    c.offsetMs = 250;
+    expect(c.now()).toBe(sim.now() + 250);
+    expect(c.monotonic()).toBe(sim.monotonic());
+    const fired: string[] = [];
+    c.setTimer(10, () => fired.push("a"));
+    c.pause();
+    await sim.advance(50);
+    expect(fired).toEqual([]);
+    c.resume();
+    await sim.advance(1);
+    expect(fired).toEqual(["a"]);
+    c.stallMs = 100;
+    c.setTimer(10, () => fired.push("stalled"));
+    await sim.advance(50);
+    expect(fired).toEqual(["a"]);
+    await sim.advance(100);
+    expect(fired).toEqual(["a", "stalled"]);
+    c.setTimer(1, () => fired.push("dead"));
+    c.kill();
+    await sim.advance(500);
+    expect(fired).toEqual(["a", "stalled"]);
+  });
+});
+
+describe("deterministic simulation", () => {
+  test("the same seed replays the same history and summary; another seed does not", async () => {
+    const o = { kinds: FAULT_PROFILES.all!.kinds, linkSeverity: "harsh" as const, steps: 40, keepHistory: true };
+    const a = await runSimSeed({ ...o, seed: 7 });
+    const b = await runSimSeed({ ...o, seed: 7 });
+    const c = await runSimSeed({ ...o, seed: 8 });
+    expect(a.operations).toBeGreaterThan(300);
+    expect(Object.values(a.faults).reduce((x, y) => x + y, 0)).toBeGreaterThan(3);
+    expect(b.historyHash).toBe(a.historyHash);
+    expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));
+    expect({ ...b, history: undefined }).toEqual({ ...a, history: undefined });
+    expect(c.historyHash).not.toBe(a.historyHash);
+  });
+
+  test("30 seeds of the default fault profile: no violation, every run converges", async () => {
+    const s = await runSeeds({ firstSeed: 1, seeds: 30, kinds: DEFAULT.kinds, linkSeverity: DEFAULT.linkSeverity });
+    const report = s.firstViolations.map((v) => formatViolation(v.violation, v.seed)).join("\n");
+    expect(report).toBe("");
+    expect(s.failedSeeds).toEqual([]);
+    expect(s.seedsRun).toBe(30);
+    expect(s.operations).toBeGreaterThan(30 * 1000);
+    // faults really happened, corrupted messages were rejected, never applied
+    expect(s.faults.drop + s.faults.delay + s.faults.corrupt + s.faults.skew + s.faults.stall).toBeGreaterThan(30);
+    expect(s.network.corrupted).toBeGreaterThan(0);
+    // every corrupted message is rejected (a duplicated corrupted datagram is rejected twice)
+    expect(s.network.rejected).toBeGreaterThanOrEqual(s.network.corrupted!);
+  }, 120_000);
+});
+
+describe("planted bugs are caught", () => {
+  test("skip-tombstone: caught in the default profile within 20 seeds", async () => {
+    const s = await runSeeds({ firstSeed: 1, seeds: 20, kinds: DEFAULT.kinds, linkSeverity: DEFAULT.linkSeverity, bugs: ["skip-tombstone"], stopOnFailure: true });
+    expect(s.failedSeeds.length).toBe(1);
+    expect(Object.keys(s.violationsByChecker).some((c) => c === "resurrection" || c === "linearizable")).toBe(true);
+  }, 60_000);
+
+  /**
+   * These two only show when partition ownership moves (failover faults).
+   * The baseline is not clean there yet (CHAOS.md, Findings), so a catch
+   * counts only on a seed that passes without the bug.
+   */
+  for (const bug of ["ack-before-replicate", "no-read-repair"]) {
+    test(`${bug}: caught within 20 failover seeds on a seed that passes without it`, async () => {
+      const o = { kinds: FAILOVER.kinds, linkSeverity: FAILOVER.linkSeverity, workload: "registers" as const };
+      let caught: number | null = null;
+      for (let seed = 1; seed <= 20 && caught === null; seed++) {
+        const withBug = await runSimSeed({ ...o, seed, bugs: [bug] });
+        if (withBug.violations.length === 0) continue;
+        const without = await runSimSeed({ ...o, seed });
+        if (without.violations.length === 0) caught = seed;
+      }
+      expect(caught).not.toBeNull();
+    }, 90_000);
+  }
+});
