@@ -47,6 +47,8 @@ export interface FaultOptions {
   baseline: { lossPct: number; delayMs: number };
   /** Nodes kept down for the whole run (never picked). */
   exclude: Set<number>;
+  /** Restricts the nodes a kind may hit (default: any not excluded). */
+  targetsFor?: (kind: FaultKind) => number[];
 }
 
 /** Applies faults until stopped. */
@@ -91,7 +93,9 @@ export class FaultInjector {
       await this.pause(this.jitter(this.o.everyMs));
       if (this.stopped || candidates.length === 0) break;
       const kind = this.o.kinds[Math.floor(this.o.random() * this.o.kinds.length)]!;
-      const i = candidates[Math.floor(this.o.random() * candidates.length)]!;
+      const pool = this.o.targetsFor?.(kind).filter((t) => candidates.includes(t)) ?? candidates;
+      if (pool.length === 0) continue;
+      const i = pool[Math.floor(this.o.random() * pool.length)]!;
       const node = this.cluster.nodes[i]!;
       const lab = this.cluster.lab;
       const ev: FaultEvent = { kind, startMs: this.o.now(), endMs: 0, recoveredMs: null };

@@ -81,6 +81,13 @@ export class NodeProcess {
   private readonly lines: string[] = [];
   private alive = false;
   private paused = false;
+  private resumedAt = Number.NEGATIVE_INFINITY;
+
+  /** True when the process was resumed (SIGCONT) after `t` (performance.now() ms): it was paused since then. */
+  pausedSince(t: number): boolean {
+    return this.resumedAt >= t;
+  }
+
   /** Members in the last partition table this incarnation logged (0 before the first). */
   tableMembers = 0;
 
@@ -129,7 +136,10 @@ export class NodeProcess {
     const p = this.proc;
     if (!p || !this.alive) return;
     if (signal === "SIGSTOP") this.paused = true;
-    if (signal === "SIGCONT") this.paused = false;
+    if (signal === "SIGCONT") {
+      this.paused = false;
+      this.resumedAt = performance.now();
+    }
     if (signal === "SIGKILL" && this.paused) p.kill("SIGCONT");
     p.kill(signal);
     if (signal === "SIGKILL") await p.exited;
