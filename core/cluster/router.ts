@@ -99,6 +99,10 @@ export interface RouterStats {
   asyncWrites: number;
   /** Commands that first fetched their keys because this node had just taken the partition over. */
   catchUps: number;
+  /** Replica pushes (apply) that failed or timed out. */
+  replicaFailures: number;
+  /** Writes refused with CLUSTERQUORUM (minority side). */
+  clusterQuorumRefusals: number;
   /** MOVED redirects sent to cluster-aware clients. */
   moved: number;
   /** ASK redirects sent during migration. */
@@ -120,6 +124,8 @@ export class ClusterRouter implements CommandRouter {
     readRepairs: 0,
     asyncWrites: 0,
     catchUps: 0,
+    replicaFailures: 0,
+    clusterQuorumRefusals: 0,
     moved: 0,
     ask: 0,
   };
@@ -157,6 +163,7 @@ export class ClusterRouter implements CommandRouter {
     }
     if (p < 0) return undefined;
     if (write && this.c.liveCount() < this.c.memberCountQuorum) {
+      this.stats.clusterQuorumRefusals++;
       return fail(
         session,
         `CLUSTERQUORUM ${this.c.liveCount()} live members, ${this.c.memberCountQuorum} needed to accept writes (minority side of a split?)`,
@@ -537,8 +544,11 @@ export class ClusterRouter implements CommandRouter {
         this.c.request(h, { t: "apply", entries }).then(
           (res) => {
             if (res.t === "applied") acks++;
+            else this.stats.replicaFailures++;
           },
-          () => undefined,
+          () => {
+            this.stats.replicaFailures++;
+          },
         ).finally(() => {
           settled++;
           if (acks >= need || settled === holders.length) resolve(acks);
