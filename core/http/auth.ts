@@ -25,6 +25,7 @@
  * /healthz and /readyz stay open. Passwords are never logged or echoed.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import { type Acl, type AclCommand, type AclUser, noPermCommand } from "../protocol/acl.ts";
 import { jsonError } from "./problem.ts";
@@ -34,6 +35,8 @@ export interface HttpAuthNode {
   readonly acl: Acl;
   readonly commands: { readonly byName: ReadonlyMap<string, AclCommand> };
   readonly log?: Logger;
+  /** Rate-limits the refusal log lines (one a second); without it every refusal is logged. */
+  readonly clock?: Clock;
 }
 
 /** Routes that answer without credentials (probes). */
@@ -121,11 +124,23 @@ function userOf(node: HttpAuthNode, c: Context): AclUser | null {
 
 /** Hono middleware: authenticates every request (but probes) and checks its route against the user's ACL. */
 export function httpAuth(node: HttpAuthNode): MiddlewareHandler {
+  let lastLog = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  const logRefusal = (path: string): void => {
+    const now = node.clock?.monotonic() ?? Number.POSITIVE_INFINITY;
+    if (now - lastLog < 1000) {
+      suppressed++;
+      return;
+    }
+    node.log?.warn("http client refused: authentication failed", { path: path.slice(0, 128), ...(suppressed > 0 ? { suppressed } : {}) });
+    lastLog = now;
+    suppressed = 0;
+  };
   return async (c, next) => {
     if (OPEN_PATHS.has(c.req.path)) return next();
     const user = userOf(node, c);
     if (!user) {
-      node.log?.warn("http client refused: authentication failed", { path: c.req.path.slice(0, 128) });
+      logRefusal(c.req.path);
       c.header("www-authenticate", 'Bearer realm="shoal"');
       return jsonError(c, 401, "NOAUTH", "send Authorization: Bearer <user>:<password> (or Basic) for a configured user");
     }

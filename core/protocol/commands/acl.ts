@@ -18,7 +18,7 @@ export function authenticate(ctx: CommandContext, user: string, pass: string): b
   const u = ctx.node.acl.authenticate(user, pass);
   const s = ctx.session;
   if (!u) {
-    ctx.node.log.warn("client refused: authentication failed", { user: user.slice(0, 64), remote: s.io.remote });
+    logRefusal(ctx, user);
     ctx.reply.error(WRONGPASS);
     return false;
   }
@@ -26,6 +26,22 @@ export function authenticate(ctx: CommandContext, user: string, pass: string): b
   s.aclUser = u;
   s.user = u.name;
   return true;
+}
+
+/** Failed-AUTH log state per node: at most one line a second, the next one counts the suppressed. */
+const refusals = new WeakMap<object, { at: number; suppressed: number }>();
+
+function logRefusal(ctx: CommandContext, user: string): void {
+  const now = ctx.node.clock.monotonic();
+  const last = refusals.get(ctx.node);
+  if (last && now - last.at < 1000) {
+    last.suppressed++;
+    return;
+  }
+  const fields: Record<string, unknown> = { user: user.slice(0, 64), remote: ctx.session.io.remote };
+  if (last && last.suppressed > 0) fields.suppressed = last.suppressed;
+  refusals.set(ctx.node, { at: now, suppressed: 0 });
+  ctx.node.log.warn("client refused: authentication failed", fields);
 }
 
 function help(ctx: CommandContext): void {
