@@ -117,16 +117,12 @@ function nonNegativeInt(v: string, flag: string): number {
   return n;
 }
 
-/** `--real` / `--soak` run code in chaos/real and chaos/soak (built separately); "not built yet" until they exist. */
+/** `--real` / `--soak` run code in chaos/real and chaos/soak; "not built yet" if a module fails to load. */
 async function delegate(mode: "real" | "soak", args: readonly string[], io: CommandIO): Promise<number> {
   const argv = args.filter((a) => a !== `--${mode}`);
   let main: ((argv: string[]) => Promise<number>) | undefined;
   try {
-    // not literal imports until those modules are committed (the bundler fails on a missing file); switch to
-    // `await import("../chaos/real/mod.ts")` then, so the compiled binary includes them
-    const path = mode === "real" ? "../chaos/real/mod.ts" : "../chaos/soak/mod.ts";
-    const mod = (await import(path)) as Record<string, ((argv: string[]) => Promise<number>) | undefined>;
-    main = mod[mode === "real" ? "realMain" : "soakMain"];
+    main = mode === "real" ? (await import("../chaos/real/mod.ts")).realMain : (await import("../chaos/soak/mod.ts")).soakMain;
   } catch {
     main = undefined;
   }
