@@ -65,6 +65,8 @@ export interface SimSummary {
   firstViolations: { seed: number; violation: Violation }[];
   /** Keys whose linearizability search ran out of budget (not counted as violations). */
   inconclusive: number;
+  /** Lock holders that overlapped in time but were told apart by fencing tokens (not violations). */
+  lockOverlaps: number;
   /** Slowest convergence after the faults stopped, simulated ms. */
   maxConvergenceMs: number;
   simulatedMs: number;
@@ -99,6 +101,7 @@ export async function runSeeds(o: BatchOptions): Promise<SimSummary> {
     violationsByChecker: {},
     firstViolations: [],
     inconclusive: 0,
+    lockOverlaps: 0,
     maxConvergenceMs: 0,
     simulatedMs: 0,
     wallMs: 0,
@@ -115,6 +118,7 @@ export async function runSeeds(o: BatchOptions): Promise<SimSummary> {
     s.outcomes.fail += r.outcomes.fail;
     s.outcomes.unknown += r.outcomes.unknown;
     s.inconclusive += r.inconclusive.length;
+    s.lockOverlaps += r.lockOverlaps;
     s.simulatedMs += r.simulatedMs;
     if (r.liveness.convergedAfterMs !== null) s.maxConvergenceMs = Math.max(s.maxConvergenceMs, r.liveness.convergedAfterMs);
     if (r.violations.length > 0) {
@@ -146,6 +150,7 @@ export function formatSummary(s: SimSummary): string {
   }
   rows.push(["slowest convergence", `${s.maxConvergenceMs} ms (simulated, after faults stopped)`]);
   if (s.inconclusive > 0) rows.push(["inconclusive keys", String(s.inconclusive)]);
+  if (s.lockOverlaps > 0) rows.push(["lock overlaps", `${s.lockOverlaps} (holders told apart by fencing tokens)`]);
   const byChecker = Object.entries(s.violationsByChecker)
     .map(([k, n]) => `${k} ${n}`)
     .join(", ");

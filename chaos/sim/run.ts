@@ -10,7 +10,7 @@ import { bugsFrom } from "../../core/cluster/bugs.ts";
 import { membershipTimings } from "../../core/cluster/membership-config.ts";
 import { SimClock } from "../../core/cluster/sim-clock.ts";
 import type { FaultStats } from "../../transports/faulty.ts";
-import { checkHistory, checkLiveness, type Violation } from "../checkers.ts";
+import { checkHistory, checkLiveness, lockOverlaps, type Violation } from "../checkers.ts";
 import { type History, HistoryRecorder, historyHash, type LivenessObservation, type Outcome } from "../history.ts";
 import { mix, SimCluster } from "./cluster.ts";
 import { FAULT_KINDS, type FaultEvent, type FaultKind, type LinkSeverity, Nemesis } from "./nemesis.ts";
@@ -60,6 +60,8 @@ export interface SeedReport {
   violations: Violation[];
   /** Keys whose linearizability search ran out of budget. */
   inconclusive: string[];
+  /** Lock holders that overlapped in time, told apart by their fencing tokens. */
+  lockOverlaps: number;
   operations: number;
   outcomes: Record<Outcome, number>;
   faults: Record<FaultKind, number>;
@@ -174,6 +176,7 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
     seed,
     violations,
     inconclusive,
+    lockOverlaps: lockOverlaps(history, 2 * maxSkewMs),
     operations: history.ops.length,
     outcomes,
     faults: { ...nemesis.injected },
