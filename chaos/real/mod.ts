@@ -17,7 +17,7 @@ export { type RealReport, runRealChaos } from "./run.ts";
 /** Human summary of a run: settings, operations by kind, faults by kind, violations. */
 export function formatRealReport(r: RealReport): string {
   const s = r.settings;
-  let out = `\nshoal chaos --real: seed ${r.seed}, ${r.nodes} nodes${r.netns ? " (netns)" : " (loopback)"}, RF=${s.replicaCount} W=${s.writeQuorum} R=${s.readQuorum}, preset ${s.preset}`;
+  let out = `\nshoal chaos --real: seed ${r.seed}, ${r.nodes} nodes${r.netns ? ` (netns, ${r.netBackend})` : " (loopback)"}, RF=${s.replicaCount} W=${s.writeQuorum} R=${s.readQuorum}, preset ${s.preset}`;
   if (s.linkLossPct > 0 || s.linkDelayMs > 0) out += `, every link ${s.linkLossPct}% loss ${s.linkDelayMs} ms delay`;
   if (s.down > 0) out += `, ${s.down} node(s) down during the workload`;
   out += `\nworkload ${(r.workloadMs / 1000).toFixed(1)} s, ${r.ops.logical} operations (${r.ops.attempts} attempts), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms max ${r.latencyMs.max} ms\n\n`;

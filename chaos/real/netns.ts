@@ -7,7 +7,10 @@
  * band 2 drops everything and receives the packets whose destination is
  * partitioned away (u32 filters on the destination address). A packet
  * between two nodes crosses exactly one node egress, so "10% loss on every
- * link" is 10% per packet. Names carry the runner's PID; {@link NetLab.destroy}
+ * link" is 10% per packet. Kernels without sch_netem (some VMs and
+ * sandboxes) fall back to nftables in each namespace: an output chain drops
+ * `numgen random` packets for loss and the partitioned destinations; delay
+ * then is not available ({@link NetLab.supportsDelay}). Names carry the runner's PID; {@link NetLab.destroy}
  * deletes all of them, and {@link removeStaleLabs} the ones of dead runners.
  */
 import { existsSync } from "node:fs";
@@ -23,7 +26,7 @@ function sh(argv: string[], allowFail = false): { ok: boolean; out: string } {
 /** Why netns mode cannot run here, or null when it can (root, `ip` and `tc` present, namespaces permitted). */
 export function netnsUnavailableReason(): string | null {
   if (typeof process.getuid === "function" && process.getuid() !== 0) return "--netns needs root (network namespaces, veth and tc netem); run as root or drop --netns for loopback-only faults";
-  for (const tool of ["ip", "tc"]) if (!Bun.which(tool) && !existsSync(`/usr/sbin/${tool}`) && !existsSync(`/sbin/${tool}`)) return `--netns needs the '${tool}' command (apt-get install iproute2)`;
+  for (const tool of ["ip"]) if (!Bun.which(tool) && !existsSync(`/usr/sbin/${tool}`) && !existsSync(`/sbin/${tool}`)) return `--netns needs the '${tool}' command (apt-get install iproute2)`;
   const probe = `shoalc-probe-${process.pid}`;
   const r = sh(["ip", "netns", "add", probe], true);
   if (!r.ok) return `--netns: 'ip netns add' is not permitted here (${r.out.trim()}); drop --netns for loopback-only faults`;
@@ -65,6 +68,8 @@ export class NetLab {
   readonly bridge: string;
   readonly subnet: string;
   private destroyed = false;
+  /** How faults are applied: tc netem (loss, delay, partition) or nftables (loss, partition). */
+  backend: "netem" | "nft" = "netem";
   private readonly blocked = new Set<string>();
 
   private constructor(
@@ -93,6 +98,11 @@ export class NetLab {
   /** The runner-side address (on the bridge). */
   get hostAddress(): string {
     return `${this.subnet}.1`;
+  }
+
+  /** True when per-link delay can be applied (netem backend). */
+  get supportsDelay(): boolean {
+    return this.backend === "netem";
   }
 
   /** Node i's address. */
@@ -128,15 +138,47 @@ export class NetLab {
       sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
       sh(["ip", "link", "set", host, "master", this.bridge]);
       sh(["ip", "link", "set", host, "up"]);
-      const tc = (...args: string[]) => sh(["ip", "netns", "exec", ns, "tc", ...args]);
-      tc("qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "2", "priomap", ..."0".repeat(16).split(""));
-      tc("qdisc", "add", "dev", "eth0", "parent", "1:1", "handle", "10:", "netem", "limit", "10000");
-      tc("qdisc", "add", "dev", "eth0", "parent", "1:2", "handle", "20:", "netem", "loss", "100%");
+      if (i === 0) this.backend = this.netemWorks(ns) ? "netem" : "nft";
+      if (this.backend === "netem") {
+        const tc = (...args: string[]) => sh(["ip", "netns", "exec", ns, "tc", ...args]);
+        tc("qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "2", "priomap", ..."0".repeat(16).split(""));
+        tc("qdisc", "add", "dev", "eth0", "parent", "1:1", "handle", "10:", "netem", "limit", "10000");
+        tc("qdisc", "add", "dev", "eth0", "parent", "1:2", "handle", "20:", "netem", "loss", "100%");
+      } else {
+        const nft = (...args: string[]) => sh(["ip", "netns", "exec", ns, "nft", ...args]);
+        nft("add", "table", "inet", "shoalchaos");
+        nft("add", "chain", "inet", "shoalchaos", "partition");
+        nft("add", "chain", "inet", "shoalchaos", "loss");
+        nft("add", "chain", "inet", "shoalchaos", "out", "{ type filter hook output priority 0; policy accept; }");
+        nft("add", "rule", "inet", "shoalchaos", "out", "oifname", "eth0", "jump", "partition");
+        nft("add", "rule", "inet", "shoalchaos", "out", "oifname", "eth0", "jump", "loss");
+      }
     }
+  }
+
+  /** Whether this kernel has sch_netem (and prio); else nftables must be there. */
+  private netemWorks(ns: string): boolean {
+    const probe = sh(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio"], true);
+    const netem = probe.ok && sh(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "parent", "1:1", "netem", "loss", "0%"], true).ok;
+    sh(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", "lo", "root"], true);
+    if (netem) return true;
+    if (!Bun.which("nft") && !existsSync("/usr/sbin/nft")) {
+      throw new Error("--netns: this kernel has no tc netem/prio qdisc and the nft command is missing; install nftables (apt-get install nftables) for loss and partitions");
+    }
+    return false;
   }
 
   /** Sets loss/delay on every node's egress (all zero = clean links). */
   setLinks(f: LinkFault): void {
+    if (this.backend === "nft") {
+      if (f.delayMs > 0) throw new Error("per-link delay needs tc netem, which this kernel does not have (CONFIG_NET_SCH_NETEM)");
+      for (let i = 0; i < this.nodes; i++) {
+        const nft = (...args: string[]) => sh(["ip", "netns", "exec", this.ns(i), "nft", ...args]);
+        nft("flush", "chain", "inet", "shoalchaos", "loss");
+        if (f.lossPct > 0) nft("add", "rule", "inet", "shoalchaos", "loss", "numgen", "random", "mod", "10000", "<", String(Math.round(f.lossPct * 100)), "counter", "drop");
+      }
+      return;
+    }
     const args = ["limit", "10000"];
     if (f.delayMs > 0) args.push("delay", `${f.delayMs}ms`, ...(f.jitterMs > 0 ? [`${f.jitterMs}ms`] : []));
     if (f.lossPct > 0) args.push("loss", `${f.lossPct}%`);
@@ -148,6 +190,10 @@ export class NetLab {
     const key = `${from}>${to}`;
     if (this.blocked.has(key)) return;
     this.blocked.add(key);
+    if (this.backend === "nft") {
+      sh(["ip", "netns", "exec", this.ns(from), "nft", "add", "rule", "inet", "shoalchaos", "partition", "ip", "daddr", this.ip(to), "drop"]);
+      return;
+    }
     sh(["ip", "netns", "exec", this.ns(from), "tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", "dst", `${this.ip(to)}/32`, "flowid", "1:2"]);
   }
 
@@ -160,6 +206,11 @@ export class NetLab {
 
   /** Removes every partition filter. */
   heal(): void {
+    if (this.backend === "nft") {
+      for (let i = 0; i < this.nodes; i++) sh(["ip", "netns", "exec", this.ns(i), "nft", "flush", "chain", "inet", "shoalchaos", "partition"], true);
+      this.blocked.clear();
+      return;
+    }
     for (let i = 0; i < this.nodes; i++) sh(["ip", "netns", "exec", this.ns(i), "tc", "filter", "del", "dev", "eth0", "parent", "1:", "prio", "1"], true);
     this.blocked.clear();
   }

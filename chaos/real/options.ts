@@ -9,6 +9,8 @@ export interface RealOptions {
   ops: number;
   durationMs: number;
   faults: FaultKind[];
+  /** False when --faults was not given (defaults may drop kinds this machine cannot apply). */
+  faultsExplicit: boolean;
   netns: boolean;
   seed: number;
   json: boolean;
@@ -53,7 +55,9 @@ it created is removed, also on Ctrl-C. Exit 0 only when no violation.
   --clients <n>            concurrent clients [8]
   --rate <n>               operations per second, all clients (0 = unpaced) [300]
   --faults <list>          kill,stop,restart,netem-loss,netem-delay,partition or none
-                           [kill,stop,restart; with --netns all six]
+                           [kill,stop,restart; with --netns all six (netem-delay
+                           only where the kernel has tc netem; else nftables does
+                           loss and partitions)]
   --fault-every <d>        mean time between faults [5s]
   --fault-hold <d>         mean time a fault lasts [3s]
   --loss <pct>             loss of the netem-loss fault, every link [10]
@@ -156,6 +160,7 @@ export function parseRealOptions(argv: readonly string[]): RealOptions | null {
     ops: positiveInt(o["ops"] ?? "20000", "--ops"),
     durationMs: durationFlag(o["duration"] ?? "60s", "--duration"),
     faults,
+    faultsExplicit: o["faults"] !== undefined,
     netns,
     seed,
     json: o["json"] === "true",

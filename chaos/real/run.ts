@@ -19,6 +19,8 @@ export interface RealReport {
   seed: number;
   nodes: number;
   netns: boolean;
+  /** How link faults were applied (netns only). */
+  netBackend?: "netem" | "nft";
   settings: { replicaCount: number; writeQuorum: number; readQuorum: number; memberCountQuorum: number; preset: string; linkLossPct: number; linkDelayMs: number; down: number; clientTimeoutMs: number };
   workloadMs: number;
   ops: { logical: number; attempts: number; byKind: Record<string, OpTally> };
@@ -54,6 +56,12 @@ export async function runRealChaos(o: RealOptions): Promise<RealReport> {
   });
   const progress = new Progress(!o.quiet);
   try {
+    if (cluster.lab && !cluster.lab.supportsDelay) {
+      if (!o.faultsExplicit) o.faults = o.faults.filter((f) => f !== "netem-delay");
+      if (o.faults.includes("netem-delay") || o.linkDelayMs > 0) {
+        throw new Error("netem-delay / --link-delay need tc netem, which this kernel lacks (CONFIG_NET_SCH_NETEM); loss and partitions work through nftables");
+      }
+    }
     const baseline = { lossPct: o.linkLossPct, delayMs: o.linkDelayMs };
     if (cluster.lab && (baseline.lossPct > 0 || baseline.delayMs > 0)) cluster.lab.setLinks({ ...baseline, jitterMs: 0 });
     for (let i = 0; i < o.down; i++) {
@@ -148,6 +156,7 @@ export async function runRealChaos(o: RealOptions): Promise<RealReport> {
       seed: o.seed,
       nodes: o.nodes,
       netns: o.netns,
+      ...(cluster.lab ? { netBackend: cluster.lab.backend } : {}),
       settings: {
         replicaCount: o.replicaCount,
         writeQuorum: o.writeQuorum,
