@@ -133,7 +133,7 @@ export function httpRequest(rng: Rng): Uint8Array {
   const bodyLen = pick(rng, [0, 0, 1, 10, 100, 5000, 70_000]);
   const body = randomBytes(rng, bodyLen);
   const chunked = rng.int(6) === 0;
-  const line = `${pick(rng, METHODS)} ${path(rng)} ${pick(rng, VERSIONS)}`;
+  const line = `${rng.int(4) === 0 ? pick(rng, METHODS) : pick(rng, ["GET", "PUT", "DELETE", "POST"])} ${path(rng)} ${rng.int(5) === 0 ? pick(rng, VERSIONS) : "HTTP/1.1"}`;
   const head = enc.encode(`${line}\r\n${headers(rng, bodyLen, chunked).join("\r\n")}\r\n\r\n`);
   const req = concat([head, chunked ? chunkedBody(rng, body) : body]);
   return roll < 25 ? mutate(rng, req) : req;
