@@ -33,6 +33,8 @@ export interface RealReport {
   finalReads: { keys: number; reads: number; ok: number };
   violations: Violation[];
   inconclusiveKeys: string[];
+  /** PIDs of every node process started (all gone when the run returns). */
+  nodePids: number[];
   historyFile?: string;
 }
 
@@ -178,6 +180,7 @@ export async function runRealChaos(o: RealOptions): Promise<RealReport> {
       finalReads: { keys: keys.length, reads: finalReads, ok: finalOk },
       violations,
       inconclusiveKeys: inconclusive,
+      nodePids: cluster.nodes.flatMap((n) => n.pids),
       ...(o.historyFile ? { historyFile: o.historyFile } : {}),
     };
   } finally {

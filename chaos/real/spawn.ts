@@ -82,6 +82,8 @@ export class NodeProcess {
   private alive = false;
   private paused = false;
   private resumedAt = Number.NEGATIVE_INFINITY;
+  /** PIDs of every incarnation started (for leak checks). */
+  readonly pids: number[] = [];
 
   /** True when the process was resumed (SIGCONT) after `t` (performance.now() ms): it was paused since then. */
   pausedSince(t: number): boolean {
@@ -116,6 +118,7 @@ export class NodeProcess {
     if (this.alive) throw new Error(`${this.spec.name} is already running`);
     const proc = Bun.spawn(this.spec.argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: childEnv() });
     this.proc = proc;
+    this.pids.push(proc.pid);
     this.alive = true;
     this.paused = false;
     this.tableMembers = 0;

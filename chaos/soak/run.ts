@@ -72,6 +72,8 @@ export interface SoakReport {
   fdsStartEnd: [number | null, number | null][];
   samples: SoakSample[];
   failures: string[];
+  /** PIDs of every node process started (all gone when the run returns). */
+  nodePids: number[];
 }
 
 const mb = (b: number | null) => (b === null ? null : Math.round((b / 1048576) * 10) / 10);
@@ -202,6 +204,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       fdsStartEnd,
       samples,
       failures,
+      nodePids: cluster.nodes.flatMap((n) => n.pids),
     };
   } finally {
     injector.stop();
