@@ -138,3 +138,29 @@ function serveHttps(cfg: ShoalConfig, pem: RespTlsOptions, fetch: Fetch, port: n
     maxRequestBodySize: cfg.maxValueBytes + 1,
   });
 }
+
+/**
+ * Re-reads --acl-file (SIGHUP): users, passwords and rules change for open
+ * connections too; connections of users that were removed or turned off are
+ * closed, as Redis does. A file with an error is logged and ignored.
+ */
+export function reloadAclFile(node: ShoalNode, cfg: ShoalConfig, log: Logger): void {
+  if (cfg.aclFile === undefined) return;
+  try {
+    const { aclLines, aclSource } = aclSettings(cfg);
+    node.acl.load(aclLines ?? [], aclSource ?? cfg.aclFile);
+    if (cfg.requirepass) node.acl.setUser("default", ["resetpass", `>${cfg.requirepass}`]);
+  } catch (e) {
+    log.error("ACL file reload failed; the previous users stay", { error: (e as Error).message });
+    return;
+  }
+  let closed = 0;
+  for (const s of [...node.sessions]) {
+    const u = node.acl.users.get(s.user);
+    if (u === undefined || !u.enabled) {
+      s.close();
+      closed++;
+    }
+  }
+  log.info("ACL file reloaded", { users: node.acl.users.size, closedConnections: closed });
+}

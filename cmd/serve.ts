@@ -9,7 +9,7 @@ export { nodeSettings } from "../core/node-settings.ts";
 import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { systemClock, systemRng } from "./runtime.ts";
-import { aclSettings, ClientTls, respGuard } from "./security.ts";
+import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
 
 /** A running node with its listeners. */
 export interface RunningServer {
@@ -20,7 +20,7 @@ export interface RunningServer {
   tlsPort: number;
   /** HTTPS (+ HTTP/3) port of the HTTP API (--http-tls-port), 0 when off. */
   httpTlsPort: number;
-  /** Re-reads the client TLS certificate files (SIGHUP); open connections keep going. */
+  /** Re-reads the client TLS certificate files and the ACL file (SIGHUP); open connections keep going. */
   reloadCerts(): void;
   close(): Promise<void>;
 }
@@ -81,7 +81,10 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     httpPort: http.port ?? cfg.httpPort,
     tlsPort: respTls?.port ?? 0,
     httpTlsPort: tls.httpsPort,
-    reloadCerts: () => tls.reload(),
+    reloadCerts() {
+      tls.reload();
+      reloadAclFile(node, cfg, log);
+    },
     async close() {
       await cluster?.close();
       node.stop();

@@ -124,6 +124,31 @@ describe(`client TLS (${BIN})`, () => {
   });
 });
 
+describe(`ACL file reload (${BIN})`, () => {
+  test("SIGHUP re-reads --acl-file: new users log in, removed users' connections are closed, a broken file is ignored", async () => {
+    const aclFile = join(work, "reload.acl");
+    writeFileSync(aclFile, "user default on nopass ~* &* +@all\nuser bob on >bob-pass ~* +get\n");
+    const node = await startShoal({ binary: BIN, args: ["--acl-file", aclFile] });
+    procs.push(node);
+    const bob = await RawClient.connect(node.port);
+    expect(await bob.call(["AUTH", "bob", "bob-pass"])).toBe("+OK\r\n");
+    expect(await bob.call(["SET", "k", "v"])).toBe("-NOPERM this user has no permissions to run the 'set' command\r\n");
+    writeFileSync(aclFile, "user default on nopass ~* &* +@all\nuser carol on >carol-pass ~* +@all\n");
+    node.proc.kill("SIGHUP");
+    expect(await bob.waitClosed(5000)).toBe(true);
+    const carol = await RawClient.connect(node.port);
+    expect(await carol.call(["AUTH", "carol", "carol-pass"])).toBe("+OK\r\n");
+    expect(await carol.call(["SET", "k", "v"])).toBe("+OK\r\n");
+    writeFileSync(aclFile, "user carol on +nosuchcommand\n");
+    node.proc.kill("SIGHUP");
+    await sleep(500);
+    expect(await carol.call(["GET", "k"])).toBe("$1\r\nv\r\n");
+    carol.close();
+    expect(node.output()).toContain("ACL file reload failed");
+    expect(node.output()).not.toContain("carol-pass");
+  });
+});
+
 const ACL = [
   "user default on >default-pass-123 ~* &* +@all",
   "user alice on >alice-pass-456 ~user:* ~orders/* &news +@read +@write -del +@dmap",

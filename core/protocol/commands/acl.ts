@@ -186,7 +186,7 @@ function acl(ctx: CommandContext): void {
     case "help":
       return help(ctx);
     default:
-      throw new ShoalError("ERR", `ACL ${sub.toUpperCase()} is not supported: users come from --acl-file and --requirepass (restart to reload)`);
+      throw new ShoalError("ERR", `ACL ${sub.toUpperCase()} is not supported: users come from --acl-file and --requirepass (SIGHUP reloads the file)`);
   }
 }
 
