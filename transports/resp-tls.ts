@@ -13,7 +13,7 @@
  * certificate throws and leaves the old listener serving.
  */
 import type { ShoalNode } from "../core/node.ts";
-import { type RespConn, type RespGuard, type RespListener, respSocketHandler } from "./resp-server.ts";
+import { type RespConn, RespGuard, type RespListener, respSocketHandler } from "./resp-server.ts";
 
 /** PEM material of the TLS client port. */
 export interface RespTlsOptions {
@@ -31,9 +31,19 @@ export interface ReloadableRespListener extends RespListener {
 
 /** Serves RESP over TLS on `hostname:port` (0 picks a free port). */
 export function listenRespTls(node: ShoalNode, hostname: string, port: number, tls: RespTlsOptions, guard?: RespGuard): ReloadableRespListener {
-  const socket = respSocketHandler(node, guard);
+  const g = guard ?? new RespGuard({ maxClientsPerIp: 0, maxOutputBufferBytes: 0, maxPubsubOutputBufferBytes: 0 }, node.log);
+  const base = respSocketHandler(node, g);
   const open = (p: number, t: RespTlsOptions) => {
     const requireClientCert = t.ca !== undefined;
+    const socket: Bun.SocketHandler<RespConn> = {
+      ...base,
+      handshake(s, success, authorizationError) {
+        if (success && (!requireClientCert || s.authorized)) return;
+        const remote = `${s.remoteAddress}:${(s as { remotePort?: number }).remotePort ?? 0}`;
+        g.refusals.refuse("TLS handshake failed", { remote, error: authorizationError?.message ?? "no valid client certificate" });
+        s.end();
+      },
+    };
     return Bun.listen<RespConn>({
       hostname,
       port: p,

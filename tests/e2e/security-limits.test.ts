@@ -6,7 +6,7 @@
  * command rate. Every refusal leaves a structured log line.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -104,6 +104,28 @@ describe(`client limits (${BIN})`, () => {
     s.write("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\npartial");
     expect(await until(() => closed, 4000)).toBe(true);
     expect(node.output()).toContain("incomplete frame timeout");
+  });
+
+  test("--tls-ca: a client with a foreign certificate is refused and logged; one from the CA works", async () => {
+    const tlsPort = await freePort();
+    const node = await start(["--tls-port", String(tlsPort), "--tls-cert", join(certs.dir, "node.crt"), "--tls-key", join(certs.dir, "node.key"), "--tls-ca", join(certs.dir, "ca.crt")]);
+    const pem = (f: string) => readFileSync(join(certs.dir, f), "utf8");
+    const attempt = (cert: string, key: string) =>
+      new Promise<string>((resolve) => {
+        const s = tls.connect({ host: "127.0.0.1", port: tlsPort, ca: certs.ca, servername: "localhost", cert: pem(cert), key: pem(key) }, () => s.write("PING\r\n"));
+        const t = setTimeout(() => finish("timeout"), 5000);
+        function finish(r: string) {
+          clearTimeout(t);
+          s.destroy();
+          resolve(r);
+        }
+        s.once("data", (d) => finish(d.toString()));
+        s.once("error", () => finish("error"));
+        s.once("close", () => finish("closed"));
+      });
+    expect(await attempt("node2.crt", "node2.key")).toBe("+PONG\r\n");
+    expect(await attempt("stranger.crt", "stranger.key")).not.toBe("+PONG\r\n");
+    expect(await until(() => node.output().includes("client refused: TLS handshake failed"), 3000)).toBe(true);
   });
 
   test("--max-query-buffer-bytes 64kb: a client that sends more of one unfinished command is cut off", async () => {
