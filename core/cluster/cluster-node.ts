@@ -88,6 +88,8 @@ export interface ClusterSettings {
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
+/** Entry indices a rebalance scan visits between yields to the event loop. */
+const SCAN_SLICE = 16_384;
 const MEMBERSHIP_CHANNEL = 1;
 const DATA_CHANNEL = 2;
 
@@ -543,6 +545,12 @@ export class ClusterNode {
     const self = this.o.self;
     const byTarget = new Map<string, EntryState[]>();
     const drop: EntryState[] = [];
+    // A big scan blocks this node's event loop: start it on a fresh timer turn (the membership reply that announced
+    // the change goes out first) and yield every SCAN_SLICE indices, so SWIM probes and pulls are still answered.
+    // Entry indices are stable, so the scan resumes where it was; later writes follow the new table anyway.
+    const big = this.o.node.keyCount() > SCAN_SLICE;
+    const pause = (): Promise<void> => new Promise((resolve) => this.o.clock.setTimer(0, resolve));
+    if (big) await pause();
     const now = this.o.clock.now();
     // per partition, once: the new holders to push to (lists shared by the partition's entries) and whether we keep it
     const listsOf: EntryState[][][] = [];
@@ -562,8 +570,13 @@ export class ClusterNode {
       keep.push(holders.includes(self));
     }
     for (const name of this.o.node.mapNames()) {
-      const t = this.o.node.map(name).table;
+      let t = this.o.node.map(name).table;
       for (let i = 0; i < t.hiWater; i++) {
+        if (big && i % SCAN_SLICE === SCAN_SLICE - 1) {
+          await pause();
+          if (this.stopped) return;
+          t = this.o.node.map(name).table;
+        }
         if (!t.isLive(i)) continue;
         const exp = t.expireAt[i]!;
         if (exp !== 0 && exp <= now) continue;
