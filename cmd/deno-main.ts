@@ -116,10 +116,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
-  const node = new ShoalNode({ config: nodeSettings(config), clock: systemClock, rng: systemRng(), log });
+  // --acl-file: the same Redis-syntax users as under Bun (cmd/security.ts reads it with node:fs there)
+  const acl = config.aclFile === undefined ? {} : { aclLines: Deno.readTextFileSync(config.aclFile).split(/\r?\n/), aclSource: config.aclFile };
+  const node = new ShoalNode({ config: { ...nodeSettings(config), ...acl }, clock: systemClock, rng: systemRng(), log });
   const listener = Deno.listen({ hostname: config.bind, port: config.port, transport: "tcp" });
   const app = createHttpApp(node, {
-    authTokens: config.requirepass ? [config.requirepass] : undefined,
+    auth: node,
     maxValueBytes: config.maxValueBytes,
     maxKeyBytes: config.maxKeyBytes,
   });
