@@ -20,7 +20,9 @@ fault every --fault-every. Every --sample-every it records per node RSS
 (/proc/<pid>/status), open fds, the slowest /healthz answer (event-loop lag
 stand-in; paused nodes excluded) and the client p99. Fails (exit 1) when a
 node's RSS grew more than --max-rss-growth between the end of the warm-up
-and the end (medians of three samples; kill/restart only hit the last node,
+and the end (lowest RSS of the first vs the last quarter of the samples after
+the warm-up: a leak raises that floor, garbage between collections does not;
+the median growth is shown too; kill/restart only hit the last node,
 which is not judged), or on a stall longer than --max-stall.
 Prints the timeline at the end; --json for machines.
 
@@ -123,8 +125,16 @@ export function formatSoakReport(r: SoakReport): string {
   );
   out += "\n";
   out += table(
-    ["node", "RSS after warm-up MB", "RSS at end MB", "growth", "max healthz ms", "fds start→end"],
-    r.rss.map((x, i) => [x.node, x.baseMb ?? "-", x.endMb ?? "-", x.growthPct === null ? (x.note ?? "-") : `${x.growthPct}%`, r.maxLagMs[i] ?? "-", `${r.fdsStartEnd[i]![0] ?? "-"}→${r.fdsStartEnd[i]![1] ?? "-"}`]),
+    ["node", "RSS floor after warm-up MB", "RSS floor at end MB", "growth", "median growth", "max healthz ms", "fds start→end"],
+    r.rss.map((x, i) => [
+      x.node,
+      x.baseMb ?? "-",
+      x.endMb ?? "-",
+      x.growthPct === null ? (x.note ?? "-") : `${x.growthPct}%`,
+      x.medianGrowthPct === undefined ? "-" : `${x.medianGrowthPct}%`,
+      r.maxLagMs[i] ?? "-",
+      `${r.fdsStartEnd[i]![0] ?? "-"}→${r.fdsStartEnd[i]![1] ?? "-"}`,
+    ]),
   );
   const kinds = Object.entries(r.faults.byKind);
   out += `\nfaults: ${kinds.length ? kinds.map(([k, n]) => `${k} ${n}`).join(", ") : "none"}; runner's own max timer lag ${r.maxRunnerLagMs} ms\n`;

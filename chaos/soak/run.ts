@@ -2,7 +2,8 @@
  * One soak run: a cluster of real nodes under steady load with a fault every
  * `faultEveryMs`, sampled every `sampleEveryMs`. Fails when a node's RSS grew
  * more than `maxRssGrowthPct` between the end of the warm-up and the end of
- * the run (medians of the first and last three samples, nodes never
+ * the run (lowest RSS of the first vs the last quarter of the samples after
+ * the warm-up — the floor a leak raises, not the GC sawtooth; nodes never
  * restarted after the warm-up; kill/restart faults only hit the last node so
  * the others stay comparable), or when a node's /healthz took longer than
  * `maxStallMs` (an event-loop stall) while it was not paused by a fault.
@@ -66,7 +67,7 @@ export interface SoakReport {
   errors: number;
   faults: { byKind: Record<string, number>; events: FaultEvent[] };
   /** Per node: RSS after warm-up and at the end (MB), growth %, or why it was not judged. */
-  rss: { node: string; baseMb: number | null; endMb: number | null; growthPct: number | null; note?: string }[];
+  rss: { node: string; baseMb: number | null; endMb: number | null; growthPct: number | null; medianGrowthPct?: number; note?: string }[];
   maxLagMs: (number | null)[];
   maxRunnerLagMs: number;
   fdsStartEnd: [number | null, number | null][];
@@ -171,11 +172,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const firstPid = pids[afterWarm[0]!.k]![i]!;
       if (afterWarm.some(({ k }) => pids[k]![i] !== firstPid) || firstPid === 0) return { node, baseMb: null, endMb: null, growthPct: null, note: "restarted after warm-up (kill/restart victim)" };
       const vals = afterWarm.map(({ s }) => s.rssMb[i]).filter((x): x is number => x !== null);
-      const base = median(vals.slice(0, 3));
-      const end = median(vals.slice(-3));
+      // a garbage-collected heap saws up and down between collections; what a leak raises is the floor, so compare
+      // the lowest RSS of the first quarter after the warm-up with the lowest of the last quarter (≥ 3 samples each)
+      const w = Math.max(3, Math.floor(vals.length / 4));
+      const base = Math.min(...vals.slice(0, w));
+      const end = Math.min(...vals.slice(-w));
       const growthPct = Math.round(((end - base) / base) * 1000) / 10;
-      if (growthPct > o.maxRssGrowthPct) failures.push(`${node}: RSS grew ${growthPct}% after warm-up (${base} → ${end} MB; limit ${o.maxRssGrowthPct}%)`);
-      return { node, baseMb: base, endMb: end, growthPct };
+      const medianGrowthPct = Math.round(((median(vals.slice(-w)) - median(vals.slice(0, w))) / median(vals.slice(0, w))) * 1000) / 10;
+      if (growthPct > o.maxRssGrowthPct) failures.push(`${node}: RSS floor grew ${growthPct}% after warm-up (${base} → ${end} MB; limit ${o.maxRssGrowthPct}%)`);
+      return { node, baseMb: base, endMb: end, growthPct, medianGrowthPct };
     });
     const maxLagMs = cluster.nodes.map((_, i) => {
       const xs = samples.map((s) => s.lagMs[i]).filter((x): x is number => x !== null);
