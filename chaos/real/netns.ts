@@ -17,8 +17,14 @@ import { existsSync } from "node:fs";
 
 /** Runs a command synchronously; throws with its stderr on failure unless `allowFail`. */
 function sh(argv: string[], allowFail = false): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  const out = `${r.stdout.toString()}${r.stderr.toString()}`;
+  let r: ReturnType<typeof Bun.spawnSync>;
+  try {
+    r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  } catch (err) {
+    if (allowFail) return { ok: false, out: String(err) };
+    throw new Error(`${argv[0]} could not run (${err instanceof Error ? err.message : String(err)}): install iproute2 / nftables`);
+  }
+  const out = `${r.stdout?.toString() ?? ""}${r.stderr?.toString() ?? ""}`;
   if (!r.success && !allowFail) throw new Error(`${argv.join(" ")} failed: ${out.trim()}`);
   return { ok: r.success, out };
 }
