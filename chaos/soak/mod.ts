@@ -22,8 +22,9 @@ stand-in; paused nodes excluded) and the client p99. Fails (exit 1) when a
 node's RSS grew more than --max-rss-growth between the end of the warm-up
 and the end (lowest RSS of the first vs the last quarter of the samples after
 the warm-up: a leak raises that floor, garbage between collections does not;
-the median growth is shown too; kill/restart only hit the last node,
-which is not judged), or on a stall longer than --max-stall.
+the median growth is shown too; kill/restart only hit the last node, which
+is judged on its last incarnation after its own warm-up), or on a stall
+longer than --max-stall.
 Prints the timeline at the end; --json for machines.
 
   --duration <d>           run time [30m]

@@ -3,9 +3,9 @@
  * `faultEveryMs`, sampled every `sampleEveryMs`. Fails when a node's RSS grew
  * more than `maxRssGrowthPct` between the end of the warm-up and the end of
  * the run (lowest RSS of the first vs the last quarter of the samples after
- * the warm-up — the floor a leak raises, not the GC sawtooth; nodes never
- * restarted after the warm-up; kill/restart faults only hit the last node so
- * the others stay comparable), or when a node's /healthz took longer than
+ * the warm-up — the floor a leak raises, not the GC sawtooth; a restarted
+ * node is judged on its last incarnation after its own warm-up; kill/restart
+ * faults only hit the last node so the others run the whole time), or when a node's /healthz took longer than
  * `maxStallMs` (an event-loop stall) while it was not paused by a fault.
  */
 import { RealCluster } from "../real/cluster.ts";
@@ -165,12 +165,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     progress.done();
 
     const failures: string[] = [];
-    const afterWarm = samples.map((s, k) => ({ s, k })).filter(({ s }) => s.atMs > o.warmupMs);
     const rss = cluster.nodes.map((n, i) => {
       const node = n.spec.name;
-      if (afterWarm.length < 6) return { node, baseMb: null, endMb: null, growthPct: null, note: "run too short after warm-up (need 6 samples)" };
-      const firstPid = pids[afterWarm[0]!.k]![i]!;
-      if (afterWarm.some(({ k }) => pids[k]![i] !== firstPid) || firstPid === 0) return { node, baseMb: null, endMb: null, growthPct: null, note: "restarted after warm-up (kill/restart victim)" };
+      // each incarnation gets its own warm-up: a restarted node refills its partitions first
+      const lastPid = pids.at(-1)?.[i] ?? 0;
+      const k0 = pids.findIndex((p) => p[i] === lastPid);
+      const bornAt = k0 <= 0 ? 0 : samples[k0]!.atMs;
+      const from = Math.max(o.warmupMs, bornAt + o.warmupMs);
+      const afterWarm = samples.map((s, k) => ({ s, k })).filter(({ s, k }) => s.atMs > from && pids[k]![i] === lastPid);
+      if (lastPid === 0 || afterWarm.length < 6) {
+        return { node, baseMb: null, endMb: null, growthPct: null, note: bornAt > 0 ? "restarted: too few samples after its own warm-up" : "run too short after warm-up (need 6 samples)" };
+      }
       const vals = afterWarm.map(({ s }) => s.rssMb[i]).filter((x): x is number => x !== null);
       // a garbage-collected heap saws up and down between collections; what a leak raises is the floor, so compare
       // the lowest RSS of the first quarter after the warm-up with the lowest of the last quarter (≥ 3 samples each)
