@@ -29,9 +29,9 @@ export interface RunningCluster {
   close(): Promise<void>;
 }
 
-/** Whether `cfg` asks for a cluster (peers given or a non-static discovery). */
+/** Whether `cfg` asks for a cluster (peers given, a non-static discovery, or an external discovery plugin). */
 export function wantsCluster(cfg: ShoalConfig): boolean {
-  return cfg.peers.length > 0 || cfg.discovery !== "static";
+  return cfg.peers.length > 0 || cfg.discovery !== "static" || cfg.discoveryPlugin !== undefined;
 }
 
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
