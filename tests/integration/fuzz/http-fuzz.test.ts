@@ -9,6 +9,11 @@
  * CI slice: HTTP_FUZZ_REQUESTS (default 20,000). The full run:
  *   HTTP_FUZZ_REQUESTS=1000000 bun test --timeout 3600000 tests/integration/fuzz/http-fuzz.test.ts
  * HTTP_FUZZ_SEED replays a run (the seed is printed).
+ *
+ * Full run 2026-11-23 (seed 142636486, bun cmd/shoal.ts, 2 shared CPUs at load 15-24): 1,000,000
+ * requests in 1,234 s, 0 crashes, 0 hangs, sentinels intact at all 500 checks, no 500 answer;
+ * 657,373 answered (448,859 4xx, 120,588 505, 60,018 2xx, 27,872 1xx, 36 3xx; the rest were
+ * requests the server rightly waits on), RSS 62 -> 148 MiB.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
