@@ -7,12 +7,12 @@
  * imbalance: owned partitions max/mean (and replica slots) from the table,
  * and keys per node max/mean from each node's /v1/stats.
  *
- *   npx bun bench/join-time.ts [--quick] [--keys 1000000] [--rounds 3] [--no-write]
+ *   npx bun bench/join-time.ts [--quick] [--keys 1000000] [--rounds 3] [--no-write] [--keep-logs DIR]
  *
  * Uses the compiled binary ($SHOAL_BIN, default dist/shoal). Every process is
  * stopped by PID at the end of each round, also on error or Ctrl-C.
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { PartitionTable } from "../core/cluster/partition-table.ts";
 import { loadCluster } from "./cluster-load.ts";
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     keys: { type: "string" },
     rounds: { type: "string" },
     "no-write": { type: "boolean", default: false },
+    "keep-logs": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -60,6 +61,10 @@ function lastEvent(m: ShoalMember, event: string): Record<string, unknown> | nul
 interface Round {
   loadMs: number;
   readyMs: number;
+  /** Spawn → last partition-table rebuild in the 4th node's log (membership converged), ms. */
+  tableMs: number;
+  /** Spawn → "initial sync done" in the 4th node's log, ms. */
+  syncMs: number;
   settledMs: number;
   pulled: number;
   partitionsHeld: number;
@@ -82,11 +87,15 @@ async function round(i: number): Promise<Round> {
   const loadBefore = loadAverage();
   const [p] = await memberPorts(1);
   const peers = [...three.map((m) => m.peer), p!.peer];
+  const wall0 = Date.now();
   const t0 = performance.now();
   const fourth = await startMember(p!, peers, flags, dir);
   await until(() => isReady(fourth), 120_000, "the 4th node's /readyz", 10);
   const readyMs = performance.now() - t0;
   const sync = lastEvent(fourth, "initial sync done");
+  const since = (e: Record<string, unknown> | null): number => (e ? Date.parse(String(e.time)) - wall0 : Number.NaN);
+  const tableMs = since(lastEvent(fourth, "partition table rebuilt"));
+  const syncMs = since(sync);
   const all = [...three, fourth];
   // Settled: every copy where the 4-member table puts it, and the counts stable for 1 s.
   let last = "";
@@ -118,6 +127,8 @@ async function round(i: number): Promise<Round> {
   const r: Round = {
     loadMs,
     readyMs,
+    tableMs,
+    syncMs,
     settledMs,
     pulled: Number(sync?.entries ?? Number.NaN),
     partitionsHeld: Number(sync?.partitions ?? Number.NaN),
@@ -127,8 +138,13 @@ async function round(i: number): Promise<Round> {
     loadBefore,
   };
   console.log(
-    `round ${i}: ready after ${(readyMs / 1000).toFixed(2)} s (pulled ${r.pulled} entries for ${r.partitionsHeld} partitions); settled after ${(settledMs / 1000).toFixed(2)} s; keys per node ${keysPerNode.join(", ")}`,
+    `round ${i}: 4-member table after ${(tableMs / 1000).toFixed(2)} s, pull done after ${(syncMs / 1000).toFixed(2)} s, ready after ${(readyMs / 1000).toFixed(2)} s (pulled ${r.pulled} entries for ${r.partitionsHeld} partitions); settled after ${(settledMs / 1000).toFixed(2)} s; keys per node ${keysPerNode.join(", ")}`,
   );
+  const keep = values["keep-logs"];
+  if (keep) {
+    mkdirSync(keep, { recursive: true });
+    all.forEach((m, n) => copyFileSync(m.logFile, `${keep}/round${i}-node${n + 1}.log`));
+  }
   await cleanup();
   return r;
 }
@@ -144,6 +160,8 @@ async function main(): Promise<void> {
   const rows = rounds.map((r, i) => [
     String(i + 1),
     s(r.loadMs),
+    s(r.tableMs),
+    s(r.syncMs),
     `**${s(r.readyMs)}**`,
     r.pulled.toLocaleString("en-US"),
     String(r.partitionsHeld),
@@ -152,9 +170,9 @@ async function main(): Promise<void> {
     keysMaxOverMean(r).toFixed(3),
     r.loadBefore,
   ]);
-  rows.push(["median", s(med((r) => r.loadMs)), `**${s(med((r) => r.readyMs))}**`, "", "", s(med((r) => r.settledMs)), "", med(keysMaxOverMean).toFixed(3), ""]);
+  rows.push(["median", s(med((r) => r.loadMs)), s(med((r) => r.tableMs)), s(med((r) => r.syncMs)), `**${s(med((r) => r.readyMs))}**`, "", "", s(med((r) => r.settledMs)), "", med(keysMaxOverMean).toFixed(3), ""]);
   const tbl = table(
-    ["round", "load s", "join → /readyz s", "entries pulled", "partitions held", "join → settled s", "copies per node after", "keys max/mean", "load avg before join"],
+    ["round", "load s", "join → table s", "join → pull done s", "join → /readyz s", "entries pulled", "partitions held", "join → settled s", "copies per node after", "keys max/mean", "load avg before join"],
     rows,
   );
   const r0 = rounds[0]!;
@@ -169,6 +187,7 @@ async function main(): Promise<void> {
         `A 3-node cluster (RF=${RF}, W=2, ${PARTITIONS} partitions, preset lan) holding ${KEYS.toLocaleString("en-US")} keys (16 B keys, 100 B values,`,
         "written to each key's owner with pipelined SETs), then a 4th node joins with static peers. *join → /readyz* is from",
         "spawning the 4th process to its /readyz answering 200 (polled every 10 ms): it has pulled every partition it holds.",
+        "*table* and *pull done* are the 4th node's own log times (last `partition table rebuilt`, `initial sync done`) from the spawn.",
         "*settled* is when the copies on all four nodes add up to 2 × keys again (the old holders dropped what they handed",
         "over) and stay there for 1 s. Keys per node from each node's `/v1/stats` (local copies, owner + replica).",
         `Generated by \`npx bun bench/join-time.ts --keys ${KEYS} --rounds ${ROUNDS}\` with \`${process.env.SHOAL_BIN ?? "dist/shoal"}\`.`,
