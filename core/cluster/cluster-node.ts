@@ -225,7 +225,10 @@ export class ClusterNode {
     });
     await this.membership.start();
     this.rebuild();
+    this.noteJoinTakeovers();
     await this.initialPull();
+    // the initial pull covered every partition this node holds: nothing is left to catch up from the join
+    this.catching.clear();
     this.syncing = false;
     this.withoutSelf = null;
     await this.settled();
@@ -318,14 +321,35 @@ export class ClusterNode {
       return encodePeer({ t: "hello", host: a.host, port: a.port });
     }
     if (req.t === "fetch") {
+      const refused = req.strict ? this.notOwnerIn(req.from, req.keys) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
       return encodePeer({ t: "entries", entries: req.keys.map((k) => this.sync.current(k.map, k.key)), next: null });
     }
     if (req.t === "apply") {
+      const refused = req.strict ? this.notOwnerIn(req.from, req.entries) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
       let taken = 0;
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
       return encodePeer({ t: "applied", taken });
     }
     return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true) });
+  }
+
+  /**
+   * Quorum traffic (a client write's replication, a quorum read) is served
+   * only for the owner of the keys' partition in this node's own table, so a
+   * node the others have replaced (paused, cut off one way, or with an older
+   * view) cannot get a write acknowledged or a read confirmed. Returns the
+   * refusal, or null.
+   */
+  private notOwnerIn(from: string | undefined, keys: readonly { key: Uint8Array }[]): string | null {
+    const t = this.table;
+    if (t === null) return "no partition table yet";
+    for (const { key } of keys) {
+      const p = partitionOf(key, t.partitionCount);
+      if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
+    }
+    return null;
   }
 
   /** Runs a forwarded command in an internal session and captures its reply bytes. */
@@ -388,6 +412,23 @@ export class ClusterNode {
       this.catchingRun = this.pullTakeovers().finally(() => {
         this.catchingRun = null;
       });
+    }
+  }
+
+  /**
+   * Joining: the partitions this node owns were held by others until now.
+   * Until the initial pull is done, commands on them fetch their keys from
+   * those holders (the table without this node) first.
+   */
+  private noteJoinTakeovers(): void {
+    const t = this.table;
+    if (t === null || t.members.length < 2) return;
+    const self = this.o.self;
+    const others = t.members.filter((m) => m !== self);
+    const before = PartitionTable.build(others, 0, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+    for (let p = 0; p < t.partitionCount; p++) {
+      if (t.owner(p) !== self) continue;
+      this.catching.set(p, [...new Set([before.owner(p), ...before.replicas(p)])]);
     }
   }
 

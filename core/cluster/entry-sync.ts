@@ -109,6 +109,29 @@ export class EntrySync {
     return { map, key, value: null, expireAt: 0, version: tomb?.version ?? 0 };
   }
 
+  /**
+   * Puts `prev` back (value or deletion, with its own version) if the key is
+   * still at version `ifVersion` — undoing a local write whose quorum failed.
+   * Returns whether it did.
+   */
+  restore(prev: EntryState, ifVersion: number): boolean {
+    const m = this.node.map(prev.map);
+    const idx = m.lookup(prev.key, 0, prev.key.length, false);
+    const k = latin1(prev.key);
+    const current = idx >= 0 ? m.table.version[idx]! : (this.tombs.get(prev.map)?.get(k)?.version ?? 0);
+    if (current !== ifVersion) return false;
+    if (prev.value === null) {
+      if (idx >= 0) m.removeEntry(idx);
+      this.tombs.get(prev.map)?.delete(k);
+      if (prev.version > 0) this.remember(prev.map, prev.key, prev.version);
+      return true;
+    }
+    const at = m.setRange(prev.key, 0, prev.key.length, prev.value, 0, prev.value.length, prev.expireAt);
+    m.table.version[at] = prev.version;
+    this.tombs.get(prev.map)?.delete(k);
+    return true;
+  }
+
   /** Every tombstone held, as deletion entry states (for rebalancing and joins). */
   *tombstones(): Generator<EntryState> {
     for (const [map, t] of this.tombs) {

@@ -29,9 +29,11 @@ export interface EntryState {
 /** Requests a node answers on the data channel. */
 export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
-  | { t: "apply"; entries: EntryState[] }
+  /** `strict`: a client write's replication; taken only if the receiver's table names `from` as the owner. */
+  | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean }
   | { t: "pull"; partitions: number[]; after: PullCursor | null }
-  | { t: "fetch"; keys: { map: string; key: Uint8Array }[] }
+  /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner. */
+  | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean }
   | { t: "hello" };
 
 /** Position in a node's entries: map name and entry index to resume after. */
@@ -173,7 +175,8 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
   if (m?.t === "apply" && m.entries) return { t: "apply", entries: decodeEntries(m.entries) };
   if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
-    return { t: "fetch", keys: m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) })) };
+    const keys = m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) }));
+    return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
   }
   if (m?.t === "pull" && Array.isArray(m.partitions)) return { t: "pull", partitions: m.partitions, after: m.after ?? null };
   throw new TypeError("peer protocol: malformed request");

@@ -4,30 +4,33 @@
  * For a keyed command the router finds the key's partition (plain Redis
  * commands act on map `default`; DM.* commands name the map in argument 1):
  * - keys in different partitions → `-CROSSSLOT`, as Redis Cluster answers;
- * - this node does not own the partition → the command is forwarded to the
- *   owner (`exec`) and its reply bytes are copied back, or `-CLUSTERDOWN`
- *   when the owner cannot be reached within the peer timeout;
+ * - this node does not own the partition → a Redis Cluster client gets
+ *   `-MOVED`, others have the command forwarded to the owner (`exec`) and
+ *   its reply bytes copied back (`-CLUSTERDOWN` when the owner cannot be
+ *   reached). A forwarded command is only ever run by the owner in the
+ *   receiver's own table: a receiver whose table names someone else passes
+ *   it on (at most 3 hops, then `-TRYAGAIN`), so no node computes on a copy
+ *   it has handed off;
  * - a write on the owner runs locally, then each written key's resulting
  *   state (value or deletion, stamped with a fresh HLC version) is pushed to
- *   the partition's replicas (`apply`); without writeQuorum − 1 acks the
- *   reply is rewound and replaced by `-WRITEQUORUM` (the local write stays,
- *   as in Olric);
+ *   the partition's replicas (`apply`, strict: a replica takes it only if
+ *   its own table names this node as the owner); without W − 1 acks the
+ *   reply becomes `-WRITEQUORUM` and the local write is rolled back (unless
+ *   something newer was written on top);
+ * - with read quorum R > 1 a read — and a read-modify-write such as INCR —
+ *   first fetches the keys from R − 1 replicas (strict too), keeps the
+ *   newest version, repairs stale copies, then runs; too few answers give
+ *   `-READQUORUM`;
+ * - a partition this node has just taken over (a join, a failover) is
+ *   caught up: until it has pulled the partition from its previous holders,
+ *   each command first fetches its keys from them;
  * - fewer live members than memberCountQuorum → writes get `-CLUSTERQUORUM`;
  * - in `async` replication mode the owner acknowledges after its local write
- *   and replicates in the background (W is not waited for);
- * - a read with read quorum R > 1 runs on the owner after it fetched the
- *   key's state from the replicas: with fewer than R − 1 answers the read
- *   gets `-READQUORUM`; the newest version among the answers and the local
- *   copy wins, and read-repair brings the owner and every stale replica up
- *   to it before the command runs.
+ *   and replicates in the background (W is not waited for).
  * W and R come from the map's settings (`maps.<name>.write_quorum`) or the
  * cluster defaults; DM.PUT takes `W n` and DM.GET `R n` per request.
- * Sessions created for inbound `exec` are internal: they run the command
- * here even when this node's table names another owner (tables converge),
- * with one exception: while this node is still pulling its partitions after
- * joining (`syncing`), commands for partitions it owns go to the owner of
- * the table without it (the previous owner, which still has the data),
- * at most two hops deep.
+ * Forwarded and replicated commands of one pipeline run concurrently
+ * ({@link ClientSession.defer}); replies keep their order.
  */
 import type { CommandRouter, ShoalNode } from "../node.ts";
 import type { Args } from "../protocol/args.ts";
@@ -97,6 +100,12 @@ export interface RouterStats {
   readRepairs: number;
   /** Writes acknowledged before replication (async mode). */
   asyncWrites: number;
+  /** Forwarded commands passed on again because this node's table names another owner. */
+  reforwarded: number;
+  /** Commands refused with TRYAGAIN after too many hops (tables disagreeing). */
+  tryAgain: number;
+  /** Writes undone locally after their quorum failed. */
+  rolledBack: number;
   /** Commands that first fetched their keys because this node had just taken the partition over. */
   catchUps: number;
   /** Replica pushes (apply) that failed or timed out. */
@@ -124,6 +133,9 @@ export class ClusterRouter implements CommandRouter {
     readRepairs: 0,
     asyncWrites: 0,
     catchUps: 0,
+    reforwarded: 0,
+    tryAgain: 0,
+    rolledBack: 0,
     replicaFailures: 0,
     clusterQuorumRefusals: 0,
     moved: 0,
@@ -170,30 +182,25 @@ export class ClusterRouter implements CommandRouter {
       );
     }
     const owner = table.owner(p);
-    let hops = this.internal.get(session);
-    if (session.asking) {
-      session.asking = false; // ASKING: run here once, this node still holds the slot's data
-      hops ??= 2;
-    }
-    const redirect = hops === undefined && this.redirects(session);
-    if (owner !== this.c.self && hops === undefined) {
-      const to = redirect ? this.c.clientAddress?.(owner) : null;
-      if (to && to.port > 0) {
-        this.stats.moved++;
-        return fail(session, `MOVED ${keySlot(keys[0]!)} ${to.host}:${to.port}`);
-      }
-      return this.forward(session, owner, args, 1);
-    }
-    if (owner === this.c.self && this.c.syncing() && (hops ?? 0) < 2) {
-      const previous = this.c.previousOwner(p);
-      if (previous !== null && previous !== this.c.self) {
-        const to = redirect ? this.c.clientAddress?.(previous) : null;
+    const hops = this.internal.get(session);
+    session.asking = false; // nothing migrates by ASK here: a new owner catches up itself
+    if (owner !== this.c.self) {
+      if (hops === undefined) {
+        const to = this.redirects(session) ? this.c.clientAddress?.(owner) : null;
         if (to && to.port > 0) {
-          this.stats.ask++;
-          return fail(session, `ASK ${keySlot(keys[0]!)} ${to.host}:${to.port}`);
+          this.stats.moved++;
+          return fail(session, `MOVED ${keySlot(keys[0]!)} ${to.host}:${to.port}`);
         }
-        return this.forward(session, previous, args, (hops ?? 0) + 1);
+        return this.forward(session, owner, args, 1);
       }
+      // forwarded here by a peer whose table differs from ours: never run it on a copy this node may no longer
+      // hold (or hold stale); pass it on to the owner in our table, a bounded number of hops
+      if (hops >= MAX_HOPS) {
+        this.stats.tryAgain++;
+        return fail(session, `TRYAGAIN partition ${p} is changing owner (members disagree for now); retry`);
+      }
+      this.stats.reforwarded++;
+      return this.forward(session, owner, args, hops + 1);
     }
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
     const sources = owner === this.c.self ? this.c.catchingUp?.(p) : undefined;
@@ -227,13 +234,21 @@ export class ClusterRouter implements CommandRouter {
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
+    const r = override?.readQuorum ?? this.c.readQuorum ?? 1;
+    if (r > 1 && !blindWrite(command, args)) {
+      // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
+      // not on this node's alone (it may have taken the partition over without the last write)
+      return this.readRepaired(session, command, args, map, keys, holders, r, () =>
+        this.writeReplicated(session, command, args, map, keys, holders, w),
+      );
+    }
     return this.writeReplicated(session, command, args, map, keys, holders, w);
   }
 
   /** Fetches `keys` from every source (waiting for all, each bounded by the peer timeout) and keeps the newest versions. */
   private async catchUp(map: string, keys: Uint8Array[], sources: readonly string[]): Promise<void> {
     const wanted = keys.map((key) => ({ map, key }));
-    const answers = await this.gather([...sources], wanted, sources.length);
+    const answers = await this.gather([...sources], wanted, sources.length, false);
     for (const a of answers) for (const e of a.entries) if (e.version > 0) this.c.sync.apply(e);
   }
 
@@ -405,8 +420,9 @@ export class ClusterRouter implements CommandRouter {
     const reply = session.reply;
     const startLen = reply.len;
     const deferrable = session.canDefer;
+    const before = keys.map((k) => this.c.sync.current(map, k));
     const r = command.run({ node: this.node, session, reply, args });
-    if (r || !deferrable) return this.finishWrite(session, r, startLen, map, keys, holders, w);
+    if (r || !deferrable) return this.finishWrite(session, r, startLen, map, keys, holders, w, before);
     if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return null; // an error reply changed nothing
     const entries = this.stampAll(map, keys);
     if (entries.length === 0) return null;
@@ -418,9 +434,26 @@ export class ClusterRouter implements CommandRouter {
     const need = w - 1;
     session.defer(
       startLen,
-      this.replicate(holders, entries, need).then((acks) => (acks >= need ? null : errorBytes(this.quorumFailure(acks, w, holders)))),
+      this.replicate(holders, entries, need).then((acks) => {
+        if (acks >= need) return null;
+        this.rollback(before, entries);
+        return errorBytes(this.quorumFailure(acks, w, holders));
+      }),
     );
     return null;
+  }
+
+  /**
+   * Undoes a write whose quorum failed, where nothing newer was written on
+   * top: its new version must not outlive it here (a rebalance would push it,
+   * and a write computed on a stale copy — an owner the others had already
+   * replaced — would then win over acknowledged ones).
+   */
+  private rollback(before: EntryState[], entries: EntryState[]): void {
+    for (const e of entries) {
+      const prev = before.find((b) => b.key.length === e.key.length && b.key.every((x, i) => x === e.key[i]));
+      if (prev && this.c.sync.restore(prev, e.version)) this.stats.rolledBack++;
+    }
   }
 
   private stampAll(map: string, keys: Uint8Array[]): EntryState[] {
@@ -446,6 +479,7 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: string[],
     w: number,
+    before: EntryState[],
   ): Promise<void> {
     const reply = session.reply;
     if (r) await r;
@@ -460,6 +494,7 @@ export class ClusterRouter implements CommandRouter {
     const need = w - 1;
     const acks = await this.replicate(holders, entries, need);
     if (acks >= need) return;
+    this.rollback(before, entries);
     reply.len = startLen;
     reply.error(this.quorumFailure(acks, w, holders));
   }
@@ -478,11 +513,12 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: string[],
     r: number,
+    andThen?: () => Promise<void> | null,
   ): Promise<void> {
     this.stats.quorumReads++;
     const need = r - 1;
     const wanted = keys.map((key) => ({ map, key }));
-    const answers = await this.gather(holders, wanted, need);
+    const answers = await this.gather(holders, wanted, need, true);
     if (answers.length < need) {
       this.stats.readQuorumFailures++;
       return fail(session, `READQUORUM ${answers.length + 1} of ${r} copies answered the read (replicas: ${holders.join(", ") || "none"})`);
@@ -502,12 +538,21 @@ export class ClusterRouter implements CommandRouter {
         }
       }
     }
+    if (andThen) {
+      await andThen();
+      return;
+    }
     const run = command.run({ node: this.node, session, reply: session.reply, args });
     if (run) await run;
   }
 
   /** Asks every holder for the keys' states; resolves once `need` answered or all settled. */
-  private gather(holders: string[], wanted: { map: string; key: Uint8Array }[], need: number): Promise<{ peer: string; entries: EntryState[] }[]> {
+  private gather(
+    holders: string[],
+    wanted: { map: string; key: Uint8Array }[],
+    need: number,
+    strict: boolean,
+  ): Promise<{ peer: string; entries: EntryState[] }[]> {
     return new Promise((resolve) => {
       const answers: { peer: string; entries: EntryState[] }[] = [];
       let settled = 0;
@@ -517,7 +562,7 @@ export class ClusterRouter implements CommandRouter {
       }
       for (const h of holders) {
         this.c
-          .request(h, { t: "fetch", keys: wanted })
+          .request(h, strict ? { t: "fetch", keys: wanted, from: this.c.self, strict } : { t: "fetch", keys: wanted })
           .then(
             (res) => {
               if (res.t === "entries" && res.entries.length === wanted.length) answers.push({ peer: h, entries: res.entries });
@@ -541,7 +586,7 @@ export class ClusterRouter implements CommandRouter {
       if (need <= 0) resolve(0);
       if (holders.length === 0) resolve(0);
       for (const h of holders) {
-        this.c.request(h, { t: "apply", entries }).then(
+        this.c.request(h, { t: "apply", entries, from: this.c.self, strict: true }).then(
           (res) => {
             if (res.t === "applied") acks++;
             else this.stats.replicaFailures++;
@@ -577,6 +622,9 @@ const KEYLESS: Record<string, true> = {
   "dm.destroy": true,
 };
 
+/** Most peer hops of one forwarded command while tables disagree. */
+const MAX_HOPS = 3;
+
 /** Cluster SCAN cursors carry the member index in their low part. */
 const MAX_MEMBERS = 1024;
 
@@ -597,6 +645,22 @@ function command0(session: ClientSession, args: Args, node: ShoalNode): Promise<
   const c = node.commands.lookup(args)!;
   const r = c.run({ node, session, reply: session.reply, args });
   return r ?? Promise.resolve();
+}
+
+/** Writes whose result does not depend on the current value: SET/SETEX/PSETEX/MSET/DM.PUT without NX, XX or GET. */
+function blindWrite(command: Command, args: Args): boolean {
+  switch (command.name) {
+    case "set":
+    case "dm.put":
+      for (let i = 3; i < args.n; i++) if (args.is(i, "nx") || args.is(i, "xx") || args.is(i, "get")) return false;
+      return true;
+    case "setex":
+    case "psetex":
+    case "mset":
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** A per-request quorum (`W n` on DM.PUT, `R n` on DM.GET), if given; the command validated it. */

@@ -136,7 +136,7 @@ describe("Redis Cluster protocol on a three-process shoal cluster", () => {
     expect(r.code).toBe(0);
   });
 
-  test("a cluster-aware session gets MOVED to the owner; plain sessions are forwarded; ASKING runs one command here", async () => {
+  test("a cluster-aware session gets MOVED to the owner; plain sessions are forwarded", async () => {
     const slots = parse(await raws[0]!.call(["CLUSTER", "SLOTS"])) as [number, number, [string, number]][];
     const ownerPort = (key: string) => slots.find(([a, b]) => keySlot(utf8(key)) >= a && keySlot(utf8(key)) <= b)![2][1];
     let key = "";
@@ -148,9 +148,8 @@ describe("Redis Cluster protocol on a three-process shoal cluster", () => {
     expect(await raws[0]!.call(["GET", key])).toBe(`-MOVED ${keySlot(utf8(key))} 127.0.0.1:${ownerPort(key)}\r\n`);
     const owner = raws[ports.indexOf(ownerPort(key))]!;
     expect(await owner.call(["GET", key])).toBe("$1\r\nv\r\n");
-    // ASKING makes the next command run on this node even though it does not own the slot (one-shot)
+    // ASKING is accepted; no slot is being imported here (a new owner catches up by itself), so Redis answers MOVED too
     expect(await raws[0]!.call(["ASKING"])).toBe("+OK\r\n");
-    expect(await raws[0]!.call(["GET", key])).not.toStartWith("-MOVED"); // local copy (a replica) or nil, no redirect
     expect(await raws[0]!.call(["GET", key])).toStartWith("-MOVED ");
     // partitions are slot ranges: a key's partition follows its slot
     expect(partitionOf(utf8(key), 271)).toBe(Math.floor((keySlot(utf8(key)) * 271) / 16384));

@@ -467,12 +467,13 @@ describe("split with member-count quorum", () => {
   });
 });
 
-describe("router while the node is still syncing after joining", () => {
-  test("commands for partitions it owns go to the previous owner, at most two hops deep", async () => {
+describe("router with tables in flux", () => {
+  test("a taken-over partition fetches its keys from the previous holders first; a peer's exec for a partition owned elsewhere here is passed on, then refused with TRYAGAIN", async () => {
     const node = new ShoalNode({ clock: systemClock, rng: new SeededRng(1), config: { partitionCount: 31 } });
     const table = PartitionTable.build(["me:1", "old:1"], 1, { partitionCount: 31 });
     const sent: Array<{ peer: string; msg: PeerRequest }> = [];
-    let syncing = true;
+    let catching = true;
+    const hlc = new HybridClock(systemClock);
     const router = new ClusterRouter(node, {
       self: "me:1",
       table: () => table,
@@ -481,27 +482,38 @@ describe("router while the node is still syncing after joining", () => {
       writeQuorum: 1,
       request: async (peer, msg) => {
         sent.push({ peer, msg });
-        return { t: "reply", resp: enc.encode("$3\r\nold\r\n") };
+        if (msg.t === "fetch") return { t: "entries", entries: msg.keys.map((k) => ({ ...k, value: enc.encode("old"), expireAt: 0, version: hlc.now() })), next: null };
+        return { t: "reply", resp: enc.encode("$6\r\nfar\r\n") };
       },
-      sync: new EntrySync(node, new HybridClock(systemClock), systemClock),
-      syncing: () => syncing,
+      sync: new EntrySync(node, hlc, systemClock),
+      syncing: () => catching,
       previousOwner: () => "old:1",
+      catchingUp: () => (catching ? ["old:1"] : undefined),
     });
     node.router = router;
-    node.db.put("mine", "local");
     let key = "mine";
     for (let i = 0; table.owner(partitionOf(utf8(key), 31)) !== "me:1"; i++) key = `mine${i}`;
-    node.db.put(key, "local");
+    node.db.put(key, "stale");
+    node.db.table.version[node.db.lookup(utf8(key), 0, key.length, false)] = 1; // older than the fetched copy
     expect(await call(node, "GET", key)).toBe("$3\r\nold\r\n");
-    expect(sent[0]!.peer).toBe("old:1");
-    expect(sent[0]!.msg.t === "exec" && sent[0]!.msg.hops).toBe(1);
-    // a peer's exec that already travelled two hops runs here
-    const internal = new ClientSession(node, { write() {}, close() {}, remote: "peer" });
-    router.markInternal(internal, 2);
-    expect(router.route(internal, getCommand(node), argsOf("GET", key))).toBeUndefined();
-    syncing = false;
-    expect(await call(node, "GET", key)).toBe("$5\r\nlocal\r\n");
+    expect(sent.map((x) => [x.peer, x.msg.t])).toEqual([["old:1", "fetch"]]);
+    expect(router.stats.catchUps).toBe(1);
+    catching = false;
+    expect(await call(node, "GET", key)).toBe("$3\r\nold\r\n");
     expect(sent.length).toBe(1);
+
+    let far = "far";
+    for (let i = 0; table.owner(partitionOf(utf8(far), 31)) !== "old:1"; i++) far = `far${i}`;
+    const internal = new ClientSession(node, { write() {}, close() {}, remote: "peer" });
+    router.markInternal(internal, 1);
+    await router.route(internal, getCommand(node), argsOf("GET", far));
+    expect(sent.at(-1)!.peer).toBe("old:1");
+    const last = sent.at(-1)!.msg;
+    expect(last.t === "exec" ? last.hops : -1).toBe(2);
+    const tired = new ClientSession(node, { write() {}, close() {}, remote: "peer" });
+    router.markInternal(tired, 3);
+    await router.route(tired, getCommand(node), argsOf("GET", far));
+    expect(new TextDecoder().decode(tired.reply.buf.subarray(0, tired.reply.len))).toStartWith("-TRYAGAIN ");
   });
 });
 
