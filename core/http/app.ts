@@ -123,6 +123,8 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
     const format = c.req.query("format") ?? "text";
     if (format !== "text" && format !== "json") throw new BadRequest(`?format= expects text or json, got "${format}"`);
     const pattern = parseFlag(c.req.query("pattern"), "pattern");
+    // HEAD gets the headers only: a stream nobody reads would never be cancelled and leak a subscriber
+    if (c.req.method === "HEAD") return c.body(null, 200, { "content-type": "text/event-stream; charset=utf-8" });
     if (subscribers.current >= cfg.maxSubscribers) {
       return jsonError(c, 503, "TOOMANYSUBSCRIBERS", `the node already serves ${cfg.maxSubscribers} SSE subscribers`);
     }

@@ -37,6 +37,8 @@ let node: ServerProcess;
 let base = "";
 /** Responses seen by status class ("2xx", "4xx", "500", …), to show the fuzz reaches the handlers. */
 const statuses = new Map<string, number>();
+/** Connections left half-sent on purpose; closed before the final checks. */
+const stalled: net.Socket[] = [];
 const STATUS_LINE = /HTTP\/1\.[01] (\d{3})/g;
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
@@ -112,8 +114,10 @@ class FuzzConn {
 
   /** Leaves the connection half-sent (a stalled client) or closes it. */
   finish(stall: boolean): void {
-    if (stall && this.socket) this.socket.write("PUT /v1/maps/fz/keys/stall HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial");
-    else this.socket?.destroy();
+    if (stall && this.socket) {
+      stalled.push(this.socket);
+      this.socket.write("PUT /v1/maps/fz/keys/stall HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial");
+    } else this.socket?.destroy();
     this.socket = null;
   }
 }
@@ -160,7 +164,14 @@ test(`http fuzz: ${TOTAL} hostile requests leave the API answering, data intact,
     batches++;
     if (batches % 10 === 0 || sent >= TOTAL) await assertHealthy(rng);
   }
-  await sleep(200);
+  for (const s of stalled) s.destroy();
+  // every fuzz connection is gone: no SSE subscriber may be left behind
+  let subscribers = -1;
+  for (let i = 0; i < 50 && subscribers !== 0; i++) {
+    await sleep(100);
+    subscribers = ((await (await fetch(`${base}/v1/stats`, { headers: AUTH })).json()) as { sse: { subscribers: number } }).sse.subscribers;
+  }
+  expect(subscribers).toBe(0);
   const rss1 = rssKb(node.pid);
   console.log(
     `http-fuzz: ${sent} requests in ${batches} batches of ${CONNS_PER_BATCH} connections, ${Date.now() - started} ms, ` +
