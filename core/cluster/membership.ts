@@ -281,6 +281,20 @@ export class Membership {
   private pushPullTick(): void {
     const others = this.view.others();
     if (others.length > 0) void this.sync(others[this.o.rng.int(others.length)]!).catch(() => undefined);
+    // Reconnect (as Serf does, memberlist does not): after a partition both sides hold the other dead and SWIM
+    // never probes the dead, so the halves would stay apart. One push-pull with a dead member or a seed that is
+    // not live makes the side that is still running refute its death and the views merge.
+    const live = new Set(this.view.live());
+    const lost = [
+      ...new Set([
+        ...this.view
+          .members()
+          .filter((m) => m.status === "dead")
+          .map((m) => m.name),
+        ...this.seeds().filter((s) => !live.has(s)),
+      ]),
+    ].filter((n) => n !== this.self);
+    if (lost.length > 0) void this.sync(lost[this.o.rng.int(lost.length)]!).catch(() => undefined);
   }
 
   /** Full-state exchange with `peer`; merges what comes back. */

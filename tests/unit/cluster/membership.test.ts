@@ -210,6 +210,17 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     }
   });
 
+  test("the seed member itself isolated until both sides hold each other dead: the views merge again after healing", async () => {
+    const c = await startCluster({ size: 5, seed: 10 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const x = c.names[0]!; // everyone's seed; its own seed list is just itself
+    c.net.setFilter((from, to) => from !== x && to !== x);
+    expect(await c.runUntil(() => c.members[0]!.liveMembers().length === 1, 60_000, 500)).toBe(true);
+    for (const m of c.members.slice(1)) expect(m.liveMembers()).not.toContain(x);
+    c.net.setFilter(undefined);
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 4 * c.timings.pushPullIntervalMs)).toBe(true);
+  });
+
   test("two separate clusters merge when one member is told about the other (join)", async () => {
     const c = await startCluster({ size: 5, seed: 13, separateSeeds: 2 });
     const left = c.members.slice(0, 2);
