@@ -1,0 +1,36 @@
+/**
+ * Regression seeds: each found a real bug in the cluster code (CHAOS.md
+ * "Findings") and must stay clean. The same command line reproduces each one:
+ * `shoal chaos --sim --seed N --faults KINDS [--link-faults S] [--workload W]`.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseFaults, runSimSeed } from "../../../chaos/sim/mod.ts";
+
+const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?: "mild" | "harsh"; workload?: "mixed" | "registers" }> = [
+  { finding: "F1 exec on a handed-off copy", seed: 3, faults: "crash" },
+  { finding: "F1 after join/leave", seed: 3, faults: "join-leave" },
+  { finding: "F3 takeover owner with a stale counter", seed: 2, faults: "partition" },
+  { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers" },
+  { finding: "F5 paused owner writes with its old view", seed: 1, faults: "pause" },
+  {
+    finding: "F6 one-way block, removed node keeps serving",
+    seed: 88,
+    faults: "drop,delay,reorder,corrupt,one-way,duplicate,skew,jump,stall",
+    linkFaults: "mild",
+  },
+];
+
+describe("chaos --sim regression seeds (CHAOS.md findings)", () => {
+  for (const c of cases) {
+    test(`${c.finding}: seed ${c.seed} --faults ${c.faults}`, async () => {
+      const profile = parseFaults(c.faults);
+      const report = await runSimSeed({
+        seed: c.seed,
+        kinds: profile.kinds,
+        linkSeverity: c.linkFaults ?? profile.linkSeverity,
+        workload: c.workload ?? "mixed",
+      });
+      expect(report.violations.map((v) => `${v.checker}: ${v.message}`)).toEqual([]);
+    }, 120_000);
+  }
+});
