@@ -315,7 +315,11 @@ export class ClusterNode {
     } catch (e) {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
-    if (req.t === "pull") return encodePeer(this.servePull(req.partitions, req.after));
+    if (req.t === "pull") {
+      const refused = req.strict ? this.notHolderIn(req.from, req.partitions) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
+      return encodePeer(this.servePull(req.partitions, req.after));
+    }
     if (req.t === "hello") {
       const a = this.o.clientAddress ?? { host: splitAddress(this.o.self).host, port: 0 };
       return encodePeer({ t: "hello", host: a.host, port: a.port });
@@ -350,6 +354,22 @@ export class ClusterNode {
       if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
     }
     return null;
+  }
+
+  /** A pull is served only to a member this node's table names as a holder of every partition asked for. */
+  private notHolderIn(from: string | undefined, partitions: readonly number[]): string | null {
+    const t = this.table;
+    if (t === null || from === undefined) return "no partition table yet";
+    for (const p of partitions) {
+      if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
+      if (t.owner(p) !== from && !t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
+    }
+    return null;
+  }
+
+  /** Resolves after `ms` on the injected clock. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => this.o.clock.setTimer(ms, resolve));
   }
 
   /** Runs a forwarded command in an internal session and captures its reply bytes. */
@@ -432,9 +452,15 @@ export class ClusterNode {
     }
   }
 
-  /** Pulls taken-over partitions from their previous holders until none is left (each source tried once per round). */
+  /**
+   * Pulls taken-over partitions from their previous holders until none is
+   * left. Strict: a holder serves the pull only once its own table names
+   * this node as a holder, so it no longer acts as the owner; a refusal or
+   * failure keeps the partition pending for the next round.
+   */
   private async pullTakeovers(): Promise<void> {
-    for (let round = 0; round < 20 && this.catching.size > 0 && !this.stopped; round++) {
+    for (let round = 0; round < 100 && this.catching.size > 0 && !this.stopped; round++) {
+      if (round > 0) await this.pause(this.o.timings.probeIntervalMs);
       const bySource = new Map<string, number[]>();
       const snapshot = new Map(this.catching);
       for (const [p, src] of snapshot) {
@@ -445,18 +471,23 @@ export class ClusterNode {
         }
       }
       let entries = 0;
+      const failed = new Set<string>();
       await Promise.all(
         [...bySource].map(async ([peer, partitions]) => {
           let after: PullCursor | null = null;
           for (let page = 0; page < 100_000 && !this.stopped; page++) {
             let res: PeerResponse;
             try {
-              res = await this.request(peer, { t: "pull", partitions, after });
+              res = await this.request(peer, { t: "pull", partitions, after, from: this.o.self, strict: true });
             } catch (e) {
+              failed.add(peer);
               this.log.warn("takeover pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
               return;
             }
-            if (res.t !== "entries") return;
+            if (res.t !== "entries") {
+              failed.add(peer);
+              return;
+            }
             for (const e of res.entries) this.sync.apply(e);
             entries += res.entries.length;
             if (res.next === null) return;
@@ -464,8 +495,8 @@ export class ClusterNode {
           }
         }),
       );
-      // done with what was pending when the round started (unless the sources changed meanwhile)
-      for (const [p, src] of snapshot) if (this.catching.get(p) === src) this.catching.delete(p);
+      // done with what was pending when the round started, where every source served it (and the sources did not change)
+      for (const [p, src] of snapshot) if (this.catching.get(p) === src && !src.some((m) => failed.has(m))) this.catching.delete(p);
       this.log.info("taken-over partitions pulled", { partitions: snapshot.size, entries, pending: this.catching.size });
     }
   }
@@ -480,8 +511,13 @@ export class ClusterNode {
     const table = this.table;
     if (table === null || table.members.length < 2) return;
     const self = this.o.self;
-    const mine: number[] = [];
-    for (let p = 0; p < table.partitionCount; p++) if (table.owner(p) === self || table.replicas(p).includes(self)) mine.push(p);
+    const held = (): number[] => {
+      const t = this.table ?? table;
+      const out: number[] = [];
+      for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === self || t.replicas(p).includes(self)) out.push(p);
+      return out;
+    };
+    let mine = held();
     await Promise.all(
       table.members
         .filter((m) => m !== self)
@@ -489,11 +525,12 @@ export class ClusterNode {
           // window of two pages per peer: the next page is requested before this one is applied,
           // so the peer builds it while we apply (never more than one request outstanding)
           const pull = (after: PullCursor | null): Promise<PeerResponse> => {
-            const r = this.request(peer, { t: "pull", partitions: mine, after });
+            const r = this.request(peer, { t: "pull", partitions: mine, after, from: self, strict: true });
             r.catch(() => undefined); // awaited below; a stop in between must not leave it unhandled
             return r;
           };
           let pending = pull(null);
+          let refusals = 0;
           for (let page = 0; page < 100_000 && !this.stopped; page++) {
             let res: PeerResponse;
             try {
@@ -501,6 +538,14 @@ export class ClusterNode {
             } catch (e) {
               this.log.warn("initial pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
               return;
+            }
+            if (res.t === "error" && refusals < 50) {
+              // the peer does not see this node as a holder yet (its table is behind): ask again shortly
+              refusals++;
+              await this.pause(Math.min(200, this.o.timings.probeIntervalMs));
+              mine = held(); // our own table may have moved on too
+              pending = pull(null);
+              continue;
             }
             if (res.t !== "entries") return;
             if (res.next !== null) pending = pull(res.next);

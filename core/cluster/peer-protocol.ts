@@ -31,7 +31,8 @@ export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
   /** `strict`: a client write's replication; taken only if the receiver's table names `from` as the owner. */
   | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean }
-  | { t: "pull"; partitions: number[]; after: PullCursor | null }
+  /** `strict`: served only if the receiver's table names `from` a holder of every partition asked for. */
+  | { t: "pull"; partitions: number[]; after: PullCursor | null; from?: string; strict?: boolean }
   /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner. */
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean }
   | { t: "hello" };
@@ -172,13 +173,17 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
   if (m?.t === "exec" && Array.isArray(m.args)) {
     return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true };
   }
-  if (m?.t === "apply" && m.entries) return { t: "apply", entries: decodeEntries(m.entries) };
+  if (m?.t === "apply" && m.entries) {
+    return { t: "apply", entries: decodeEntries(m.entries), from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+  }
   if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
     const keys = m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) }));
     return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
   }
-  if (m?.t === "pull" && Array.isArray(m.partitions)) return { t: "pull", partitions: m.partitions, after: m.after ?? null };
+  if (m?.t === "pull" && Array.isArray(m.partitions)) {
+    return { t: "pull", partitions: m.partitions, after: m.after ?? null, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+  }
   throw new TypeError("peer protocol: malformed request");
 }
 

@@ -207,7 +207,12 @@ export class ClusterRouter implements CommandRouter {
     if (sources && sources.length > 0) {
       // a partition this node just took over: bring these keys up to date from the copies it had before running anything on them
       this.stats.catchUps++;
-      return this.catchUp(map, keys, sources).then(() => {
+      return this.catchUp(map, keys, sources).then((complete) => {
+        if (!complete) {
+          this.stats.tryAgain++;
+          session.reply.error(`TRYAGAIN partition ${p} is being handed over to this node; retry`);
+          return;
+        }
         const r = this.owned(session, command, args, map, keys, holders, write);
         if (r === null) return; // cannot happen while parked (nothing is deferred then), handled for completeness
         return r ?? command.run({ node: this.node, session, reply: session.reply, args });
@@ -245,11 +250,17 @@ export class ClusterRouter implements CommandRouter {
     return this.writeReplicated(session, command, args, map, keys, holders, w);
   }
 
-  /** Fetches `keys` from every source (waiting for all, each bounded by the peer timeout) and keeps the newest versions. */
-  private async catchUp(map: string, keys: Uint8Array[], sources: readonly string[]): Promise<void> {
+  /**
+   * Fetches `keys` from every source and keeps the newest versions. Strict:
+   * a source answers only once its own table names this node the owner, so
+   * it has stopped acting as one itself; false when some source did not
+   * answer (the command then gets TRYAGAIN).
+   */
+  private async catchUp(map: string, keys: Uint8Array[], sources: readonly string[]): Promise<boolean> {
     const wanted = keys.map((key) => ({ map, key }));
-    const answers = await this.gather([...sources], wanted, sources.length, false);
+    const answers = await this.gather([...sources], wanted, sources.length, true);
     for (const a of answers) for (const e of a.entries) if (e.version > 0) this.c.sync.apply(e);
+    return answers.length === sources.length;
   }
 
   /**

@@ -157,6 +157,10 @@ describe("peer protocol", () => {
     const exec = decodeRequest(encodePeer({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1 }));
     expect(exec).toEqual({ t: "exec", args: [utf8("SET"), new Uint8Array([0, 255, 13, 10])], proto: 3, hops: 1, owned: false });
     const apply = decodeRequest(encodePeer({ t: "apply", entries: [{ map: "m", key: utf8("k"), value: null, expireAt: 0, version: 12345 }] }));
+    const strict = decodeRequest(encodePeer({ t: "apply", entries: [], strict: true, from: "n1:1" }));
+    expect(strict.t === "apply" && [strict.strict, strict.from]).toEqual([true, "n1:1"]);
+    const pull = decodeRequest(encodePeer({ t: "pull", partitions: [1], after: null, strict: true, from: "n1:1" }));
+    expect(pull.t === "pull" && [pull.strict, pull.from]).toEqual([true, "n1:1"]);
     expect(apply.t === "apply" && apply.entries[0]!.value).toBeNull();
     expect(decodeResponse(encodePeer({ t: "applied", taken: 3 }))).toEqual({ t: "applied", taken: 3 });
     expect(() => decodeRequest(encodePeer({ t: "nope" } as never))).toThrow(TypeError);
