@@ -103,8 +103,8 @@ Options:
   --steps S          fault steps of 200 simulated ms per seed (default 100)
   --clients C        concurrent clients (default 4)
   --faults F         profile or comma list of kinds (default: default)
-                       default   drop,delay,reorder,corrupt (mild),
-                                 duplicate,skew,jump,stall
+                       default   drop,delay,reorder,corrupt (mild), duplicate,
+                                 skew,jump,stall,one-way,crash,join-leave
                        failover  crash,pause,partition,drop (harsh)
                        all       every kind (harsh); none  no faults
                      kinds: drop delay duplicate reorder corrupt partition one-way

@@ -19,17 +19,21 @@ export interface FaultProfile {
 /**
  * Fault profiles for `--faults`.
  * - `default`: every fault the cluster currently survives with no
- *   violation over ≥1000 seeds — link faults at `mild` strength,
- *   duplication, clock skew and jumps, timer stalls.
- *   TODO(CHAOS.md, Findings F1–F6): add one-way, partition, pause, crash
- *   and join-leave, and harsh link faults, once the cluster passes them.
+ *   violation over 1000 seeds — link faults at `mild` strength,
+ *   duplication, clock skew and jumps, timer stalls, one-way blocks, crash
+ *   and restart, graceful leave and rejoin.
+ *   TODO(CHAOS.md, Findings): add pause, partition and harsh link faults
+ *   once the cluster passes them (`--faults all` fails ~1 seed in 30).
  * - `failover`: faults that move partition ownership (crash, pause, harsh
  *   drop, partition) — what ack-before-replicate and no-read-repair need.
  * - `all`: every fault kind, harsh link faults.
  * A comma list of kinds uses harsh link faults unless `--link-faults mild`.
  */
 export const FAULT_PROFILES: Readonly<Record<string, FaultProfile>> = {
-  default: { kinds: ["drop", "delay", "reorder", "corrupt", "duplicate", "skew", "jump", "stall"], linkSeverity: "mild" },
+  default: {
+    kinds: ["drop", "delay", "reorder", "corrupt", "duplicate", "skew", "jump", "stall", "one-way", "crash", "join-leave"],
+    linkSeverity: "mild",
+  },
   failover: { kinds: ["crash", "pause", "drop", "partition"], linkSeverity: "harsh" },
   all: { kinds: FAULT_KINDS, linkSeverity: "harsh" },
   none: { kinds: [], linkSeverity: "mild" },
