@@ -90,6 +90,8 @@ async function scenario(n: number, preset: "local" | "lan"): Promise<void> {
   const nodes = await launchAll(specs);
   await waitMembers(nodes, n, 20_000, "formation");
   await waitReady(nodes, 20_000);
+  // without --fault-injection there is no fault API
+  expect((await nodes[0]!.http("GET", "/v1/faults")).status).toBe(404);
 
   // 100k keys, pipelined through every node
   const cs = await Promise.all(nodes.map((p) => p.connect()));

@@ -376,6 +376,50 @@ export async function waitComplete(nodes: ShoalProc[], expected: Expected, limit
   return Date.now() - t0;
 }
 
+/** The keys `node` holds locally in map `default` (HTTP scan, which reads the local store only). */
+export async function localKeyList(node: ShoalProc): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = 0;
+  for (let page = 0; page < 10_000; page++) {
+    const r = await node.http("GET", `/v1/maps/default/keys?cursor=${cursor}&count=10000`);
+    const body = r.body as { cursor: number; keys: string[] };
+    if (r.status === 404) return out;
+    out.push(...body.keys);
+    cursor = body.cursor;
+    if (cursor === 0) break;
+  }
+  return out;
+}
+
+/** A key held by another number of nodes than it should be. */
+export interface CopyAnomaly {
+  key: string;
+  holders: string[];
+  /** Copies it should have: 0 for a deleted key, else `copies`. */
+  want: number;
+}
+
+/** Formats a {@link CopyAnomaly} as "C:3 ×3 on a,b,c". */
+export const showAnomaly = (a: CopyAnomaly): string =>
+  `${a.key} ×${a.holders.length} on ${a.holders.join(",") || "none"}${a.want === 0 ? " (deleted)" : ""}`;
+
+/**
+ * Keys held by more or fewer than `copies` nodes (local stores, map
+ * `default`), for diagnosing a copy-count mismatch. With `expected`, its
+ * live keys held nowhere and its deleted keys held anywhere count too.
+ */
+export async function copyAnomalies(nodes: ShoalProc[], copies: number, expected?: Expected): Promise<CopyAnomaly[]> {
+  const holders = new Map<string, string[]>();
+  for (const n of nodes) for (const k of await localKeyList(n)) holders.set(k, [...(holders.get(k) ?? []), n.spec.name]);
+  if (expected) for (const [k, v] of expected) if (v !== null && !holders.has(k)) holders.set(k, []);
+  const out: CopyAnomaly[] = [];
+  for (const [key, hs] of holders) {
+    const want = expected?.has(key) && expected.get(key) === null ? 0 : copies;
+    if (hs.length !== want) out.push({ key, holders: hs, want });
+  }
+  return out;
+}
+
 /** Keys held locally by each node (/v1/stats `keys`). */
 export async function localKeys(nodes: ShoalProc[]): Promise<number[]> {
   return Promise.all(
@@ -403,7 +447,13 @@ export async function waitCopies(nodes: ShoalProc[], expected: number, copies: n
     limitMs,
     250,
   );
-  if (!ok) throw new Error(`${what}: nodes hold ${last.join("+")} keys, expected ${copies} × ${expected}${unacked ? ` (+ up to ${copies} × ${unacked} unacknowledged)` : ""} in total`);
+  if (!ok) {
+    const anomalies = await copyAnomalies(nodes, copies).then((l) => l.map(showAnomaly), (e) => [String(e)]);
+    const warnings = nodes.map((n) => `--- ${n.spec.name}\n${n.events().filter((e) => e.level !== "info" || e.event.startsWith("partition") || e.event.startsWith("member")).map((e) => JSON.stringify(e)).slice(-40).join("\n")}`);
+    throw new Error(
+      `${what}: nodes hold ${last.join("+")} keys, expected ${copies} × ${expected}${unacked ? ` (+ up to ${copies} × ${unacked} unacknowledged)` : ""} in total; ${anomalies.length} keys with another copy count, e.g. ${anomalies.slice(0, 12).join("; ")}\n${warnings.join("\n")}`,
+    );
+  }
   return Date.now() - t0;
 }
 
