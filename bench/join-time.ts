@@ -143,7 +143,7 @@ async function round(i: number): Promise<Round> {
   const keep = values["keep-logs"];
   if (keep) {
     mkdirSync(keep, { recursive: true });
-    all.forEach((m, n) => copyFileSync(m.logFile, `${keep}/round${i}-node${n + 1}.log`));
+    for (const [n, m] of all.entries()) copyFileSync(m.logFile, `${keep}/round${i}-node${n + 1}.log`);
   }
   await cleanup();
   return r;
