@@ -139,6 +139,8 @@ export class ShoalNode {
    * owner, and skip the replica copies.
    */
   ownsKey: ((key: Uint8Array) => boolean) | null = null;
+  /** Told when a TTL removes an entry of any map (set by the cluster layer to keep a tombstone). */
+  onExpired: ((map: string, key: Uint8Array, version: number) => void) | null = null;
   /** Lowest fencing number for new lock grants; the cluster layer sets its hybrid logical clock here. */
   fencingFloor: (() => number) | undefined = undefined;
   /** The cluster layer's view (members, partitions, quorums, counters) for STATS; unset on a single node. */
@@ -198,6 +200,7 @@ export class ShoalNode {
     if (!m) {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
       m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.fencingFloor?.() ?? 0);
+      m.onExpired = (key, version) => this.onExpired?.(name, key, version);
       this.maps.set(name, m);
     }
     return m;

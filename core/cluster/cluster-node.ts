@@ -209,6 +209,7 @@ export class ClusterNode {
     node.cluster = this.redis;
     // fencing tokens follow the HLC, which replication carries to the replicas: a new owner after failover issues larger ones
     node.fencingFloor = () => this.hlc.now();
+    node.onExpired = (map, key, version) => this.sync.expired(map, key, version);
     node.ownsKey = (key) => {
       const t = this.table;
       return t === null || t.owner(partitionOf(key, t.partitionCount)) === this.o.self;

@@ -157,13 +157,22 @@ export class EntrySync {
       return true;
     }
     if (e.expireAt !== 0 && e.expireAt <= this.clock.now()) {
+      // already expired: it still ends every older copy, as the owner's expiry did
       if (idx >= 0) m.removeEntry(idx);
+      this.remember(e.map, e.key, e.version);
       return true;
     }
     const at = m.setRange(e.key, 0, e.key.length, e.value, 0, e.value.length, e.expireAt);
     m.table.version[at] = e.version;
     if (tomb) this.tombs.get(e.map)?.delete(latin1(e.key));
     return true;
+  }
+
+  /** An entry's TTL ran out here: remember it as a deletion at its version (older copies without the TTL must not return). */
+  expired(map: string, key: Uint8Array, version: number): void {
+    if (version <= 0) return;
+    const tomb = this.tombs.get(map)?.get(latin1(key));
+    if (!tomb || tomb.version < version) this.remember(map, key, version);
   }
 
   /** Tombstones currently held (all maps). */

@@ -115,6 +115,7 @@ export class MapStore implements DMap {
     const now = this.clock.now();
     const exp = t.expireAt[idx]!;
     if ((exp !== 0 && exp <= now) || (this.limits.maxIdleMs > 0 && t.access[idx]! + this.limits.maxIdleMs <= now)) {
+      if (exp !== 0 && exp <= now) this.expired(idx);
       this.removeEntry(idx);
       this.stats.expirations++;
       if (count) this.stats.misses++;
@@ -177,6 +178,17 @@ export class MapStore implements DMap {
   }
 
   /** Removes a live entry and its side indexes. */
+  /**
+   * Told of every entry removed because its TTL ran out (not idle or LRU
+   * eviction, which are local), with its key and version: the cluster layer
+   * keeps a tombstone so an older copy without that TTL cannot come back.
+   */
+  onExpired: ((key: Uint8Array, version: number) => void) | null = null;
+
+  private expired(idx: number): void {
+    if (this.onExpired !== null) this.onExpired(this.table.key(idx), this.table.version[idx]!);
+  }
+
   removeEntry(idx: number): void {
     const pos = this.table.volPos[idx]!;
     if (pos >= 0) this.dropVolatile(idx, pos);
@@ -224,6 +236,7 @@ export class MapStore implements DMap {
       for (let k = 0; k < n && this.volCount > 0; k++) {
         const idx = this.volatile[this.rng.int(this.volCount)]!;
         if (this.table.expireAt[idx]! <= now) {
+          this.expired(idx);
           this.removeEntry(idx);
           expired++;
         }
@@ -385,7 +398,10 @@ export class MapStore implements DMap {
     while (i < t.hiWater && seen < count) {
       if (t.isLive(i)) {
         const e = t.expireAt[i]!;
-        if (e !== 0 && e <= now) this.removeEntry(i);
+        if (e !== 0 && e <= now) {
+          this.expired(i);
+          this.removeEntry(i);
+        }
         else {
           seen++;
           const kv = t.keyView(i);
