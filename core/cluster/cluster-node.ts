@@ -317,7 +317,7 @@ export class ClusterNode {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
     if (req.t === "pull") {
-      const refused = req.strict ? this.notHolderIn(req.from, req.partitions) : null;
+      const refused = req.strict ? this.notHolderIn(req.from, req.partitions, req.asOwner === true) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
       return encodePeer(this.servePull(req.partitions, req.after));
     }
@@ -358,12 +358,14 @@ export class ClusterNode {
   }
 
   /** A pull is served only to a member this node's table names as a holder of every partition asked for. */
-  private notHolderIn(from: string | undefined, partitions: readonly number[]): string | null {
+  private notHolderIn(from: string | undefined, partitions: readonly number[], asOwner: boolean): string | null {
     const t = this.table;
     if (t === null || from === undefined) return "no partition table yet";
     for (const p of partitions) {
       if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
-      if (t.owner(p) !== from && !t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
+      if (t.owner(p) === from) continue;
+      if (asOwner) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
+      if (!t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
     }
     return null;
   }
@@ -479,7 +481,7 @@ export class ClusterNode {
           for (let page = 0; page < 100_000 && !this.stopped; page++) {
             let res: PeerResponse;
             try {
-              res = await this.request(peer, { t: "pull", partitions, after, from: this.o.self, strict: true });
+              res = await this.request(peer, { t: "pull", partitions, after, from: this.o.self, strict: true, asOwner: true });
             } catch (e) {
               failed.add(peer);
               this.log.warn("takeover pull failed", { peer, error: e instanceof Error ? e.message : String(e) });

@@ -31,8 +31,11 @@ export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
   /** `strict`: a client write's replication; taken only if the receiver's table names `from` as the owner. */
   | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean }
-  /** `strict`: served only if the receiver's table names `from` a holder of every partition asked for. */
-  | { t: "pull"; partitions: number[]; after: PullCursor | null; from?: string; strict?: boolean }
+  /**
+   * `strict`: served only if the receiver's table names `from` a holder of
+   * every partition asked for (`asOwner`: their owner).
+   */
+  | { t: "pull"; partitions: number[]; after: PullCursor | null; from?: string; strict?: boolean; asOwner?: boolean }
   /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner. */
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean }
   | { t: "hello" };
@@ -182,7 +185,8 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
   }
   if (m?.t === "pull" && Array.isArray(m.partitions)) {
-    return { t: "pull", partitions: m.partitions, after: m.after ?? null, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+    const from = typeof m.from === "string" ? m.from : undefined;
+    return { t: "pull", partitions: m.partitions, after: m.after ?? null, from, strict: m.strict === true, asOwner: m.asOwner === true };
   }
   throw new TypeError("peer protocol: malformed request");
 }

@@ -12,6 +12,9 @@ const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?:
   { finding: "F3 takeover owner with a stale counter", seed: 2, faults: "partition" },
   { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers" },
   { finding: "F5 paused owner writes with its old view", seed: 1, faults: "pause" },
+  { finding: "two disjoint quorums while a node is removed", seed: 29, faults: "all" },
+  { finding: "takeover pull served by an old owner that still owned the partition", seed: 115, faults: "failover" },
+  { finding: "TTL expiry without a tombstone, an older copy came back", seed: 105, faults: "failover" },
   {
     finding: "F6 one-way block, removed node keeps serving",
     seed: 88,
