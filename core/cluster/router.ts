@@ -141,6 +141,8 @@ export class ClusterRouter implements CommandRouter {
     moved: 0,
     ask: 0,
   };
+  /** Replica → entries of this turn's writes not sent yet (see applyBatched). */
+  private readonly outbox = new Map<string, { entries: EntryState[]; waiters: ((ok: boolean) => void)[] }>();
   /** Internal sessions → hops the command already travelled. */
   private readonly internal = new WeakMap<ClientSession, number>();
 
@@ -597,20 +599,43 @@ export class ClusterRouter implements CommandRouter {
       if (need <= 0) resolve(0);
       if (holders.length === 0) resolve(0);
       for (const h of holders) {
-        this.c.request(h, { t: "apply", entries, from: this.c.self, strict: true }).then(
-          (res) => {
-            if (res.t === "applied") acks++;
-            else this.stats.replicaFailures++;
-          },
-          () => {
-            this.stats.replicaFailures++;
-          },
-        ).finally(() => {
+        this.applyBatched(h, entries).then((ok) => {
+          if (ok) acks++;
+          else this.stats.replicaFailures++;
           settled++;
           if (acks >= need || settled === holders.length) resolve(acks);
         });
       }
     });
+  }
+
+  /**
+   * Queues entries for one replica; every write of the same event-loop turn
+   * (a pipelined batch, the commands of all connections read together) goes
+   * out as one `apply` per replica. Resolves with whether the replica took
+   * the batch (it refuses all of it when it does not see this node as the
+   * owner of one of the keys).
+   */
+  private applyBatched(holder: string, entries: EntryState[]): Promise<boolean> {
+    let batch = this.outbox.get(holder);
+    if (!batch) {
+      const created = { entries: [] as EntryState[], waiters: [] as ((ok: boolean) => void)[] };
+      this.outbox.set(holder, created);
+      batch = created;
+      queueMicrotask(() => {
+        this.outbox.delete(holder);
+        this.c.request(holder, { t: "apply", entries: created.entries, from: this.c.self, strict: true }).then(
+          (res) => {
+            for (const w of created.waiters) w(res.t === "applied");
+          },
+          () => {
+            for (const w of created.waiters) w(false);
+          },
+        );
+      });
+    }
+    for (const e of entries) batch.entries.push(e);
+    return new Promise((resolve) => batch.waiters.push(resolve));
   }
 }
 
