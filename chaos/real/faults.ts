@@ -78,7 +78,7 @@ export class FaultInjector {
   /** Sleeps up to `ms`, waking early when stopped. */
   private async pause(ms: number): Promise<void> {
     const end = performance.now() + ms;
-    while (!this.stopped && performance.now() < end) await new Promise((r) => setTimeout(r, Math.min(100, end - performance.now())));
+    while (!this.stopped && performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, end - performance.now()))));
   }
 
   private jitter(ms: number): number {

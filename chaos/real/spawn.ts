@@ -45,7 +45,7 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Where a node listens and how to start it. */
 export interface NodeSpec {
