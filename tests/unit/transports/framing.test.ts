@@ -22,7 +22,8 @@ function reader(opts: { max?: number; auth?: FrameAuthenticator } = {}) {
   return { r, frames, errors };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 5));
+/** Lets the asynchronous HMAC checks (WebCrypto) finish; generous, since a loaded machine can take a while. */
+const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe("framing", () => {
   test("round-trips frames split at every byte boundary", () => {
