@@ -209,6 +209,7 @@ export class ClusterRouter implements CommandRouter {
     if (sources && sources.length > 0) {
       // a partition this node just took over: bring these keys up to date from the copies it had before running anything on them
       this.stats.catchUps++;
+      args = args.copy(); // the command runs after an await: the read buffer its views point into may be reused by then
       return this.catchUp(map, keys, sources).then((complete) => {
         if (!complete) {
           this.stats.tryAgain++;
@@ -237,7 +238,7 @@ export class ClusterRouter implements CommandRouter {
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
       if (r <= 1) return undefined;
-      return this.readRepaired(session, command, args, map, keys, holders, r);
+      return this.readRepaired(session, command, args.copy(), map, keys, holders, r);
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
@@ -245,8 +246,9 @@ export class ClusterRouter implements CommandRouter {
     if (r > 1 && !blindWrite(command, args)) {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
       // not on this node's alone (it may have taken the partition over without the last write)
-      return this.readRepaired(session, command, args, map, keys, holders, r, () =>
-        this.writeReplicated(session, command, args, map, keys, holders, w),
+      const stable = args.copy(); // runs after an await: the read buffer may be reused by then
+      return this.readRepaired(session, command, stable, map, keys, holders, r, () =>
+        this.writeReplicated(session, command, stable, map, keys, holders, w),
       );
     }
     return this.writeReplicated(session, command, args, map, keys, holders, w);

@@ -22,6 +22,27 @@ export class Args {
     this.len = new Int32Array(cap);
   }
 
+  /**
+   * An independent copy (own buffer): for a command that runs after an
+   * await, when the read buffer its views point into may have been reused.
+   */
+  copy(): Args {
+    const c = new Args();
+    c.reserve(this.n);
+    let size = 0;
+    for (let i = 0; i < this.n; i++) size += this.len[i]!;
+    c.buf = new Uint8Array(size);
+    let o = 0;
+    for (let i = 0; i < this.n; i++) {
+      c.buf.set(this.bytes(i), o);
+      c.off[i] = o;
+      c.len[i] = this.len[i]!;
+      o += this.len[i]!;
+    }
+    c.n = this.n;
+    return c;
+  }
+
   /** View of argument i. */
   bytes(i: number): Uint8Array {
     const o = this.off[i]!;
