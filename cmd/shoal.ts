@@ -46,11 +46,31 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
   const { startServer } = await import("./serve.ts");
   let server: Awaited<ReturnType<typeof startServer>>;
+  // a signal while starting (joining can take a while) must not kill the process with the default action:
+  // remember it, and leave gracefully (deregistering from discovery) as soon as the node is up
+  let early: string | null = null;
+  const onInt = (): void => {
+    early ??= "SIGINT";
+  };
+  const onTerm = (): void => {
+    early ??= "SIGTERM";
+  };
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
   try {
     server = await startServer(config, log);
   } catch (err) {
     log.error("start failed", { error: (err as Error).message });
     return 1;
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+  if (early !== null) {
+    log.info("shutting down", { signal: early, during: "start" });
+    await server.close();
+    log.info("stopped");
+    return 0;
   }
   // SIGHUP re-reads the client TLS certificates (open connections keep going)
   process.on("SIGHUP", () => server.reloadCerts());
