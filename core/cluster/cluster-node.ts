@@ -118,6 +118,8 @@ export class ClusterNode {
   private gcTimer: Timer | undefined;
   private stopped = false;
   private syncing = true;
+  /** Set by a graceful leave: tables leave this node out. */
+  private leaving = false;
   private withoutSelf: PartitionTable | null = null;
   /** Partitions this node took over (owner) and has not pulled yet → members that held them before. */
   private readonly catching = new Map<number, string[]>();
@@ -256,11 +258,15 @@ export class ClusterNode {
   async leave(): Promise<void> {
     if (this.stopped) return;
     this.o.node.ready = false;
-    this.syncing = true; // route like a node that does not hold its partitions
     const t = this.table;
     const others = t ? t.members.filter((m) => m !== this.o.self) : [];
     if (others.length > 0) {
-      const next = PartitionTable.build(others, this.epoch + 1, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+      // From now on this node's own table leaves it out: it runs nothing as owner any more (commands go to the
+      // next owners, replicas take writes only from them), so the push below carries every acknowledged write.
+      this.leaving = true;
+      const next = PartitionTable.build(others, ++this.epoch, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+      this.table = next;
+      this.catching.clear();
       let timer: Timer | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = this.o.clock.setTimer(this.o.leaveTimeoutMs ?? 5000, resolve);
@@ -600,7 +606,8 @@ export class ClusterNode {
   /** Rebuilds the table from the live members when they changed, then rebalances. */
   private rebuild(): void {
     if (this.stopped) return;
-    const members = this.membership.liveMembers();
+    const members = this.membership.liveMembers().filter((m) => !this.leaving || m !== this.o.self);
+    if (members.length === 0) return;
     const old = this.table;
     if (old && old.members.length === members.length && old.members.every((m, i) => m === members[i])) return;
     this.table = PartitionTable.build(members, ++this.epoch, {
