@@ -4,7 +4,7 @@
  * Redis 7's reply shapes. They answer from {@link ShoalNode.cluster}; a node
  * that is not clustered answers like a Redis with cluster support disabled.
  * Asking for the topology (or READONLY/READWRITE) marks the session as a
- * Redis Cluster client, which then gets MOVED/ASK instead of forwarding.
+ * Redis Cluster client, which then gets MOVED instead of forwarding (ASKING is accepted; nothing migrates by ASK).
  */
 import { keySlot, SLOT_COUNT } from "../../cluster/hash.ts";
 import { ShoalError } from "../../errors.ts";
