@@ -5,7 +5,8 @@
  * {@link NodeProcess} handle that keeps the last lines of output and can be
  * killed, paused, resumed and restarted on the same addresses.
  */
-import { createServer } from "node:net";
+
+export { freePort, freePorts } from "../../cmd/ports.ts";
 
 /** True when running inside a `bun build --compile` binary. */
 function isCompiled(): boolean {
@@ -20,28 +21,6 @@ export function shoalServeCommand(bin?: string): string[] {
   if (bin) return [bin, "serve"];
   if (isCompiled()) return [process.execPath, "serve"];
   return [process.execPath, Bun.main, "serve"];
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port assigned"))));
-    });
-  });
-}
-
-/** `n` distinct free loopback ports. */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let i = 0; ports.size < n && i < n * 10; i++) ports.add(await freePort());
-  if (ports.size < n) throw new Error(`could not find ${n} free loopback ports`);
-  return [...ports];
 }
 
 /** Resolves after `ms` milliseconds. */

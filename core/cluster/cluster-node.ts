@@ -120,7 +120,6 @@ export class ClusterNode {
   private syncing = true;
   /** Set by a graceful leave: tables leave this node out. */
   private leaving = false;
-  private withoutSelf: PartitionTable | null = null;
   /** Partitions this node took over (owner) and has not pulled yet → members that held them before. */
   private readonly catching = new Map<number, string[]>();
   private catchingRun: Promise<void> | null = null;
@@ -155,8 +154,6 @@ export class ClusterNode {
       execLocal: (argv, proto, owned) => this.exec(argv, proto, 1, owned),
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
-      syncing: () => this.syncing,
-      previousOwner: (p) => this.previousOwner(p),
       catchingUp: (p) => this.catching.get(p),
     });
     this.redis = new RedisClusterFace({
@@ -233,7 +230,6 @@ export class ClusterNode {
     // the initial pull covered every partition this node holds: nothing is left to catch up from the join
     this.catching.clear();
     this.syncing = false;
-    this.withoutSelf = null;
     await this.settled();
     node.ready = !this.stopped;
     const gc = (): void => {
@@ -400,19 +396,6 @@ export class ClusterNode {
       this.router.markInternal(session, hops);
       session.onData(encodeCommand(argv));
     });
-  }
-
-  /** Owner of `p` in the table of the other members (cached while syncing). */
-  private previousOwner(p: number): string | null {
-    const t = this.table;
-    if (t === null) return null;
-    const others = t.members.filter((m) => m !== this.o.self);
-    if (others.length === 0) return null;
-    const w = this.withoutSelf;
-    if (w === null || w.members.length !== others.length || !w.members.every((m, i) => m === others[i])) {
-      this.withoutSelf = PartitionTable.build(others, 0, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
-    }
-    return this.withoutSelf!.owner(p);
   }
 
   /**

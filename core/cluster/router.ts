@@ -73,10 +73,6 @@ export interface RouterContext {
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;
-  /** True while this node has not yet pulled the partitions it holds. */
-  syncing(): boolean;
-  /** Owner of partition `p` in the table without this node (where its data was before it joined). */
-  previousOwner(p: number): string | null;
   /**
    * For a partition this node has just become the owner of and not yet
    * pulled: the members that held it before (to fetch keys from before
@@ -114,8 +110,6 @@ export interface RouterStats {
   clusterQuorumRefusals: number;
   /** MOVED redirects sent to cluster-aware clients. */
   moved: number;
-  /** ASK redirects sent during migration. */
-  ask: number;
 }
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
@@ -139,7 +133,6 @@ export class ClusterRouter implements CommandRouter {
     replicaFailures: 0,
     clusterQuorumRefusals: 0,
     moved: 0,
-    ask: 0,
   };
   /** Replica → entries of this turn's writes not sent yet (see applyBatched). */
   private readonly outbox = new Map<string, { entries: EntryState[]; waiters: ((ok: boolean) => void)[] }>();

@@ -490,8 +490,6 @@ describe("router with tables in flux", () => {
         return { t: "reply", resp: enc.encode("$6\r\nfar\r\n") };
       },
       sync: new EntrySync(node, hlc, systemClock),
-      syncing: () => catching,
-      previousOwner: () => "old:1",
       catchingUp: () => (catching ? ["old:1"] : undefined),
     });
     node.router = router;
