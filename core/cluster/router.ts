@@ -138,6 +138,14 @@ export class ClusterRouter implements CommandRouter {
   private readonly outbox = new Map<string, { entries: EntryState[]; waiters: ((ok: boolean) => void)[] }>();
   /** Internal sessions → hops the command already travelled. */
   private readonly internal = new WeakMap<ClientSession, number>();
+  /**
+   * Keys with a replicated write in flight on this owner (map NUL key →
+   * settled when its quorum is known). The write is already in the local
+   * store but may still be rolled back: what reads the key waits for it.
+   */
+  private readonly unsettled = new Map<string, Promise<unknown>>();
+  /** Keys with a command waiting on this owner (map NUL key → settled when it has run). */
+  private readonly queued = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly node: ShoalNode,
@@ -149,7 +157,7 @@ export class ClusterRouter implements CommandRouter {
     this.internal.set(session, hops);
   }
 
-  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined | null {
+  route(session: ClientSession, command: Command, args: Args, waited = false): Promise<void> | undefined | null {
     if (command.firstKey <= 0) return command.name in KEYLESS ? this.routeKeyless(session, command, args) : undefined;
     const table = this.c.table();
     if (table === null) return fail(session, "CLUSTERDOWN The cluster is not ready yet");
@@ -197,6 +205,23 @@ export class ClusterRouter implements CommandRouter {
       this.stats.reforwarded++;
       return this.forward(session, owner, args, hops + 1);
     }
+    if (!waited && (this.unsettled.size > 0 || this.queued.size > 0)) {
+      // A read (or read-modify-write) of a key whose last write has not met its quorum yet must not see a value that
+      // may still be rolled back (a dirty read), nor read-repair it to the replicas: it waits until the write settles.
+      // Whatever comes for the key after a waiting command waits behind it, so the key's commands keep their order.
+      const wait = this.waitFor(map, keys, !blindWrite(command, args));
+      if (wait) {
+        args = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
+        const done = wait.then(() => {
+          // whatever came for these keys since waits behind this command: nothing new to wait for
+          const r = this.route(session, command, args, true);
+          if (r === undefined) return command.run({ node: this.node, session, reply: session.reply, args });
+          return r ?? undefined;
+        });
+        this.enqueue(map, keys, done);
+        return done;
+      }
+    }
     const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
     const sources = owner === this.c.self ? this.c.catchingUp?.(p) : undefined;
     if (sources && sources.length > 0) {
@@ -215,6 +240,50 @@ export class ClusterRouter implements CommandRouter {
       });
     }
     return this.owned(session, command, args, map, keys, holders, write);
+  }
+
+  /**
+   * What a command on `keys` waits for first: the commands already waiting
+   * on one of them, and, when it reads, the writes in flight on them. Null
+   * when nothing is.
+   */
+  private waitFor(map: string, keys: Uint8Array[], reads: boolean): Promise<unknown> | null {
+    const waits: Promise<unknown>[] = [];
+    for (const k of keys) {
+      const id = `${map}\0${latin1(k)}`;
+      const q = this.queued.get(id);
+      if (q) waits.push(q);
+      const w = reads ? this.unsettled.get(id) : undefined;
+      if (w) waits.push(w);
+    }
+    if (waits.length === 0) return null;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits);
+  }
+
+  /** Makes later commands on `keys` wait behind `done`. */
+  private enqueue(map: string, keys: Uint8Array[], done: Promise<unknown>): void {
+    const ids = keys.map((k) => `${map}\0${latin1(k)}`);
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const id of ids) this.queued.set(id, settled);
+    void settled.then(() => {
+      for (const id of ids) if (this.queued.get(id) === settled) this.queued.delete(id);
+    });
+  }
+
+  /** Notes a replicated write on `entries` in flight until `quorum` settles. */
+  private inFlight(map: string, entries: EntryState[], quorum: Promise<unknown>): void {
+    const ids = entries.map((e) => `${map}\0${latin1(e.key)}`);
+    const settled = quorum.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const id of ids) this.unsettled.set(id, settled);
+    void settled.then(() => {
+      for (const id of ids) if (this.unsettled.get(id) === settled) this.unsettled.delete(id);
+    });
   }
 
   /** A command on the owner: quorum read, replicated write, or undefined to run it plainly. */
@@ -440,14 +509,13 @@ export class ClusterRouter implements CommandRouter {
       return null;
     }
     const need = w - 1;
-    session.defer(
-      startLen,
-      this.replicate(holders, entries, need).then((acks) => {
-        if (acks >= need) return null;
-        this.rollback(before, entries);
-        return errorBytes(this.quorumFailure(acks, w, holders));
-      }),
-    );
+    const outcome = this.replicate(holders, entries, need).then((acks) => {
+      if (acks >= need) return null;
+      this.rollback(before, entries);
+      return errorBytes(this.quorumFailure(acks, w, holders));
+    });
+    this.inFlight(map, entries, outcome);
+    session.defer(startLen, outcome);
     return null;
   }
 
@@ -500,9 +568,13 @@ export class ClusterRouter implements CommandRouter {
       return;
     }
     const need = w - 1;
-    const acks = await this.replicate(holders, entries, need);
+    const replicated = this.replicate(holders, entries, need).then((acks) => {
+      if (acks < need) this.rollback(before, entries);
+      return acks;
+    });
+    this.inFlight(map, entries, replicated);
+    const acks = await replicated;
     if (acks >= need) return;
-    this.rollback(before, entries);
     reply.len = startLen;
     reply.error(this.quorumFailure(acks, w, holders));
   }
