@@ -11,6 +11,7 @@ import { createHttpApp } from "../core/http/app.ts";
 import { ShoalNode } from "../core/node.ts";
 import { nodeSettings } from "../core/node-settings.ts";
 import { ClientSession } from "../core/protocol/session.ts";
+import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { createLogger } from "./log.ts";
 import { untilStopped } from "./shutdown.ts";
 
@@ -127,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const http = Deno.serve({ hostname: config.bind, port: config.httpPort, onListen: () => {} }, app.fetch);
   node.start();
+  const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
   log.info("shoal listening", { runtime: "deno", node: node.config.nodeName, resp: `${config.bind}:${listener.addr.port}`, http: `http://${config.bind}:${http.addr.port}` });
   const accepting = (async () => {
     try {
@@ -136,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
     }
   })();
   const close = async (): Promise<void> => {
+    lagSampler.stop();
     node.stop();
     try {
       listener.close();

@@ -8,6 +8,7 @@ export { nodeSettings } from "../core/node-settings.ts";
 
 import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
+import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
 
@@ -59,9 +60,11 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     throw e;
   }
   node.start();
+  const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
   try {
     cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port) : null;
   } catch (e) {
+    lagSampler.stop();
     node.stop();
     resp.stop();
     await tls.stop();
@@ -87,6 +90,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     },
     async close() {
       await cluster?.close();
+      lagSampler.stop();
       node.stop();
       resp.stop();
       await tls.stop();

@@ -34,6 +34,62 @@ export class LatencyHistogram {
   }
 }
 
+/**
+ * Event-loop lag of the process serving a node, as measured by the runtime
+ * adapter (cmd/event-loop-lag.ts: a timer that checks how late it fires).
+ * Runtime-neutral: it only stores what the adapter records, in milliseconds
+ * on the adapter's monotonic clock. The recent maximum is kept per 1-s slot
+ * over a sliding {@link EventLoopLag.WINDOW_MS} window, so a stall shows at
+ * once and stays visible to a scraper for the whole window.
+ */
+export class EventLoopLag {
+  /** Length of the window {@link recentMaxMs} looks back over, in milliseconds. */
+  static readonly WINDOW_MS = 10_000;
+  private static readonly SLOT_MS = 1000;
+  private readonly slotMax = new Float64Array(EventLoopLag.WINDOW_MS / EventLoopLag.SLOT_MS);
+  private readonly slotId = new Float64Array(EventLoopLag.WINDOW_MS / EventLoopLag.SLOT_MS).fill(-1);
+  /** Largest lag recorded since start, in milliseconds. */
+  maxMs = 0;
+  /** Samples recorded since start. */
+  samples = 0;
+  /** The sampler's period in milliseconds; 0 while nothing samples (then every figure stays 0). */
+  intervalMs = 0;
+  private lastAtMs = 0;
+
+  /** Called by the sampler when it starts: it will record every `intervalMs`, starting from `atMs`. */
+  started(intervalMs: number, atMs: number): void {
+    this.intervalMs = intervalMs;
+    this.lastAtMs = atMs;
+  }
+
+  /** Records that a tick due `intervalMs` after the previous one fired `lagMs` late, at `atMs`. */
+  record(lagMs: number, atMs: number): void {
+    const lag = Math.max(0, lagMs);
+    const id = Math.floor(atMs / EventLoopLag.SLOT_MS);
+    const k = id % this.slotMax.length;
+    if (this.slotId[k] !== id) {
+      this.slotId[k] = id;
+      this.slotMax[k] = 0;
+    }
+    if (lag > this.slotMax[k]!) this.slotMax[k] = lag;
+    if (lag > this.maxMs) this.maxMs = lag;
+    this.lastAtMs = atMs;
+    this.samples++;
+  }
+
+  /**
+   * The largest lag of the last ~10 s at `nowMs` (same clock as record), in
+   * milliseconds; counts a tick that is overdue right now, so a reading taken
+   * just after a stall but before the late tick has run still shows it.
+   */
+  recentMaxMs(nowMs: number): number {
+    const oldest = Math.floor(nowMs / EventLoopLag.SLOT_MS) - this.slotMax.length + 1;
+    let m = this.intervalMs > 0 ? Math.max(0, nowMs - this.lastAtMs - this.intervalMs) : 0;
+    for (let k = 0; k < this.slotMax.length; k++) if (this.slotId[k]! >= oldest && this.slotMax[k]! > m) m = this.slotMax[k]!;
+    return m;
+  }
+}
+
 /** Counters for one node. Commands are counted by lower-case name. */
 export class NodeStats {
   readonly startedAtMs: number;
@@ -50,6 +106,8 @@ export class NodeStats {
   netInputBytes = 0;
   netOutputBytes = 0;
   readonly latency = new LatencyHistogram();
+  /** Event-loop lag, recorded by the runtime adapter's sampler (untouched without one). */
+  readonly eventLoopLag = new EventLoopLag();
 
   constructor(nowMs: number) {
     this.startedAtMs = nowMs;

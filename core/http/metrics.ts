@@ -98,6 +98,11 @@ export function renderMetrics(node: HttpNode, rssBytes?: () => number, http?: Ht
   out.histogram("shoal_command_duration_seconds", "Command execution time in seconds.", s.latency);
   const uptime = Math.max(0, (node.clock.now() - s.startedAtMs) / 1000);
   out.single("shoal_uptime_seconds", "gauge", "Seconds since the node started.", uptime);
+  const lag = s.eventLoopLag;
+  const recentLagMs = lag.recentMaxMs(node.clock.monotonic());
+  const seconds = (ms: number) => Math.round(ms * 1000) / 1e6; // microsecond resolution is plenty for a timer's lateness
+  out.single("shoal_event_loop_lag_seconds", "gauge", "Largest event-loop lag of the last 10 s (how late the node's sampling timer fired), in seconds.", seconds(recentLagMs));
+  out.single("shoal_event_loop_lag_max_seconds", "gauge", "Largest event-loop lag since the node started, in seconds.", seconds(Math.max(lag.maxMs, recentLagMs)));
   if (http) {
     out.family("shoal_http_requests_total", "counter", "HTTP API responses, by method and status code.");
     for (const [method, code, n] of http.rows()) out.sample("shoal_http_requests_total", n, { method, code });

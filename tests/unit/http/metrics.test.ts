@@ -79,6 +79,29 @@ describe("/metrics", () => {
     expect(h.samples.find((x) => x.name.endsWith("_count"))!.value).toBe(4);
   });
 
+  test("event-loop lag: the 10-s gauge follows the recorded lag and drops after the window, the max stays", () => {
+    const { node, clock } = testNode();
+    const gauges = () => {
+      const fams = parseExposition(renderMetrics(node));
+      expect(fams.get("shoal_event_loop_lag_seconds")!.type).toBe("gauge");
+      expect(fams.get("shoal_event_loop_lag_max_seconds")!.type).toBe("gauge");
+      return [one(fams, "shoal_event_loop_lag_seconds"), one(fams, "shoal_event_loop_lag_max_seconds")];
+    };
+    expect(gauges()).toEqual([0, 0]); // nothing samples (no runtime adapter): both 0
+    const lag = node.stats.eventLoopLag;
+    lag.started(100, clock.monotonic());
+    clock.advance(100);
+    lag.record(2, clock.monotonic());
+    clock.advance(650);
+    lag.record(550, clock.monotonic());
+    expect(gauges()).toEqual([0.55, 0.55]);
+    for (let i = 0; i < 120; i++) {
+      clock.advance(100);
+      lag.record(1, clock.monotonic());
+    }
+    expect(gauges()).toEqual([0.001, 0.55]); // 12 s later the stall left the window, not the max
+  });
+
   test("without rssBytes there is no process family; label values are escaped", () => {
     const { node } = testNode();
     node.stats.countCommand('we"ird\\name\n');
