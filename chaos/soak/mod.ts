@@ -1,8 +1,8 @@
 /**
  * `shoal chaos --soak`: a long stability run of real nodes under steady load
- * with periodic faults; samples RSS, open fds, /healthz latency (event-loop
- * lag stand-in) and client p99 per interval; fails on RSS growth after the
- * warm-up or a stall. {@link soakMain} is what cmd/chaos.ts calls.
+ * with periodic faults; samples RSS, open fds, each node's own event-loop lag
+ * gauge, /healthz latency and client p99 per interval; fails on RSS growth
+ * after the warm-up or a stall. {@link soakMain} is what cmd/chaos.ts calls.
  */
 import { type OptionSpec, parseOptions, positiveInt, UsageError } from "../../cmd/io.ts";
 import { FAULT_KINDS, type FaultKind, NETNS_FAULTS } from "../real/faults.ts";
@@ -17,15 +17,17 @@ export const SOAK_HELP = `Usage: shoal chaos --soak [flags]
 Long-running stability test: N real 'shoal serve' processes under steady
 load (GET/SET/DEL/INCR on a fixed key space, so memory plateaus) with a
 fault every --fault-every. Every --sample-every it records per node RSS
-(/proc/<pid>/status), open fds, the slowest /healthz answer (event-loop lag
-stand-in; paused nodes excluded; minus the runner's own timer lag of the
-interval when judged) and the client p99. Fails (exit 1) when a
+(/proc/<pid>/status), open fds, the node's own event-loop lag (the largest
+shoal_event_loop_lag_seconds scraped from its /metrics at least every 2 s; a node
+paused by a fault is skipped until 12 s after it resumes), the slowest
+/healthz answer (paused nodes excluded; minus the runner's own timer lag of
+the interval when judged) and the client p99. Fails (exit 1) when a
 node's RSS grew more than --max-rss-growth between the end of the warm-up
 and the end (lowest RSS of the first vs the last quarter of the samples after
 the warm-up: a leak raises that floor, garbage between collections does not;
 the median growth is shown too; kill/restart only hit the last node, which
 is judged on its last incarnation after its own warm-up), or on a stall
-longer than --max-stall.
+longer than --max-stall (node-side lag or /healthz).
 Prints the timeline at the end; --json for machines.
 
   --duration <d>           run time [30m]
@@ -39,7 +41,7 @@ Prints the timeline at the end; --json for machines.
   --faults <list>          kill,stop,restart[,netem-loss,netem-delay,partition with --netns] [stop,restart,kill]
   --sample-every <d>       sampling interval [5s]
   --max-rss-growth <pct>   allowed RSS growth after warm-up [5]
-  --max-stall <d>          allowed /healthz latency [1s]
+  --max-stall <d>          allowed event-loop lag and /healthz latency [1s]
   --netns                  nodes in network namespaces (root)
   --preset <p>             failure-detection preset [local]
   --seed <n>               seed of load and faults [random]
@@ -122,18 +124,19 @@ export function formatSoakReport(r: SoakReport): string {
   const cols = (xs: (number | null)[]) => xs.map((x) => x ?? "-").join("/");
   let out = `\nshoal chaos --soak: seed ${r.seed}, ${r.nodes} nodes, ${(r.durationMs / 1000).toFixed(0)} s (warm-up ${(r.warmupMs / 1000).toFixed(0)} s), ${r.ops} operations, ${r.errors} not ok\n\n`;
   out += table(
-    ["t s", "ops", "errors", "p99 ms", "RSS MB", "fds", "healthz max ms", "runner lag ms", "faults"],
-    rows.map((s) => [(s.atMs / 1000).toFixed(0), s.ops, s.errors, s.p99Ms, cols(s.rssMb), cols(s.fds), cols(s.lagMs), s.runnerLagMs, s.faults.join(", ")]),
+    ["t s", "ops", "errors", "p99 ms", "RSS MB", "fds", "node lag ms", "healthz max ms", "runner lag ms", "faults"],
+    rows.map((s) => [(s.atMs / 1000).toFixed(0), s.ops, s.errors, s.p99Ms, cols(s.rssMb), cols(s.fds), cols(s.nodeLagMs), cols(s.lagMs), s.runnerLagMs, s.faults.join(", ")]),
   );
   out += "\n";
   out += table(
-    ["node", "RSS floor after warm-up MB", "RSS floor at end MB", "growth", "median growth", "max lag ms (raw)", "fds start→end"],
+    ["node", "RSS floor after warm-up MB", "RSS floor at end MB", "growth", "median growth", "max node lag ms", "max healthz ms (raw)", "fds start→end"],
     r.rss.map((x, i) => [
       x.node,
       x.baseMb ?? "-",
       x.endMb ?? "-",
       x.growthPct === null ? (x.note ?? "-") : `${x.growthPct}%`,
       x.medianGrowthPct === undefined ? "-" : `${x.medianGrowthPct}%`,
+      r.maxNodeLagMs[i] ?? "-",
       `${r.maxLagMs[i] ?? "-"} (${r.maxRawLagMs[i] ?? "-"})`,
       `${r.fdsStartEnd[i]![0] ?? "-"}→${r.fdsStartEnd[i]![1] ?? "-"}`,
     ]),

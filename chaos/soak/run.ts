@@ -5,9 +5,11 @@
  * the run (lowest RSS of the first vs the last quarter of the samples after
  * the warm-up — the floor a leak raises, not the GC sawtooth; a restarted
  * node is judged on its last incarnation after its own warm-up; kill/restart
- * faults only hit the last node so the others run the whole time), or when a node's /healthz took longer than
- * `maxStallMs` more than the runner's own timer lag of the same interval
- * (an event-loop stall) while it was not paused by a fault.
+ * faults only hit the last node so the others run the whole time), or on an
+ * event-loop stall longer than `maxStallMs` while the node was not paused by
+ * a fault: its own shoal_event_loop_lag_seconds gauge said so, or its
+ * /healthz took that much longer than the runner's own timer lag of the
+ * same interval.
  */
 import { RealCluster } from "../real/cluster.ts";
 import { type FaultEvent, FaultInjector, type FaultKind } from "../real/faults.ts";
@@ -16,7 +18,7 @@ import { Progress, quantile } from "../real/report.ts";
 import { sleep } from "../real/spawn.ts";
 import { seededRandom } from "../real/workload.ts";
 import { SteadyLoad } from "./load.ts";
-import { LagProbe, openFds, rssBytes } from "./sampler.ts";
+import { LagProbe, NodeLagScraper, openFds, rssBytes } from "./sampler.ts";
 
 /** Soak parameters. */
 export interface SoakOptions {
@@ -52,6 +54,8 @@ export interface SoakSample {
   fds: (number | null)[];
   /** Max /healthz latency per node in the interval (ms). */
   lagMs: (number | null)[];
+  /** Max node-side event-loop lag per node in the interval (ms; its shoal_event_loop_lag_seconds, a 10-s window). */
+  nodeLagMs: (number | null)[];
   runnerLagMs: number;
   /** Faults that started in the interval. */
   faults: string[];
@@ -73,6 +77,8 @@ export interface SoakReport {
   maxLagMs: (number | null)[];
   /** Per node: the largest raw /healthz latency (ms). */
   maxRawLagMs: (number | null)[];
+  /** Per node: the largest node-side event-loop lag it reported (ms; null when never scraped). */
+  maxNodeLagMs: (number | null)[];
   maxRunnerLagMs: number;
   fdsStartEnd: [number | null, number | null][];
   samples: SoakSample[];
@@ -130,11 +136,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     targetsFor: (k) => (k === "kill" || k === "restart" ? [victim] : cluster.nodes.map((_, i) => i)),
   });
   const lag = new LagProbe(cluster);
+  const nodeLag = new NodeLagScraper(cluster, Math.min(2000, o.sampleEveryMs));
   const samples: SoakSample[] = [];
   /** Incarnation (pid) of each node at each sample, to tell restarted nodes apart. */
   const pids: number[][] = [];
   try {
     lag.start();
+    nodeLag.start();
     const loadDone = load.run();
     const faultsDone = o.faults.length > 0 ? injector.run() : Promise.resolve();
     let seenEvents = 0;
@@ -142,6 +150,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await sleep(Math.min(o.sampleEveryMs, o.durationMs - now()));
       const li = load.takeInterval();
       const l = lag.take();
+      const nl = nodeLag.take();
       const events = [...injector.events.slice(seenEvents).map((e) => `${e.kind}${e.node ? ` ${e.node}` : ""}`), ...(injector.current && !injector.current.startsWith("recovering") ? [`(${injector.current})`] : [])];
       seenEvents = injector.events.length;
       samples.push({
@@ -152,13 +161,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         rssMb: cluster.nodes.map((n) => (n.running ? mb(rssBytes(n.pid)) : null)),
         fds: cluster.nodes.map((n) => (n.running ? openFds(n.pid) : null)),
         lagMs: l.nodes.map((x) => (x === null ? null : Math.round(x))),
+        nodeLagMs: nl.map((x) => (x === null ? null : Math.round(x))),
         runnerLagMs: Math.round(l.runner),
         faults: events,
       });
       pids.push(cluster.nodes.map((n) => n.pid));
       const s = samples.at(-1)!;
       progress.update(
-        `chaos --soak ${(s.atMs / 1000).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s  ops ${load.totalOps} errors ${load.totalErrors}  p99 ${s.p99Ms} ms  rss ${s.rssMb.map((x) => x ?? "-").join("/")} MB  lag ${s.lagMs.map((x) => x ?? "-").join("/")} ms${injector.current ? `  [${injector.current}]` : ""}`,
+        `chaos --soak ${(s.atMs / 1000).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s  ops ${load.totalOps} errors ${load.totalErrors}  p99 ${s.p99Ms} ms  rss ${s.rssMb.map((x) => x ?? "-").join("/")} MB  lag ${s.lagMs.map((x) => x ?? "-").join("/")} ms  node lag ${s.nodeLagMs.map((x) => x ?? "-").join("/")} ms${injector.current ? `  [${injector.current}]` : ""}`,
       );
     }
     injector.stop();
@@ -166,6 +176,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await faultsDone;
     await loadDone;
     lag.stop();
+    nodeLag.stop();
     progress.done();
 
     const failures: string[] = [];
@@ -193,19 +204,29 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     });
     // the runner's own stalls delay every probe answer too: what is left after subtracting the runner's lag of the
     // same interval is the node's (an approximation: both are maxima of the interval)
-    const nodeLag = (s: SoakSample, i: number) => (s.lagMs[i] === null ? null : Math.max(0, s.lagMs[i]! - s.runnerLagMs));
+    const healthzLag = (s: SoakSample, i: number) => (s.lagMs[i] === null ? null : Math.max(0, s.lagMs[i]! - s.runnerLagMs));
     const maxOf = (f: (s: SoakSample, i: number) => number | null) =>
       cluster.nodes.map((_, i) => {
         const xs = samples.map((s) => f(s, i)).filter((x): x is number => x !== null);
         return xs.length ? Math.max(...xs) : null;
       });
-    const maxLagMs = maxOf(nodeLag);
+    const maxLagMs = maxOf(healthzLag);
     const maxRawLagMs = maxOf((s, i) => s.lagMs[i] ?? null);
+    const maxNodeLagMs = maxOf((s, i) => s.nodeLagMs[i] ?? null);
     maxLagMs.forEach((m, i) => {
       if (m !== null && m > o.maxStallMs) {
-        const at = samples.find((s) => (nodeLag(s, i) ?? 0) > o.maxStallMs)!;
+        const at = samples.find((s) => (healthzLag(s, i) ?? 0) > o.maxStallMs)!;
         failures.push(
           `${cluster.nodes[i]!.spec.name}: /healthz took ${at.lagMs[i]} ms (runner lag ${at.runnerLagMs} ms): event-loop stall > ${o.maxStallMs} ms in the interval ending at ${(at.atMs / 1000).toFixed(0)} s`,
+        );
+      }
+    });
+    // the node's own measure: no runner correction needed (its gauge is read after the fact, not timed by the runner)
+    maxNodeLagMs.forEach((m, i) => {
+      if (m !== null && m > o.maxStallMs) {
+        const at = samples.find((s) => (s.nodeLagMs[i] ?? 0) > o.maxStallMs)!;
+        failures.push(
+          `${cluster.nodes[i]!.spec.name}: node-side event-loop lag ${at.nodeLagMs[i]} ms (shoal_event_loop_lag_seconds): stall > ${o.maxStallMs} ms seen in the interval ending at ${(at.atMs / 1000).toFixed(0)} s`,
         );
       }
     });
@@ -223,6 +244,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       rss,
       maxLagMs,
       maxRawLagMs,
+      maxNodeLagMs,
       maxRunnerLagMs: Math.max(0, ...samples.map((s) => s.runnerLagMs)),
       fdsStartEnd,
       samples,
@@ -233,6 +255,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     injector.stop();
     load.stop();
     lag.stop();
+    nodeLag.stop();
     progress.done();
     await cluster.destroy();
   }
