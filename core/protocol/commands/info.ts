@@ -1,6 +1,8 @@
 import type { ShoalNode } from "../../node.ts";
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from "../../version.ts";
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 /** INFO sections as key/value lists, Redis field names where they exist. */
 export function infoSections(node: ShoalNode): Record<string, [string, string | number][]> {
   const s = node.stats;
@@ -43,6 +45,9 @@ export function infoSections(node: ShoalNode): Record<string, [string, string | 
       ["keyspace_hits", s.hits],
       ["keyspace_misses", s.misses],
       ["total_error_replies", s.protocolErrors],
+      // how late the node's sampling timer fired (0 when the runtime adapter does not sample): worst of the last 10 s, and since start
+      ["event_loop_lag_ms", round1(s.eventLoopLag.recentMaxMs(node.clock.monotonic()))],
+      ["event_loop_lag_max_ms", round1(Math.max(s.eventLoopLag.maxMs, s.eventLoopLag.recentMaxMs(node.clock.monotonic())))],
     ],
     commandstats: cmds,
     cluster: [["cluster_enabled", node.cluster === null ? 0 : 1]],

@@ -1,8 +1,9 @@
 /**
  * The node-side event-loop lag gauge: the window arithmetic of EventLoopLag,
  * the sampler on real timers against a real busy-wait, a whole in-process
- * server whose loop the test blocks (scraped over loopback /metrics), and a
- * `shoal serve` child paused with SIGSTOP (what a soak must not count as a stall).
+ * server whose loop the test blocks (scraped over loopback /metrics and
+ * /v1/stats), and a `shoal serve` child paused with SIGSTOP (what a soak
+ * must not count as a stall).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { sampleEventLoopLag } from "../../../cmd/event-loop-lag.ts";
@@ -113,6 +114,10 @@ describe("a serving node's /metrics", () => {
     expect(after.recent).toBeGreaterThanOrEqual(0.19);
     expect(after.max).toBeGreaterThanOrEqual(after.recent);
     expect(after.max).toBeLessThan(5);
+    // INFO (hence `shoal stats` and /v1/stats) carries the same figures, in ms
+    const stats = (await (await fetch(`http://127.0.0.1:${httpPort}/v1/stats`)).json()) as { info: { stats: Record<string, number> } };
+    expect(stats.info.stats["event_loop_lag_ms"]).toBeGreaterThanOrEqual(190);
+    expect(stats.info.stats["event_loop_lag_max_ms"]).toBeGreaterThanOrEqual(stats.info.stats["event_loop_lag_ms"]!);
     const lag = server.node.stats.eventLoopLag;
     expect(lag.samples).toBeGreaterThan(2);
     await server.close();
