@@ -17,11 +17,12 @@ export const SOAK_HELP = `Usage: shoal chaos --soak [flags]
 Long-running stability test: N real 'shoal serve' processes under steady
 load (GET/SET/DEL/INCR on a fixed key space, so memory plateaus) with a
 fault every --fault-every. Every --sample-every it records per node RSS
-(/proc/<pid>/status), open fds, the node's own event-loop lag (the largest
-shoal_event_loop_lag_seconds scraped from its /metrics at least every 2 s; a node
-paused by a fault is skipped until 12 s after it resumes), the slowest
-/healthz answer (paused nodes excluded; minus the runner's own timer lag of
-the interval when judged) and the client p99. Fails (exit 1) when a
+(/proc/<pid>/status), open fds, the node's own event-loop lag (largest
+shoal_event_loop_lag_seconds, the node's worst of its last 10 s, scraped
+from /metrics every 2 s or half --sample-every; a node paused by a fault is
+skipped until 12 s after it resumes), the slowest /healthz answer (paused
+nodes excluded; minus the runner's own timer lag of the interval when
+judged) and the client p99. Fails (exit 1) when a
 node's RSS grew more than --max-rss-growth between the end of the warm-up
 and the end (lowest RSS of the first vs the last quarter of the samples after
 the warm-up: a leak raises that floor, garbage between collections does not;

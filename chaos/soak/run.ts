@@ -136,7 +136,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     targetsFor: (k) => (k === "kill" || k === "restart" ? [victim] : cluster.nodes.map((_, i) => i)),
   });
   const lag = new LagProbe(cluster);
-  const nodeLag = new NodeLagScraper(cluster, Math.min(2000, o.sampleEveryMs));
+  const nodeLag = new NodeLagScraper(cluster, Math.min(2000, o.sampleEveryMs / 2));
   const samples: SoakSample[] = [];
   /** Incarnation (pid) of each node at each sample, to tell restarted nodes apart. */
   const pids: number[][] = [];

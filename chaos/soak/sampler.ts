@@ -117,6 +117,7 @@ export class NodeLagScraper {
   }
 
   start(): void {
+    this.tick();
     this.timer = setInterval(() => this.tick(), this.scrapeEveryMs);
   }
 
