@@ -118,6 +118,8 @@ export class ClusterNode {
   private gcTimer: Timer | undefined;
   private stopped = false;
   private syncing = true;
+  /** Times this node refuted its own death and caught up (for metrics and tests). */
+  returns = 0;
   /** Set by a graceful leave: tables leave this node out. */
   private leaving = false;
   /** Partitions this node took over (owner) and has not pulled yet → members that held them before. */
@@ -138,6 +140,7 @@ export class ClusterNode {
       transport: this.mux.channel(MEMBERSHIP_CHANNEL),
       timings: o.timings,
       seeds: o.seeds,
+      onRefutedDeath: () => this.noteReturn(),
     });
     this.router = new ClusterRouter(o.node, {
       self: o.self,
@@ -225,11 +228,17 @@ export class ClusterNode {
     });
     await this.membership.start();
     this.rebuild();
-    this.noteJoinTakeovers();
-    await this.initialPull();
-    // the initial pull covered every partition this node holds: nothing is left to catch up from the join
-    this.catching.clear();
+    const complete = await this.initialPull();
     this.syncing = false;
+    if (complete) {
+      // the initial pull covered every partition this node holds: nothing is left to catch up from the join
+      this.catching.clear();
+    } else if (this.catching.size > 0 && this.catchingRun === null) {
+      // some holder never served the pull: keep catching up from the join's sources (per key, and in the background)
+      this.catchingRun = this.pullTakeovers().finally(() => {
+        this.catchingRun = null;
+      });
+    }
     await this.settled();
     node.ready = !this.stopped;
     const gc = (): void => {
@@ -434,13 +443,48 @@ export class ClusterNode {
    */
   private noteJoinTakeovers(): void {
     const t = this.table;
-    if (t === null || t.members.length < 2) return;
+    if (t === null) return;
+    if (t.members.length < 2) {
+      this.catching.clear();
+      return;
+    }
     const self = this.o.self;
     const others = t.members.filter((m) => m !== self);
     const before = PartitionTable.build(others, 0, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
     for (let p = 0; p < t.partitionCount; p++) {
+      if (t.owner(p) !== self) this.catching.delete(p);
+      else this.catching.set(p, [...new Set([before.owner(p), ...before.replicas(p)])]);
+    }
+  }
+
+  /**
+   * Others declared this node dead (it was cut off, paused, or too slow to
+   * answer) and it has just refuted that. Meanwhile they rebuilt their
+   * tables without it and other members may have owned its partitions and
+   * taken writes, even if this node's own table never changed. Like a join:
+   * the partitions it owns catch up from their holders in the table without
+   * it before it serves them again (each source answers once its own table
+   * names this node the owner again).
+   */
+  private noteReturn(): void {
+    if (this.stopped || this.syncing || this.leaving) return;
+    const t = this.table;
+    if (t === null || t.members.length < 2) return;
+    this.returns++;
+    const self = this.o.self;
+    const others = t.members.filter((m) => m !== self);
+    const without = PartitionTable.build(others, 0, { partitionCount: this.o.partitionCount, replicaCount: this.o.replicaCount });
+    for (let p = 0; p < t.partitionCount; p++) {
       if (t.owner(p) !== self) continue;
-      this.catching.set(p, [...new Set([before.owner(p), ...before.replicas(p)])]);
+      const src = new Set([...(this.catching.get(p) ?? []), without.owner(p), ...without.replicas(p)]);
+      src.delete(self);
+      if (src.size > 0) this.catching.set(p, [...src]);
+    }
+    this.log.warn("declared dead by the others and refuted: catching up the partitions this node owns", { partitions: this.catching.size });
+    if (this.catching.size > 0 && this.catchingRun === null) {
+      this.catchingRun = this.pullTakeovers().finally(() => {
+        this.catchingRun = null;
+      });
     }
   }
 
@@ -499,61 +543,104 @@ export class ClusterNode {
   }
 
   /** Pulls the entries of every partition this node holds from each other member (bounded pages). */
-  private async initialPull(): Promise<void> {
-    const table = this.table;
-    if (table === null || table.members.length < 2) return;
+  private async initialPull(): Promise<boolean> {
     const self = this.o.self;
-    const held = (): number[] => {
-      const t = this.table ?? table;
+    const held = (t: PartitionTable): number[] => {
       const out: number[] = [];
       for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === self || t.replicas(p).includes(self)) out.push(p);
       return out;
     };
-    let mine = held();
-    await Promise.all(
-      table.members
-        .filter((m) => m !== self)
-        .map(async (peer) => {
-          // window of two pages per peer: the next page is requested before this one is applied,
-          // so the peer builds it while we apply (never more than one request outstanding)
-          const pull = (after: PullCursor | null): Promise<PeerResponse> => {
-            const r = this.request(peer, { t: "pull", partitions: mine, after, from: self, strict: true });
-            r.catch(() => undefined); // awaited below; a stop in between must not leave it unhandled
-            return r;
-          };
-          let pending = pull(null);
-          let refusals = 0;
-          for (let page = 0; page < 100_000 && !this.stopped; page++) {
-            let res: PeerResponse;
-            try {
-              res = await pending;
-            } catch (e) {
-              this.log.warn("initial pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
-              return;
-            }
-            if (res.t === "error" && refusals < 50) {
-              // the peer does not see this node as a holder yet (its table is behind): ask again shortly
-              refusals++;
-              await this.pause(Math.min(200, this.o.timings.probeIntervalMs));
-              mine = held(); // our own table may have moved on too
-              pending = pull(null);
-              continue;
-            }
-            if (res.t !== "entries") return;
-            if (res.next !== null) pending = pull(res.next);
-            const node = this.o.node;
-            node.cachedNow = this.o.clock.now(); // one clock read per page, as a RESP read event does (the store reads the time per lookup)
-            try {
-              for (const e of res.entries) this.sync.apply(e);
-            } finally {
-              node.cachedNow = 0;
-            }
-            this.pulled += res.entries.length;
-            if (res.next === null) return;
-          }
-        }),
-    );
-    this.log.info("initial sync done", { partitions: mine.length, entries: this.pulled });
+    // the table may grow while the node joins (it learns the members one by one): pull every partition it holds
+    // in its latest table from every member of that table, each (member, partition) once
+    const pulledFrom = new Map<string, Set<number>>();
+    let complete = true;
+    let partitions = 0;
+    for (let round = 0; round < 10 && !this.stopped; round++) {
+      const t = this.table;
+      if (t === null || t.members.length < 2) break;
+      const mine = held(t);
+      partitions = mine.length;
+      const todo: [string, number[]][] = [];
+      for (const peer of t.members) {
+        if (peer === self) continue;
+        const done = pulledFrom.get(peer);
+        const left = done ? mine.filter((p) => !done.has(p)) : mine;
+        if (left.length > 0) todo.push([peer, left]);
+      }
+      if (todo.length === 0) return complete;
+      const results = await Promise.all(todo.map(([peer, ps]) => this.pullFrom(peer, ps, held)));
+      for (let i = 0; i < todo.length; i++) {
+        const got = results[i];
+        if (got === null) {
+          complete = false;
+          continue;
+        }
+        const peer = todo[i]![0];
+        let done = pulledFrom.get(peer);
+        if (!done) pulledFrom.set(peer, (done = new Set()));
+        for (const p of got) done.add(p);
+      }
+      this.log.info("initial sync round done", { round, partitions, entries: this.pulled });
+    }
+    const t = this.table;
+    if (t === null || t.members.length < 2) return complete;
+    const mine = held(t);
+    for (const peer of t.members) if (peer !== self && !mine.every((p) => pulledFrom.get(peer)?.has(p))) return false;
+    return complete;
+  }
+
+  /**
+   * Pulls `partitions` from one peer, all pages. A peer whose table is behind
+   * refuses (it does not see this node as a holder yet): asked again shortly,
+   * for the partitions this node still holds. The partitions pulled, or null
+   * when the peer failed or kept refusing.
+   */
+  private async pullFrom(peer: string, partitions: number[], held: (t: PartitionTable) => number[]): Promise<number[] | null> {
+    const self = this.o.self;
+    // window of two pages: the next page is requested before this one is applied,
+    // so the peer builds it while we apply (never more than one request outstanding)
+    const pull = (after: PullCursor | null): Promise<PeerResponse> => {
+      const r = this.request(peer, { t: "pull", partitions, after, from: self, strict: true });
+      r.catch(() => undefined); // awaited below; a stop in between must not leave it unhandled
+      return r;
+    };
+    let pending = pull(null);
+    let refusals = 0;
+    for (let page = 0; page < 100_000 && !this.stopped; page++) {
+      let res: PeerResponse;
+      try {
+        res = await pending;
+      } catch (e) {
+        this.log.warn("initial pull failed", { peer, error: e instanceof Error ? e.message : String(e) });
+        return null;
+      }
+      if (res.t === "error") {
+        if (refusals >= 50) return null;
+        // the peer does not see this node as a holder yet (its table is behind): ask again shortly
+        refusals++;
+        await this.pause(Math.min(200, this.o.timings.probeIntervalMs));
+        const t = this.table;
+        if (t !== null) {
+          const now = new Set(held(t)); // our own table may have moved on too
+          partitions = partitions.filter((p) => now.has(p));
+          if (partitions.length === 0) return [];
+        }
+        pending = pull(null);
+        continue;
+      }
+      if (res.t !== "entries") return null;
+      if (res.next !== null) pending = pull(res.next);
+      const node = this.o.node;
+      node.cachedNow = this.o.clock.now(); // one clock read per page, as a RESP read event does (the store reads the time per lookup)
+      try {
+        for (const e of res.entries) this.sync.apply(e);
+      } finally {
+        node.cachedNow = 0;
+      }
+      this.pulled += res.entries.length;
+      if (res.next === null) return partitions;
+    }
+    return null;
   }
 
   /** One page (up to 4096 entries or about 1 MiB of keys and values) of this node's entries in `partitions`, after `after`. */
@@ -599,7 +686,10 @@ export class ClusterNode {
     });
     this.log.info("partition table rebuilt", { epoch: this.epoch, members: members.length });
     for (const m of members) if (m !== this.o.self) void this.redis.learn(m);
-    this.noteTakeovers(old, this.table, members);
+    // joining, the catch-up sources follow every table the node builds until its initial pull is done: a peer may
+    // forward a command here as soon as its table names this node the owner, before the pull has started
+    if (this.syncing) this.noteJoinTakeovers();
+    else this.noteTakeovers(old, this.table, members);
     if (this.rebalancing) {
       this.rebuildAgain = true;
       return;

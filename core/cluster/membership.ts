@@ -39,6 +39,8 @@ export interface MembershipOptions {
   seeds: readonly string[];
   /** Most updates piggybacked on one message (default 8; 0 disables gossip, leaving push-pull). */
   maxPiggyback?: number;
+  /** Called when this member refutes its own death: the others may have acted without it meanwhile. */
+  onRefutedDeath?: () => void;
 }
 
 /** Protocol counters, for /metrics. */
@@ -82,7 +84,10 @@ export class Membership {
       clock: o.clock,
       timings: o.timings,
       onSuspicionReported: (name) => this.after(0, () => void this.probe(name)),
-      onRefutedDeath: () => this.after(0, () => this.pushPullTick()),
+      onRefutedDeath: () => {
+        this.after(0, () => this.pushPullTick());
+        o.onRefutedDeath?.();
+      },
     });
   }
 
