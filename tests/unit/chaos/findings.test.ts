@@ -15,7 +15,14 @@ const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?:
   { finding: "two disjoint quorums while a node is removed", seed: 29, faults: "all" },
   { finding: "takeover pull served by an old owner that still owned the partition", seed: 115, faults: "failover" },
   { finding: "TTL expiry without a tombstone, an older copy came back", seed: 105, faults: "failover" },
-  { finding: "F7 writes accepted by a leaving owner after its hand-off push", seed: 108, faults: "default" },
+  { finding: "F7 writes accepted by a leaving owner after its hand-off push", seed: 108, faults: "mild-no-pause" },
+  { finding: "F7 a rejoining node ran a forwarded INCR before its join catch-up was armed", seed: 550, faults: "mild-no-pause" },
+  {
+    finding: "F8 dirty read of a DEL that failed its quorum and was rolled back",
+    seed: 395,
+    faults: "drop,delay,reorder,corrupt,duplicate,skew,jump,stall,one-way,crash",
+    linkFaults: "mild",
+  },
   {
     finding: "F6 one-way block, removed node keeps serving",
     seed: 88,

@@ -75,14 +75,16 @@ describe("planted bugs are caught", () => {
 
   /**
    * These two only show when partition ownership moves (failover faults).
-   * The baseline is not clean there yet (CHAOS.md, Findings), so a catch
-   * counts only on a seed that passes without the bug.
+   * The baseline is not clean there yet with harsh link faults (CHAOS.md,
+   * F9), so a catch counts only on a seed that passes without the bug. Since
+   * owners catch up after joins and returns, a missing read-repair rarely
+   * shows: no-read-repair is first caught at seed 26.
    */
   for (const bug of ["ack-before-replicate", "no-read-repair"]) {
-    test(`${bug}: caught within 20 failover seeds on a seed that passes without it`, async () => {
+    test(`${bug}: caught within 60 failover seeds (the default with --inject-bug) on a seed that passes without it`, async () => {
       const o = { kinds: FAILOVER.kinds, linkSeverity: FAILOVER.linkSeverity, workload: "registers" as const };
       let caught: number | null = null;
-      for (let seed = 1; seed <= 20 && caught === null; seed++) {
+      for (let seed = 1; seed <= 60 && caught === null; seed++) {
         const withBug = await runSimSeed({ ...o, seed, bugs: [bug] });
         if (withBug.violations.length === 0) continue;
         const without = await runSimSeed({ ...o, seed });
