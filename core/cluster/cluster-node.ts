@@ -337,12 +337,12 @@ export class ClusterNode {
       return encodePeer({ t: "hello", host: a.host, port: a.port });
     }
     if (req.t === "fetch") {
-      const refused = req.strict ? this.notOwnerIn(req.from, req.keys) : null;
+      const refused = req.strict ? this.notOwnerIn(req.from, req.keys, req.view) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
       return encodePeer({ t: "entries", entries: req.keys.map((k) => this.sync.current(k.map, k.key)), next: null });
     }
     if (req.t === "apply") {
-      const refused = req.strict ? this.notOwnerIn(req.from, req.entries) : null;
+      const refused = req.strict ? this.notOwnerIn(req.from, req.entries, req.view) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
       let taken = 0;
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
@@ -358,9 +358,13 @@ export class ClusterNode {
    * view) cannot get a write acknowledged or a read confirmed. Returns the
    * refusal, or null.
    */
-  private notOwnerIn(from: string | undefined, keys: readonly { key: Uint8Array }[]): string | null {
+  private notOwnerIn(from: string | undefined, keys: readonly { key: Uint8Array }[], view: number | undefined): string | null {
     const t = this.table;
     if (t === null) return "no partition table yet";
+    // Members that see different member lists may each name a different owner, and their quorums need not
+    // intersect: quorum traffic counts only between members that agree on the whole list (views converge
+    // within a gossip round or two after a change; until then a write or read may get TRYAGAIN-like refusals).
+    if (view !== undefined && view !== t.viewId) return `members differ (${t.members.length} here): views not converged yet`;
     for (const { key } of keys) {
       const p = partitionOf(key, t.partitionCount);
       if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;

@@ -58,6 +58,24 @@ export class PartitionTable {
     private readonly replicaLists: readonly (readonly string[])[],
   ) {}
 
+  private view = -1;
+
+  /**
+   * A 32-bit hash of the member list (FNV-1a). Tables built by different
+   * nodes from the same members have the same one, whatever their epochs.
+   */
+  get viewId(): number {
+    if (this.view < 0) {
+      let h = 0x811c9dc5;
+      for (const m of this.members) {
+        for (let i = 0; i < m.length; i++) h = Math.imul(h ^ m.charCodeAt(i), 0x01000193) >>> 0;
+        h = Math.imul(h ^ 10, 0x01000193) >>> 0;
+      }
+      this.view = h;
+    }
+    return this.view;
+  }
+
   /**
    * Builds the table for `members` (any order, duplicates ignored).
    * Throws RangeError on an empty member list or invalid options.

@@ -29,15 +29,19 @@ export interface EntryState {
 /** Requests a node answers on the data channel. */
 export type PeerRequest =
   | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
-  /** `strict`: a client write's replication; taken only if the receiver's table names `from` as the owner. */
-  | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean }
+  /**
+   * `strict`: a client write's replication; taken only if the receiver's
+   * table names `from` as the owner (and, with `view`, only if the
+   * receiver's table has the same members: {@link PartitionTable.viewId}).
+   */
+  | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean; view?: number }
   /**
    * `strict`: served only if the receiver's table names `from` a holder of
    * every partition asked for (`asOwner`: their owner).
    */
   | { t: "pull"; partitions: number[]; after: PullCursor | null; from?: string; strict?: boolean; asOwner?: boolean }
-  /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner. */
-  | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean }
+  /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner (and has the same `view`). */
+  | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean; view?: number }
   | { t: "hello" };
 
 /** Position in a node's entries: map name and entry index to resume after. */
@@ -177,18 +181,23 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true };
   }
   if (m?.t === "apply" && m.entries) {
-    return { t: "apply", entries: decodeEntries(m.entries), from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+    const from = typeof m.from === "string" ? m.from : undefined;
+    return { t: "apply", entries: decodeEntries(m.entries), from, strict: m.strict === true, view: viewOf(m.view) };
   }
   if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
     const keys = m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) }));
-    return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+    return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true, view: viewOf(m.view) };
   }
   if (m?.t === "pull" && Array.isArray(m.partitions)) {
     const from = typeof m.from === "string" ? m.from : undefined;
     return { t: "pull", partitions: m.partitions, after: m.after ?? null, from, strict: m.strict === true, asOwner: m.asOwner === true };
   }
   throw new TypeError("peer protocol: malformed request");
+}
+
+function viewOf(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : undefined;
 }
 
 /** Decodes a response; throws TypeError on malformed input. */

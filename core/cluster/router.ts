@@ -598,7 +598,7 @@ export class ClusterRouter implements CommandRouter {
     this.stats.quorumReads++;
     const need = r - 1;
     const wanted = keys.map((key) => ({ map, key }));
-    const answers = await this.gather(holders, wanted, need, true);
+    const answers = await this.gather(holders, wanted, need, true, this.c.table()?.viewId);
     if (answers.length < need) {
       this.stats.readQuorumFailures++;
       return fail(session, `READQUORUM ${answers.length + 1} of ${r} copies answered the read (replicas: ${holders.join(", ") || "none"})`);
@@ -632,6 +632,7 @@ export class ClusterRouter implements CommandRouter {
     wanted: { map: string; key: Uint8Array }[],
     need: number,
     strict: boolean,
+    view?: number,
   ): Promise<{ peer: string; entries: EntryState[] }[]> {
     return new Promise((resolve) => {
       const answers: { peer: string; entries: EntryState[] }[] = [];
@@ -642,7 +643,7 @@ export class ClusterRouter implements CommandRouter {
       }
       for (const h of holders) {
         this.c
-          .request(h, strict ? { t: "fetch", keys: wanted, from: this.c.self, strict } : { t: "fetch", keys: wanted })
+          .request(h, strict ? { t: "fetch", keys: wanted, from: this.c.self, strict, view } : { t: "fetch", keys: wanted })
           .then(
             (res) => {
               if (res.t === "entries" && res.entries.length === wanted.length) answers.push({ peer: h, entries: res.entries });
@@ -691,7 +692,8 @@ export class ClusterRouter implements CommandRouter {
       batch = created;
       queueMicrotask(() => {
         this.outbox.delete(holder);
-        this.c.request(holder, { t: "apply", entries: created.entries, from: this.c.self, strict: true }).then(
+        const view = this.c.table()?.viewId;
+        this.c.request(holder, { t: "apply", entries: created.entries, from: this.c.self, strict: true, view }).then(
           (res) => {
             for (const w of created.waiters) w(res.t === "applied");
           },

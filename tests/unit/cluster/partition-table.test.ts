@@ -24,6 +24,15 @@ describe("PartitionTable", () => {
     expect(a.epoch).toBe(3);
   });
 
+  test("viewId: the same for the same members whatever the order or epoch, different for other members", () => {
+    const a = PartitionTable.build(["n3:7000", "n1:7000", "n2:7000"], 1, { replicaCount: 2 });
+    const b = PartitionTable.build(["n1:7000", "n2:7000", "n3:7000"], 42, { replicaCount: 2 });
+    expect(a.viewId).toBe(b.viewId);
+    expect(Number.isInteger(a.viewId) && a.viewId >= 0 && a.viewId < 2 ** 32).toBe(true);
+    const others = [["n1:7000", "n2:7000"], ["n1:7000", "n2:7000", "n4:7000"], ["n1:7000", "n2:7000", "n3:7000", "n4:7000"], ["n1:7000n2:7000", "n3:7000"]];
+    for (const m of others) expect(PartitionTable.build(m, 1).viewId).not.toBe(a.viewId);
+  });
+
   test("checksum matches for equal assignments and differs otherwise; keys map through partitionOf", () => {
     const a = PartitionTable.build(["x", "y", "z"], 1, { replicaCount: 2 });
     const b = PartitionTable.build(["z", "y", "x"], 9, { replicaCount: 2 });

@@ -45,6 +45,16 @@ describe("peer protocol entry lists", () => {
     if (res.t === "entries") expect(plain(res.entries)).toEqual(plain(es));
   });
 
+  test("strict quorum traffic keeps its sender, strictness and view through the codec", () => {
+    const es: EntryState[] = [{ map: "default", key: bytes("a"), value: bytes("1"), expireAt: 0, version: 7 }];
+    const apply = decodeRequest(encodePeer({ t: "apply", entries: es, from: "n1:7000", strict: true, view: 0xdeadbeef }));
+    expect(apply).toMatchObject({ t: "apply", from: "n1:7000", strict: true, view: 0xdeadbeef });
+    const fetch = decodeRequest(encodePeer({ t: "fetch", keys: [{ map: "default", key: bytes("a") }], from: "n2:7000", strict: true, view: 0 }));
+    expect(fetch).toMatchObject({ t: "fetch", from: "n2:7000", strict: true, view: 0 });
+    const none = decodeRequest(encodePeer({ t: "fetch", keys: [], from: "n2:7000", strict: true }));
+    expect(none.t === "fetch" && none.view).toBeUndefined();
+  });
+
   test("truncated, padded or bad-index input is rejected", () => {
     const b = packEntries([{ map: "m", key: bytes("key"), value: bytes("value"), expireAt: 0, version: 1 }]);
     for (let cut = 0; cut < b.length; cut++) expect(() => unpackEntries(b.subarray(0, cut))).toThrow(TypeError);
