@@ -260,6 +260,17 @@ export class ClusterRouter implements CommandRouter {
     return waits.length === 1 ? waits[0]! : Promise.all(waits);
   }
 
+  /** Settles when the writes in flight on `keys` have (null when none is). */
+  private unsettledOf(map: string, keys: Uint8Array[]): Promise<unknown> | null {
+    const waits: Promise<unknown>[] = [];
+    for (const k of keys) {
+      const w = this.unsettled.get(`${map}\0${latin1(k)}`);
+      if (w) waits.push(w);
+    }
+    if (waits.length === 0) return null;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits);
+  }
+
   /** Makes later commands on `keys` wait behind `done`. */
   private enqueue(map: string, keys: Uint8Array[], done: Promise<unknown>): void {
     const ids = keys.map((k) => `${map}\0${latin1(k)}`);
@@ -602,6 +613,11 @@ export class ClusterRouter implements CommandRouter {
     if (answers.length < need) {
       this.stats.readQuorumFailures++;
       return fail(session, `READQUORUM ${answers.length + 1} of ${r} copies answered the read (replicas: ${holders.join(", ") || "none"})`);
+    }
+    if (this.unsettled.size > 0) {
+      // a write on these keys started here while the replicas answered: neither read its unsettled value nor repair it
+      const late = this.unsettledOf(map, keys);
+      if (late) await late;
     }
     if (!this.c.bugs?.noReadRepair) {
       for (let i = 0; i < keys.length; i++) {
