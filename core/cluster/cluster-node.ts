@@ -24,7 +24,7 @@ import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import { HybridClock } from "./hlc.ts";
 import { Membership, type MembershipEventType } from "./membership.ts";
-import type { MembershipTimings } from "./membership-config.ts";
+import { type MembershipTimings, suspicionMinTimeout } from "./membership-config.ts";
 import { PartitionTable } from "./partition-table.ts";
 import {
   decodeRequest,
@@ -147,6 +147,16 @@ export class ClusterNode {
       table: () => this.table,
       liveCount: () => this.membership.liveMembers().length,
       memberCountQuorum: o.memberCountQuorum,
+      // Owner lease: the others remove a member they cannot reach after at least the minimum suspicion timeout,
+      // and may then take its partitions over. A node that has not heard back from enough members for that long
+      // must not act as an owner meanwhile (it may be the one cut off, or paused, with a view nobody else holds).
+      contactShortfall: () => {
+        const need = o.memberCountQuorum - 1;
+        if (need <= 0) return null;
+        const window = suspicionMinTimeout(o.timings, this.membership.liveMembers().length);
+        const got = this.membership.answeredWithin(window);
+        return got >= need ? null : `${got + 1} of ${o.memberCountQuorum} members answered this node in the last ${Math.round(window)} ms`;
+      },
       writeQuorum: o.writeQuorum,
       readQuorum: o.readQuorum,
       replicationMode: o.replicationMode,
@@ -312,8 +322,12 @@ export class ClusterNode {
 
   /** One data-protocol request; a transport failure makes membership probe the peer now. */
   private async request(peer: string, msg: PeerRequest): Promise<PeerResponse> {
+    const sentAt = this.o.clock.monotonic();
     try {
-      return decodeResponse(await this.link(peer).request(encodePeer(msg), this.o.peerTimeoutMs));
+      const res = decodeResponse(await this.link(peer).request(encodePeer(msg), this.o.peerTimeoutMs));
+      // quorum traffic the peer took: it sees the same members (view), so it holds this node alive
+      if ((msg.t === "apply" || msg.t === "fetch") && msg.view !== undefined && res.t !== "error") this.membership.noteAnswer(peer, sentAt);
+      return res;
     } catch (e) {
       this.membership.probeNow(peer);
       throw e;

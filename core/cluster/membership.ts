@@ -76,6 +76,8 @@ export class Membership {
   private probeIndex = 0;
   private seedIndex = 0;
   private running = false;
+  /** Per member, when the newest request of ours it answered was sent (monotonic ms). */
+  private readonly answered = new Map<string, number>();
 
   constructor(private readonly o: MembershipOptions) {
     this.self = o.self;
@@ -149,6 +151,23 @@ export class Membership {
   /** Every known member including this one, sorted by name. */
   members(): MemberInfo[] {
     return this.view.members();
+  }
+
+  /**
+   * Notes that `member` answered a request this node sent at `sentAt`
+   * (monotonic ms): the two-way path worked at least since then. Probes note
+   * themselves; the data protocol notes its answers too.
+   */
+  noteAnswer(member: string, sentAt: number): void {
+    if ((this.answered.get(member) ?? Number.NEGATIVE_INFINITY) < sentAt) this.answered.set(member, sentAt);
+  }
+
+  /** Live members other than this one that answered a request sent in the last `ms`. */
+  answeredWithin(ms: number): number {
+    const since = this.o.clock.monotonic() - ms;
+    let n = 0;
+    for (const m of this.view.live()) if (m !== this.self && (this.answered.get(m) ?? Number.NEGATIVE_INFINITY) >= since) n++;
+    return n;
   }
 
   /** Alive or suspect members including this one, sorted (the input of the partition table). */
@@ -248,9 +267,13 @@ export class Membership {
     if (cur?.status === "suspect") {
       gossip.push({ name: target, status: "suspect", incarnation: cur.incarnation, from: this.self });
     }
+    const sentAt = this.o.clock.monotonic();
     try {
       const reply = await this.request(target, { t: "ping", target, gossip }, timeoutMs);
-      return reply.t === "ack" ? "ack" : "unreachable";
+      if (reply.t !== "ack") return "unreachable";
+      // an answer counts as contact only from a member that still holds this one alive (its verdict rides on the ack)
+      if (!reply.gossip?.some((u) => u.name === this.self && u.status !== "alive")) this.noteAnswer(target, sentAt);
+      return "ack";
     } catch (e) {
       return (e as { code?: string }).code === "timeout" ? "timeout" : "unreachable";
     }
@@ -306,7 +329,10 @@ export class Membership {
   private async sync(peer: string): Promise<void> {
     const msg: MembershipMessage = { t: "sync", checksum: this.view.checksum(), states: this.view.fullState() };
     this.stats.syncs++;
+    const sentAt = this.o.clock.monotonic();
     const reply = await this.request(peer, msg, this.o.timings.syncTimeoutMs);
+    const verdict = reply.t === "sync-reply" ? reply.states.find((u) => u.name === this.self) : undefined;
+    if (verdict === undefined || verdict.status === "alive") this.noteAnswer(peer, sentAt);
     if (reply.t === "sync-reply" && reply.same) this.stats.syncsSkipped++;
     if (reply.t === "sync-reply" && !reply.same) this.view.merge(reply.states, `push-pull with ${peer}`, true);
   }

@@ -51,6 +51,12 @@ export interface RouterContext {
   /** Alive + suspect members, this one included. */
   liveCount(): number;
   memberCountQuorum: number;
+  /**
+   * Why this node cannot act as an owner now (it has not heard back from
+   * enough members lately), or null when it can. Checked for quorum reads
+   * and replicated writes.
+   */
+  contactShortfall?(): string | null;
   /** Copies (owner included) that must hold a write before it is acknowledged. */
   writeQuorum: number;
   /** Copies (owner included) consulted on a read (default 1: the owner alone). */
@@ -260,6 +266,11 @@ export class ClusterRouter implements CommandRouter {
     return waits.length === 1 ? waits[0]! : Promise.all(waits);
   }
 
+  private cutOff(session: ClientSession, why: string): Promise<void> {
+    this.stats.clusterQuorumRefusals++;
+    return fail(session, `CLUSTERQUORUM ${why}: cut off from the others? (nothing was applied)`);
+  }
+
   /** Settles when the writes in flight on `keys` have (null when none is). */
   private unsettledOf(map: string, keys: Uint8Array[]): Promise<unknown> | null {
     const waits: Promise<unknown>[] = [];
@@ -311,10 +322,14 @@ export class ClusterRouter implements CommandRouter {
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
       if (r <= 1) return undefined;
+      const cut = this.c.contactShortfall?.();
+      if (cut) return this.cutOff(session, cut);
       return this.readRepaired(session, command, args.copy(), map, keys, holders, r);
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
+    const cut = this.c.contactShortfall?.();
+    if (cut) return this.cutOff(session, cut);
     const r = override?.readQuorum ?? this.c.readQuorum ?? 1;
     if (r > 1 && !blindWrite(command, args)) {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,

@@ -23,6 +23,8 @@ const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?:
     faults: "drop,delay,reorder,corrupt,duplicate,skew,jump,stall,one-way,crash",
     linkFaults: "mild",
   },
+  { finding: "F8 a write that started during a quorum read's gather was read before it settled", seed: 649, faults: "default" },
+  { finding: "F9 non-transitive views: two owners with disjoint quorums", seed: 83, faults: "failover" },
   {
     finding: "F6 one-way block, removed node keeps serving",
     seed: 88,

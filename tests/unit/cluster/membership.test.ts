@@ -185,6 +185,27 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     expect(last).toBeLessThan(detectionBound(LAN, 30));
   });
 
+  test("answeredWithin: an isolated member sees its contacts lapse before the others can declare it dead", async () => {
+    const c = await startCluster({ size: 5, seed: 7 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const window = suspicionMinTimeout(c.timings, 5);
+    await c.clock.advance(2 * window);
+    // healthy: every member heard back from at least two others (a majority with itself) within the window
+    for (const m of c.members) expect(m.answeredWithin(window)).toBeGreaterThanOrEqual(2);
+    const x = c.members[3]!;
+    c.net.setFilter((from, to) => from !== x.self && to !== x.self);
+    const cutAt = c.clock.monotonic();
+    // the cut-off member loses its contacts within one window, while the others still hold it alive or suspect
+    expect(await c.runUntil(() => x.answeredWithin(window) === 0, window + c.timings.probeIntervalMs, 10)).toBe(true);
+    const lapsedAfter = c.clock.monotonic() - cutAt;
+    const firstDeath = await c.runUntil(() => c.members.some((m) => m !== x && m.member(x.self)?.status === "dead"), 60_000, 10);
+    expect(firstDeath).toBe(true);
+    const deadAfter = c.clock.monotonic() - cutAt;
+    expect(lapsedAfter).toBeLessThan(deadAfter);
+    for (const m of c.members) if (m !== x) expect(m.answeredWithin(window)).toBeGreaterThanOrEqual(2);
+    c.net.setFilter(undefined);
+  });
+
   test("an isolated member rejoins after healing without making the majority flap to dead", async () => {
     // isolation shorter than, around, and longer than detection (~5 s) + its own max suspicion timeout (24 s)
     for (const [seed, isolatedMs] of [
