@@ -325,8 +325,11 @@ export class ClusterNode {
     const sentAt = this.o.clock.monotonic();
     try {
       const res = decodeResponse(await this.link(peer).request(encodePeer(msg), this.o.peerTimeoutMs));
-      // quorum traffic the peer took: it sees the same members (view), so it holds this node alive
-      if ((msg.t === "apply" || msg.t === "fetch") && msg.view !== undefined && res.t !== "error") this.membership.noteAnswer(peer, sentAt);
+      // quorum traffic the peer took with the same member list and no suspicion of this node: it held this node
+      // alive when it answered, so it cannot remove it before a whole suspicion timeout from then
+      if ((msg.t === "apply" || msg.t === "fetch") && msg.view !== undefined && (res.t === "applied" || res.t === "entries") && res.suspect !== true) {
+        this.membership.noteAnswer(peer, sentAt);
+      }
       return res;
     } catch (e) {
       this.membership.probeNow(peer);
@@ -353,16 +356,22 @@ export class ClusterNode {
     if (req.t === "fetch") {
       const refused = req.strict ? this.notOwnerIn(req.from, req.keys, req.view) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
-      return encodePeer({ t: "entries", entries: req.keys.map((k) => this.sync.current(k.map, k.key)), next: null });
+      const entries = req.keys.map((k) => this.sync.current(k.map, k.key));
+      return encodePeer(req.strict && this.suspects(req.from) ? { t: "entries", entries, next: null, suspect: true } : { t: "entries", entries, next: null });
     }
     if (req.t === "apply") {
       const refused = req.strict ? this.notOwnerIn(req.from, req.entries, req.view) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
       let taken = 0;
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
-      return encodePeer({ t: "applied", taken });
+      return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
     }
     return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true) });
+  }
+
+  /** Whether this node holds `member` suspect (or worse): the member's owner lease must not count this answer. */
+  private suspects(member: string | undefined): boolean {
+    return member !== undefined && this.membership.member(member)?.status !== "alive";
   }
 
   /**

@@ -53,8 +53,9 @@ export interface PullCursor {
 /** Answers to {@link PeerRequest}s. */
 export type PeerResponse =
   | { t: "reply"; resp: Uint8Array }
-  | { t: "applied"; taken: number }
-  | { t: "entries"; entries: EntryState[]; next: PullCursor | null }
+  /** `suspect`: the answering member suspects the requester (it may declare it dead soon). */
+  | { t: "applied"; taken: number; suspect?: boolean }
+  | { t: "entries"; entries: EntryState[]; next: PullCursor | null; suspect?: boolean }
   | { t: "hello"; host: string; port: number }
   | { t: "error"; message: string };
 
@@ -204,7 +205,11 @@ function viewOf(v: unknown): number | undefined {
 export function decodeResponse(bytes: Uint8Array): PeerResponse {
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
-  if (m?.t === "entries" && m.entries) return { t: "entries", entries: decodeEntries(m.entries), next: m.next ?? null };
+  if (m?.t === "entries" && m.entries) {
+    const res: PeerResponse = { t: "entries", entries: decodeEntries(m.entries), next: m.next ?? null };
+    if (m.suspect === true) res.suspect = true;
+    return res;
+  }
   if (m?.t === "hello" && typeof m.host === "string" && Number.isInteger(m.port)) return { t: "hello", host: m.host, port: m.port };
   if (m?.t === "applied" || m?.t === "error") return m;
   throw new TypeError("peer protocol: malformed response");

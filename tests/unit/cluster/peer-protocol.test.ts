@@ -53,6 +53,11 @@ describe("peer protocol entry lists", () => {
     expect(fetch).toMatchObject({ t: "fetch", from: "n2:7000", strict: true, view: 0 });
     const none = decodeRequest(encodePeer({ t: "fetch", keys: [], from: "n2:7000", strict: true }));
     expect(none.t === "fetch" && none.view).toBeUndefined();
+    // the answers say whether the replica suspects the requester (its owner lease must not count them then)
+    expect(decodeResponse(encodePeer({ t: "applied", taken: 1, suspect: true }))).toEqual({ t: "applied", taken: 1, suspect: true });
+    expect(decodeResponse(encodePeer({ t: "entries", entries: es, next: null, suspect: true }))).toMatchObject({ t: "entries", suspect: true });
+    const plainAnswer = decodeResponse(encodePeer({ t: "entries", entries: es, next: null }));
+    expect(plainAnswer.t === "entries" && plainAnswer.suspect).toBeUndefined();
   });
 
   test("truncated, padded or bad-index input is rejected", () => {
