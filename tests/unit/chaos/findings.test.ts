@@ -25,6 +25,8 @@ const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?:
   },
   { finding: "F8 a write that started during a quorum read's gather was read before it settled", seed: 649, faults: "default" },
   { finding: "F9 non-transitive views: two owners with disjoint quorums", seed: 83, faults: "failover" },
+  { finding: "F9 a node removed by the others serves with one that shares its stale view", seed: 281, faults: "failover" },
+  { finding: "F9 owner lease counted an answer from a replica that suspected it", seed: 116, faults: "failover" },
   {
     finding: "F6 one-way block, removed node keeps serving",
     seed: 88,
