@@ -118,6 +118,7 @@ export class ClusterNode {
   private gcTimer: Timer | undefined;
   private stopped = false;
   private syncing = true;
+  private renewing: Promise<boolean> | null = null;
   /** Times this node refuted its own death and caught up (for metrics and tests). */
   returns = 0;
   /** Set by a graceful leave: tables leave this node out. */
@@ -157,6 +158,7 @@ export class ClusterNode {
         const got = this.membership.answeredWithin(window);
         return got >= need ? null : `${got + 1} of ${o.memberCountQuorum} members answered this node in the last ${Math.round(window)} ms`;
       },
+      renewContact: () => this.renewContact(),
       writeQuorum: o.writeQuorum,
       readQuorum: o.readQuorum,
       replicationMode: o.replicationMode,
@@ -367,6 +369,32 @@ export class ClusterNode {
       return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
     }
     return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true) });
+  }
+
+  /**
+   * Renews the owner lease on demand: probes every live member that has not
+   * answered within the lease window and resolves once enough have (true) or
+   * after one probe timeout (false). Concurrent callers share one renewal.
+   */
+  private renewContact(): Promise<boolean> {
+    if (this.renewing) return this.renewing;
+    const need = this.o.memberCountQuorum - 1;
+    const window = suspicionMinTimeout(this.o.timings, this.membership.liveMembers().length);
+    for (const m of this.membership.liveMembers()) if (m !== this.o.self) this.membership.probeNow(m);
+    const started = this.o.clock.monotonic();
+    const run = async (): Promise<boolean> => {
+      for (let i = 0; i < 1000 && !this.stopped; i++) {
+        if (this.membership.answeredWithin(window) >= need) return true;
+        if (this.o.clock.monotonic() - started > this.o.timings.probeTimeoutMs) return false;
+        await this.pause(5);
+      }
+      return false;
+    };
+    const p = run().finally(() => {
+      this.renewing = null;
+    });
+    this.renewing = p;
+    return p;
   }
 
   /** Whether this node holds `member` suspect (or worse): the member's owner lease must not count this answer. */

@@ -57,6 +57,8 @@ export interface RouterContext {
    * and replicated writes.
    */
   contactShortfall?(): string | null;
+  /** Probes the members that have not answered lately; resolves once enough did (true) or after a probe timeout (false). */
+  renewContact?(): Promise<boolean>;
   /** Copies (owner included) that must hold a write before it is acknowledged. */
   writeQuorum: number;
   /** Copies (owner included) consulted on a read (default 1: the owner alone). */
@@ -266,6 +268,31 @@ export class ClusterRouter implements CommandRouter {
     return waits.length === 1 ? waits[0]! : Promise.all(waits);
   }
 
+  /**
+   * The owner lease lapsed (quiet cluster, just started, or cut off): ask the
+   * members that have not answered lately, then serve if enough answer, else
+   * refuse with -CLUSTERQUORUM.
+   */
+  private renewThen(
+    session: ClientSession,
+    command: Command,
+    args: Args,
+    map: string,
+    keys: Uint8Array[],
+    holders: string[],
+    write: boolean,
+    renewed: boolean,
+    why: string,
+  ): Promise<void> | undefined | null {
+    if (renewed || !this.c.renewContact) return this.cutOff(session, why);
+    const stable = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
+    return this.c.renewContact().then(() => {
+      const r = this.owned(session, command, stable, map, keys, holders, write, true);
+      if (r === undefined) return command.run({ node: this.node, session, reply: session.reply, args: stable });
+      return r ?? undefined;
+    });
+  }
+
   private cutOff(session: ClientSession, why: string): Promise<void> {
     this.stats.clusterQuorumRefusals++;
     return fail(session, `CLUSTERQUORUM ${why}: cut off from the others? (nothing was applied)`);
@@ -317,19 +344,20 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: string[],
     write: boolean,
+    renewed = false,
   ): Promise<void> | undefined | null {
     const override = this.c.mapQuorum?.(map);
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
       if (r <= 1) return undefined;
       const cut = this.c.contactShortfall?.();
-      if (cut) return this.cutOff(session, cut);
+      if (cut) return this.renewThen(session, command, args, map, keys, holders, write, renewed, cut);
       return this.readRepaired(session, command, args.copy(), map, keys, holders, r);
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
     const cut = this.c.contactShortfall?.();
-    if (cut) return this.cutOff(session, cut);
+    if (cut) return this.renewThen(session, command, args, map, keys, holders, write, renewed, cut);
     const r = override?.readQuorum ?? this.c.readQuorum ?? 1;
     if (r > 1 && !blindWrite(command, args)) {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
