@@ -27,7 +27,7 @@ export interface FaultProfile {
  * - `failover`: faults that move partition ownership (crash, pause, harsh
  *   drop, partition) — what ack-before-replicate and no-read-repair need.
  * - `all`: every fault kind, harsh link faults (drop up to 30%, delay up to
- *   100 ms): seeds 1-500 pass since the owner lease (CHAOS.md F9).
+ *   100 ms): 1 of seeds 1-500 still fails (CHAOS.md F9).
  * A comma list of kinds uses harsh link faults unless `--link-faults mild`.
  */
 export const FAULT_PROFILES: Readonly<Record<string, FaultProfile>> = {
