@@ -222,9 +222,7 @@ export class ClusterRouter implements CommandRouter {
         args = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
         const done = wait.then(() => {
           // whatever came for these keys since waits behind this command: nothing new to wait for
-          const r = this.route(session, command, args, true);
-          if (r === undefined) return command.run({ node: this.node, session, reply: session.reply, args });
-          return r ?? undefined;
+          return this.runDecided(this.route(session, command, args, true), session, command, args);
         });
         this.enqueue(map, keys, done);
         return done;
@@ -242,9 +240,7 @@ export class ClusterRouter implements CommandRouter {
           session.reply.error(`TRYAGAIN partition ${p} is being handed over to this node; retry`);
           return;
         }
-        const r = this.owned(session, command, args, map, keys, holders, write);
-        if (r === null) return; // cannot happen while parked (nothing is deferred then), handled for completeness
-        return r ?? command.run({ node: this.node, session, reply: session.reply, args });
+        return this.runDecided(this.owned(session, command, args, map, keys, holders, write), session, command, args);
       });
     }
     return this.owned(session, command, args, map, keys, holders, write);
@@ -286,11 +282,19 @@ export class ClusterRouter implements CommandRouter {
   ): Promise<void> | undefined | null {
     if (renewed || !this.c.renewContact) return this.cutOff(session, why);
     const stable = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
-    return this.c.renewContact().then(() => {
-      const r = this.owned(session, command, stable, map, keys, holders, write, true);
-      if (r === undefined) return command.run({ node: this.node, session, reply: session.reply, args: stable });
-      return r ?? undefined;
-    });
+    return this.c.renewContact().then(() =>
+      this.runDecided(this.owned(session, command, stable, map, keys, holders, write, true), session, command, stable),
+    );
+  }
+
+  /**
+   * Carries out a routing decision made after an await: the promise of a
+   * command already under way, nothing when it was answered (null), or the
+   * command itself when it was left to run plainly (undefined).
+   */
+  private runDecided(r: Promise<void> | undefined | null, session: ClientSession, command: Command, args: Args): void | Promise<void> {
+    if (r === undefined) return command.run({ node: this.node, session, reply: session.reply, args });
+    return r ?? undefined;
   }
 
   private cutOff(session: ClientSession, why: string): Promise<void> {
