@@ -217,14 +217,14 @@ export class ClusterRouter implements CommandRouter {
       // A read (or read-modify-write) of a key whose last write has not met its quorum yet must not see a value that
       // may still be rolled back (a dirty read), nor read-repair it to the replicas: it waits until the write settles.
       // Whatever comes for the key after a waiting command waits behind it, so the key's commands keep their order.
-      const wait = this.waitFor(map, keys, !blindWrite(command, args));
+      const wait = this.pendingOn(map, keys, blindWrite(command, args) ? [this.queued] : [this.queued, this.unsettled]);
       if (wait) {
         args = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
         const done = wait.then(() => {
           // whatever came for these keys since waits behind this command: nothing new to wait for
           return this.runDecided(this.route(session, command, args, true), session, command, args);
         });
-        this.enqueue(map, keys, done);
+        this.holdUntil(this.queued, map, keys, done); // what comes for these keys next waits behind it
         return done;
       }
     }
@@ -247,18 +247,18 @@ export class ClusterRouter implements CommandRouter {
   }
 
   /**
-   * What a command on `keys` waits for first: the commands already waiting
-   * on one of them, and, when it reads, the writes in flight on them. Null
-   * when nothing is.
+   * Settles when every promise that `tables` hold for one of `keys` has (null
+   * when none does): the commands already waiting on them (`queued`) and,
+   * for what reads them, the writes in flight (`unsettled`).
    */
-  private waitFor(map: string, keys: Uint8Array[], reads: boolean): Promise<unknown> | null {
+  private pendingOn(map: string, keys: Uint8Array[], tables: readonly Map<string, Promise<unknown>>[]): Promise<unknown> | null {
     const waits: Promise<unknown>[] = [];
     for (const k of keys) {
       const id = `${map}\0${latin1(k)}`;
-      const q = this.queued.get(id);
-      if (q) waits.push(q);
-      const w = reads ? this.unsettled.get(id) : undefined;
-      if (w) waits.push(w);
+      for (const t of tables) {
+        const w = t.get(id);
+        if (w) waits.push(w);
+      }
     }
     if (waits.length === 0) return null;
     return waits.length === 1 ? waits[0]! : Promise.all(waits);
@@ -273,18 +273,13 @@ export class ClusterRouter implements CommandRouter {
     session: ClientSession,
     command: Command,
     args: Args,
-    map: string,
-    keys: Uint8Array[],
-    holders: string[],
-    write: boolean,
     renewed: boolean,
     why: string,
+    retry: (stable: Args) => Promise<void> | undefined | null,
   ): Promise<void> | undefined | null {
     if (renewed || !this.c.renewContact) return this.cutOff(session, why);
     const stable = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
-    return this.c.renewContact().then(() =>
-      this.runDecided(this.owned(session, command, stable, map, keys, holders, write, true), session, command, stable),
-    );
+    return this.c.renewContact().then(() => this.runDecided(retry(stable), session, command, stable));
   }
 
   /**
@@ -302,40 +297,16 @@ export class ClusterRouter implements CommandRouter {
     return fail(session, `CLUSTERQUORUM ${why}: cut off from the others? (nothing was applied)`);
   }
 
-  /** Settles when the writes in flight on `keys` have (null when none is). */
-  private unsettledOf(map: string, keys: Uint8Array[]): Promise<unknown> | null {
-    const waits: Promise<unknown>[] = [];
-    for (const k of keys) {
-      const w = this.unsettled.get(`${map}\0${latin1(k)}`);
-      if (w) waits.push(w);
-    }
-    if (waits.length === 0) return null;
-    return waits.length === 1 ? waits[0]! : Promise.all(waits);
-  }
-
-  /** Makes later commands on `keys` wait behind `done`. */
-  private enqueue(map: string, keys: Uint8Array[], done: Promise<unknown>): void {
+  /** Holds `p` (settled either way) under each of `keys` in `table` until it settles, unless replaced meanwhile. */
+  private holdUntil(table: Map<string, Promise<unknown>>, map: string, keys: readonly Uint8Array[], p: Promise<unknown>): void {
     const ids = keys.map((k) => `${map}\0${latin1(k)}`);
-    const settled = done.then(
+    const settled = p.then(
       () => undefined,
       () => undefined,
     );
-    for (const id of ids) this.queued.set(id, settled);
+    for (const id of ids) table.set(id, settled);
     void settled.then(() => {
-      for (const id of ids) if (this.queued.get(id) === settled) this.queued.delete(id);
-    });
-  }
-
-  /** Notes a replicated write on `entries` in flight until `quorum` settles. */
-  private inFlight(map: string, entries: EntryState[], quorum: Promise<unknown>): void {
-    const ids = entries.map((e) => `${map}\0${latin1(e.key)}`);
-    const settled = quorum.then(
-      () => undefined,
-      () => undefined,
-    );
-    for (const id of ids) this.unsettled.set(id, settled);
-    void settled.then(() => {
-      for (const id of ids) if (this.unsettled.get(id) === settled) this.unsettled.delete(id);
+      for (const id of ids) if (table.get(id) === settled) table.delete(id);
     });
   }
 
@@ -355,13 +326,13 @@ export class ClusterRouter implements CommandRouter {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
       if (r <= 1) return undefined;
       const cut = this.c.contactShortfall?.();
-      if (cut) return this.renewThen(session, command, args, map, keys, holders, write, renewed, cut);
+      if (cut) return this.renewThen(session, command, args, renewed, cut, (a) => this.owned(session, command, a, map, keys, holders, write, true));
       return this.readRepaired(session, command, args.copy(), map, keys, holders, r);
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
     if (holders.length === 0 && w <= 1) return undefined;
     const cut = this.c.contactShortfall?.();
-    if (cut) return this.renewThen(session, command, args, map, keys, holders, write, renewed, cut);
+    if (cut) return this.renewThen(session, command, args, renewed, cut, (a) => this.owned(session, command, a, map, keys, holders, write, true));
     const r = override?.readQuorum ?? this.c.readQuorum ?? 1;
     if (r > 1 && !blindWrite(command, args)) {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
@@ -572,7 +543,7 @@ export class ClusterRouter implements CommandRouter {
       this.rollback(before, entries);
       return errorBytes(this.quorumFailure(acks, w, holders));
     });
-    this.inFlight(map, entries, outcome);
+    this.holdUntil(this.unsettled, map, entries.map((e) => e.key), outcome);
     session.defer(startLen, outcome);
     return null;
   }
@@ -630,7 +601,7 @@ export class ClusterRouter implements CommandRouter {
       if (acks < need) this.rollback(before, entries);
       return acks;
     });
-    this.inFlight(map, entries, replicated);
+    this.holdUntil(this.unsettled, map, entries.map((e) => e.key), replicated);
     const acks = await replicated;
     if (acks >= need) return;
     reply.len = startLen;
@@ -663,7 +634,7 @@ export class ClusterRouter implements CommandRouter {
     }
     if (this.unsettled.size > 0) {
       // a write on these keys started here while the replicas answered: neither read its unsettled value nor repair it
-      const late = this.unsettledOf(map, keys);
+      const late = this.pendingOn(map, keys, [this.unsettled]);
       if (late) await late;
     }
     if (!this.c.bugs?.noReadRepair) {
