@@ -11,7 +11,7 @@
 import { ClusterNode } from "../core/cluster/cluster-node.ts";
 import { membershipTimings } from "../core/cluster/membership-config.ts";
 import { clusterSnapshot } from "../core/cluster/view.ts";
-import type { ShoalConfig } from "../core/config.ts";
+import { isLoopbackBind, peersAuthenticated, type ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
@@ -29,10 +29,7 @@ export interface RunningCluster {
   close(): Promise<void>;
 }
 
-/** Whether `cfg` asks for a cluster (peers given, a non-static discovery, or an external discovery plugin). */
-export function wantsCluster(cfg: ShoalConfig): boolean {
-  return cfg.peers.length > 0 || cfg.discovery !== "static" || cfg.discoveryPlugin !== undefined;
-}
+export { wantsCluster } from "../core/config.ts";
 
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
 export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number): Promise<RunningCluster> {
@@ -49,6 +46,12 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     if (cluster) void cluster.membership.join(now);
   });
   const seeds = (await discovery.members()).map((p) => p.address);
+  if (!isLoopbackBind(cfg.bind) && !peersAuthenticated(cfg)) {
+    log.warn("peers are not authenticated (--allow-insecure-peers): anyone who reaches the peer port can join, read and delete every key", {
+      peer: self,
+      fix: "--cluster-key-file (make one with shoal keygen)",
+    });
+  }
   const peerRefusals = new RefusalLog(log, "peer");
   const peerTransport = createPeerTransport(cfg, (reason, remote) => peerRefusals.refuse(reason, { remote, transport: cfg.peerTransport }));
   const faults = cfg.faultInjection ? new FaultyTransport(peerTransport, { clock: systemClock, rng: systemRng() }) : undefined;

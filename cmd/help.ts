@@ -15,6 +15,7 @@ Commands:
   stats     print a running node's statistics
   bench     benchmark a running node (ops/s, p50, p99)
   certs     make a dev CA and node/client TLS certificates
+  keygen    make a random cluster key for --cluster-key-file
   chaos     fault injection: deterministic simulation (--sim), real processes (--real), soak (--soak)
   version   print the version
   help      show help for a command: shoal help serve
@@ -146,6 +147,26 @@ Options:
   --help           show this help
 `;
 
+/** `shoal keygen --help`. */
+export const KEYGEN_HELP = `Usage: shoal keygen [--out <file>] [--force]
+
+Makes a new random cluster key (32 random bytes, base64url). Every node of a
+cluster needs the same key: start each with --cluster-key-file <file>. Peers
+without it can neither join nor send any request; every peer frame carries an
+HMAC-SHA256 under a per-connection session key, so captured frames cannot be
+replayed. A node whose --bind is not loopback refuses to start without it
+(or mutual TLS, or --allow-insecure-peers).
+
+Options:
+  --out <file>     write the key to a new file with mode 0600 instead of printing it
+  --force          replace <file> if it exists (the cluster then needs the new key everywhere)
+  --help           show this help
+
+Example:
+  shoal keygen --out /etc/shoal/cluster.key
+  shoal serve --bind 0.0.0.0 --peers 10.0.0.5:3322 --cluster-key-file /etc/shoal/cluster.key
+`;
+
 /** `shoal version --help`. */
 export const VERSION_HELP = `Usage: shoal version
 
@@ -171,6 +192,7 @@ export function helpFor(command: string): string | undefined {
     stats: () => STATS_HELP,
     bench: () => BENCH_HELP,
     certs: () => CERTS_HELP,
+    keygen: () => KEYGEN_HELP,
     chaos: () => CHAOS_HELP,
     version: () => VERSION_HELP,
     help: () => HELP_HELP,

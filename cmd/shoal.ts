@@ -10,6 +10,7 @@ import { runChaos } from "./chaos.ts";
 import { runCli } from "./cli.ts";
 import { helpFor, MAIN_HELP } from "./help.ts";
 import { type CommandIO, UsageError } from "./io.ts";
+import { runKeygen } from "./keygen.ts";
 import { createLogger } from "./log.ts";
 /**
  * The `shoal` binary: serve | cli | stats | bench | version | help.
@@ -115,6 +116,8 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
         return await runCerts(rest, io);
       case "chaos":
         return await runChaos(rest, io);
+      case "keygen":
+        return await runKeygen(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

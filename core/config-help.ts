@@ -4,6 +4,7 @@
  */
 import { type ConfigKey, PRESETS, ShoalConfigFields } from "./config.ts";
 import { envName, fieldMeta, flagName, yamlName } from "./config-load.ts";
+import { OTHER_SHOAL_VARIABLES, OTHER_VARIABLES } from "./config-names.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
 function shownDefault(key: ConfigKey): string {
@@ -56,5 +57,11 @@ export function configHelp(): string {
       lines.push(`  ${"".padEnd(32)} env ${envName(key)}, yaml ${yamlName(key)}`);
     }
   }
+  lines.push(
+    "",
+    "Other environment variables (not settings). Any other SHOAL_* variable is refused",
+    "like an unknown flag, so a misspelt one cannot be silently ignored:",
+  );
+  for (const v of [...OTHER_SHOAL_VARIABLES, ...OTHER_VARIABLES]) lines.push(`  ${v.name.padEnd(32)} ${v.description}`);
   return `${lines.join("\n")}\n`;
 }

@@ -7,12 +7,16 @@
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { type ConfigKey, type FieldMeta, MapOverride, ShoalConfig, ShoalConfigFields } from "./config.ts";
+import { didYouMean, isOtherShoalVariable } from "./config-names.ts";
 
 /** Where configuration comes from; the cmd layer fills these from the runtime. */
 export interface ConfigSources {
   /** Flags after the subcommand, e.g. ["--port", "7000", "--bind=0.0.0.0"]. */
   argv: readonly string[];
-  /** Environment variables (only SHOAL_* are read). */
+  /**
+   * Environment variables: SHOAL_* ones are settings; one that names no setting
+   * (and is not one of OTHER_SHOAL_VARIABLES) is refused like an unknown flag.
+   */
   env: Readonly<Record<string, string | undefined>>;
   /** Reads a text file; returns null when it does not exist (other failures may throw). */
   readFile: (path: string) => string | null;
@@ -56,6 +60,8 @@ export function fieldMeta(key: ConfigKey): FieldMeta {
   }
   throw new Error(`config field ${key} has no help metadata`);
 }
+
+const settingKeys = (): ConfigKey[] => Object.keys(ShoalConfigFields.shape) as ConfigKey[];
 
 const squash = (name: string) => name.toLowerCase().replace(/[-_]/g, "");
 
@@ -116,7 +122,8 @@ function readFlags(argv: readonly string[], index: Map<string, ConfigKey>, probl
     if (name === "config") {
       configPath = value;
     } else if (key === undefined || fieldMeta(key).yamlOnly) {
-      problems.push(`--${name}: unknown flag (see shoal serve --help)`);
+      const hint = didYouMean(`--${name}`, settingKeys().filter((k) => !fieldMeta(k).yamlOnly).map((k) => `--${flagName(k)}`));
+      problems.push(hint === "" ? `--${name}: unknown flag (see shoal serve --help)` : `--${name}: unknown flag${hint}`);
     } else {
       found.set(key, { value: value ?? "true", label: `--${name}` });
     }
@@ -124,9 +131,20 @@ function readFlags(argv: readonly string[], index: Map<string, ConfigKey>, probl
   return { found, configPath };
 }
 
-function readEnv(env: ConfigSources["env"]): Map<ConfigKey, RawValue> {
+function readEnv(env: ConfigSources["env"], problems: string[]): Map<ConfigKey, RawValue> {
   const found = new Map<ConfigKey, RawValue>();
-  for (const key of Object.keys(ShoalConfigFields.shape) as ConfigKey[]) {
+  const known = new Set<string>(["SHOAL_CONFIG"]);
+  for (const key of settingKeys()) {
+    if (fieldMeta(key).yamlOnly) continue;
+    for (const name of [key, ...(fieldMeta(key).aliases ?? [])]) known.add(envName(name));
+  }
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith("SHOAL_") || known.has(name) || isOtherShoalVariable(name)) continue;
+    const yamlOnly = settingKeys().find((k) => fieldMeta(k).yamlOnly && envName(k) === name);
+    if (yamlOnly !== undefined) problems.push(`${name}: ${yamlName(yamlOnly)} is set in shoal.yaml only`);
+    else problems.push(`${name}: unknown setting${didYouMean(name, [...known].filter((k) => k !== "SHOAL_CONFIG"))}`);
+  }
+  for (const key of settingKeys()) {
     if (fieldMeta(key).yamlOnly) continue;
     for (const name of [key, ...(fieldMeta(key).aliases ?? [])].map(envName)) {
       const value = env[name];
@@ -155,7 +173,7 @@ function readYaml(path: string, text: string, index: Map<string, ConfigKey>, pro
   }
   for (const [name, value] of Object.entries(doc as Record<string, unknown>)) {
     const key = index.get(squash(name));
-    if (key === undefined) problems.push(`${path}: ${name}: unknown setting`);
+    if (key === undefined) problems.push(`${path}: ${name}: unknown setting${didYouMean(name, settingKeys().map(yamlName))}`);
     else if (key === "maps") found.set(key, { value: normalizeMaps(value), label: `${path}: ${name}` });
     else found.set(key, { value, label: `${path}: ${name}` });
   }
@@ -188,7 +206,7 @@ export function loadConfig(sources: ConfigSources): ShoalConfig {
   const problems: string[] = [];
   const index = keyIndex();
   const flags = readFlags(sources.argv, index, problems);
-  const env = readEnv(sources.env);
+  const env = readEnv(sources.env, problems);
   const explicitPath = flags.configPath ?? sources.env["SHOAL_CONFIG"];
   const path = explicitPath ?? "shoal.yaml";
   let file = new Map<ConfigKey, RawValue>();

@@ -106,6 +106,10 @@ export const ShoalConfigFields = z.object({
   peerTlsCert: stringField({ group: "Security", description: "peer certificate (PEM; tls and quic)", arg: "<path>", shown: "none" }).optional(),
   peerTlsKey: stringField({ group: "Security", description: "peer private key (PEM; tls and quic)", arg: "<path>", shown: "none" }).optional(),
   peerTlsCa: stringField({ group: "Security", description: "CA peer certificates must chain to (PEM; tls)", arg: "<path>", shown: "none" }).optional(),
+  allowInsecurePeers: boolField({
+    group: "Security",
+    description: "let a node whose --bind is not loopback run without peer authentication (anyone who reaches the peer port can join, read and delete every key)",
+  }).default(false),
   tlsPort: intField(0, 65535, { group: "Security", description: "RESP over TLS port (0 = off)" }).default(0),
   tlsCert: stringField({ group: "Security", description: "client-port TLS certificate (PEM)", arg: "<path>", shown: "none" }).optional(),
   tlsKey: stringField({ group: "Security", description: "client-port TLS private key (PEM)", arg: "<path>", shown: "none" }).optional(),
@@ -143,8 +147,41 @@ export type ShoalConfig = Omit<Fields, PresetKey> & { [K in PresetKey]: number }
 
 type Issues = { addIssue(issue: { code: "custom"; path: string[]; message: string }): void };
 
+/** Whether `bind` is a loopback address (127.0.0.0/8, ::1, localhost): nothing outside this host can reach it. */
+export function isLoopbackBind(bind: string): boolean {
+  const b = bind.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return b === "localhost" || b === "::1" || b === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(b) || /^::ffff:127\./.test(b);
+}
+
+/** Whether the peer traffic of `c` is authenticated: a cluster key, or mutual TLS (tls with a CA). */
+export function peersAuthenticated(c: Pick<Fields, "clusterKey" | "clusterKeyFile" | "peerTransport" | "peerTlsCa">): boolean {
+  return c.clusterKey !== undefined || c.clusterKeyFile !== undefined || (c.peerTransport === "tls" && c.peerTlsCa !== undefined);
+}
+
+/** Whether `c` runs the cluster layer (and so opens the peer port): peers given, or a discovery that finds them. */
+export function wantsCluster(c: Pick<Fields, "peers" | "discovery" | "discoveryPlugin">): boolean {
+  return c.peers.length > 0 || c.discovery !== "static" || c.discoveryPlugin !== undefined;
+}
+
+/** The start-up refusal of a reachable peer port without peer authentication (exit 2). */
+export const INSECURE_PEERS_MESSAGE = (bind: string): string =>
+  `required because --bind ${bind} lets other hosts reach the peer port, and without peer authentication anyone who reaches it can join the cluster, read and delete every key. ` +
+  "Make a key with 'shoal keygen --out cluster.key', copy the file to every node and start each with --cluster-key-file cluster.key " +
+  "(or use --peer-transport tls with --peer-tls-cert/--peer-tls-key/--peer-tls-ca; --allow-insecure-peers starts without authentication anyway)";
+
 /** Cross-field checks of the transport and TLS settings (names the missing flags). */
 function checkSecurity(c: Fields, ctx: Issues): void {
+  if (wantsCluster(c) && !isLoopbackBind(c.bind)) {
+    if (c.peerTransport === "quic") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["peerTransport"],
+        message: `quic is for loopback test clusters only (--bind ${c.bind} is reachable from other hosts): QUIC peers cannot verify each other's certificates and a captured QUIC frame can be replayed; use --peer-transport tls (mutual TLS) or tcp with --cluster-key-file`,
+      });
+    } else if (!c.allowInsecurePeers && !peersAuthenticated(c)) {
+      ctx.addIssue({ code: "custom", path: ["clusterKeyFile"], message: INSECURE_PEERS_MESSAGE(c.bind) });
+    }
+  }
   const missing = (keys: Array<[string, unknown]>): string[] => keys.filter(([, v]) => v === undefined).map(([k]) => k);
   if (c.clusterKey !== undefined && c.clusterKeyFile !== undefined) {
     ctx.addIssue({ code: "custom", path: ["clusterKeyFile"], message: "give either --cluster-key or --cluster-key-file, not both" });

@@ -4,8 +4,15 @@
  * Knows how to wait until it has converged: every running node reports
  * /readyz 200 and logged a partition table with all running members.
  * {@link RealCluster.destroy} kills every child and deletes the namespaces;
- * SIGINT/SIGTERM and process exit do the same.
+ * SIGINT/SIGTERM and process exit do the same. Namespace nodes listen on
+ * non-loopback addresses, so they get a fresh cluster key (a 0600 file in a
+ * temporary directory, removed with the cluster) unless `extraArgs` already
+ * chooses the peer authentication.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newClusterKey } from "../../cmd/keygen.ts";
 import { NetLab, removeStaleLabs } from "./netns.ts";
 import { freePorts, httpGet, killAllChildren, NodeProcess, type NodeSpec, shoalServeCommand, sleep } from "./spawn.ts";
 
@@ -33,7 +40,10 @@ function installCleanupHandlers(): void {
   handlersInstalled = true;
   const cleanup = () => {
     killAllChildren();
-    for (const c of clusters) c.lab?.destroy();
+    for (const c of clusters) {
+      c.lab?.destroy();
+      c.removeKey();
+    }
   };
   process.on("exit", cleanup);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -53,7 +63,14 @@ export class RealCluster {
   private constructor(
     readonly nodes: NodeProcess[],
     readonly lab: NetLab | null,
+    /** Directory of the generated cluster key file, or null. */
+    private readonly keyDir: string | null = null,
   ) {}
+
+  /** Removes the generated cluster key (idempotent). */
+  removeKey(): void {
+    if (this.keyDir !== null) rmSync(this.keyDir, { recursive: true, force: true });
+  }
 
   /** Creates (namespaces), starts every node, and waits until converged (throws with the nodes' output otherwise). */
   static async start(o: ClusterOptions, convergeTimeoutMs = 30_000): Promise<RealCluster> {
@@ -73,6 +90,13 @@ export class RealCluster {
       peerPort: lab ? 3322 : ports[3 * i + 2]!,
     });
     const peers = Array.from({ length: o.nodes }, (_, i) => `${addr(i).host}:${addr(i).peerPort}`).join(",");
+    const chosen = o.extraArgs.some((a) => /^--(cluster-key|cluster-key-file|allow-insecure-peers|peer-transport)(=|$)/.test(a));
+    const keyDir = lab && !chosen ? mkdtempSync(join(tmpdir(), "shoal-chaos-key-")) : null;
+    const keyArgs: string[] = [];
+    if (keyDir !== null) {
+      writeFileSync(join(keyDir, "cluster.key"), `${newClusterKey()}\n`, { mode: 0o600 });
+      keyArgs.push("--cluster-key-file", join(keyDir, "cluster.key"));
+    }
     for (let i = 0; i < o.nodes; i++) {
       const a = addr(i);
       const argv = [
@@ -101,6 +125,7 @@ export class RealCluster {
         o.preset,
         "--log-format",
         "json",
+        ...keyArgs,
         ...o.extraArgs,
       ];
       specs.push({ name: `n${i}`, ...a, argv: lab ? lab.wrap(i, argv) : argv });
@@ -108,6 +133,7 @@ export class RealCluster {
     const cluster = new RealCluster(
       specs.map((s) => new NodeProcess(s)),
       lab,
+      keyDir,
     );
     clusters.add(cluster);
     for (const n of cluster.nodes) n.start();
@@ -171,6 +197,7 @@ export class RealCluster {
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop(2000)));
     this.lab?.destroy();
+    this.removeKey();
     clusters.delete(this);
   }
 }

@@ -43,4 +43,15 @@ describe("deploy/kubernetes", () => {
     const pdb = byKind("PodDisruptionBudget")[0]!;
     expect(pdb.spec.selector.matchLabels).toEqual(byKind("StatefulSet")[0]!.spec.selector.matchLabels);
   });
+
+  test("peers authenticate: the cluster key file comes from a read-only Secret volume", () => {
+    const spec = byKind("StatefulSet")[0]!.spec.template.spec;
+    const c = spec.containers[0];
+    const env = Object.fromEntries(c.env.map((e: Json) => [e.name, e.value]));
+    const file: string = env.SHOAL_CLUSTER_KEY_FILE;
+    const mount = c.volumeMounts.find((m: Json) => file.startsWith(`${m.mountPath}/`));
+    expect(mount.readOnly).toBe(true);
+    const volume = spec.volumes.find((v: Json) => v.name === mount.name);
+    expect(volume.secret.secretName).toBe("shoal-cluster-key");
+  });
 });
