@@ -166,7 +166,7 @@ export class ClusterNode {
       bugs: o.bugs,
       redirects: o.redirects,
       clientAddress: (m) => this.redis.addressOf(m),
-      execLocal: (argv, proto, owned) => this.exec(argv, proto, 1, owned),
+      execLocal: (argv, proto, owned, user) => this.exec(argv, proto, 1, owned, user),
       request: (peer, msg) => this.request(peer, msg),
       sync: this.sync,
       catchingUp: (p) => this.catching.get(p),
@@ -368,7 +368,7 @@ export class ClusterNode {
       for (const e of req.entries) if (this.sync.apply(e)) taken++;
       return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
     }
-    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true) });
+    return encodePeer({ t: "reply", resp: await this.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });
   }
 
   /**
@@ -441,9 +441,18 @@ export class ClusterNode {
     return new Promise((resolve) => this.o.clock.setTimer(ms, resolve));
   }
 
-  /** Runs a forwarded command in an internal session and captures its reply bytes. */
-  private exec(argv: Uint8Array[], proto: number, hops: number, owned = false): Promise<Uint8Array> {
+  /**
+   * Runs a forwarded command in an internal session, as ACL user `user` (the
+   * client's on the node it is connected to; `default` from peers that do not
+   * send one), and captures its reply bytes. A user this node does not know
+   * gets NOPERM: the ACL files of the nodes differ.
+   */
+  private exec(argv: Uint8Array[], proto: number, hops: number, owned = false, user = "default"): Promise<Uint8Array> {
     const node = this.o.node;
+    const aclUser = node.acl.users.get(user);
+    if (aclUser === undefined) {
+      return Promise.resolve(new TextEncoder().encode(`-NOPERM user '${user.slice(0, 64).replace(/[^\x21-\x7e]/g, "?")}' does not exist on ${this.o.self} (give every node the same ACL file)\r\n`));
+    }
     return new Promise((resolve) => {
       const session = new ClientSession(node, {
         write: (b) => {
@@ -454,7 +463,9 @@ export class ClusterNode {
         remote: "cluster-peer",
       });
       node.stats.connectionsTotal--; // internal, not a client connection
-      session.authenticated = true;
+      session.authenticated = true; // the client logged in on the node it is connected to
+      session.aclUser = aclUser;
+      session.user = aclUser.name;
       session.reply.proto = proto;
       session.ownedOnly = owned;
       this.router.markInternal(session, hops);

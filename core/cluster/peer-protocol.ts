@@ -28,7 +28,8 @@ export interface EntryState {
 
 /** Requests a node answers on the data channel. */
 export type PeerRequest =
-  | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean }
+  /** `user`: the ACL user the client is logged in as on the node it is connected to; the command runs as that user. */
+  | { t: "exec"; args: Uint8Array[]; proto: number; hops: number; owned?: boolean; user?: string }
   /**
    * `strict`: a client write's replication; taken only if the receiver's
    * table names `from` as the owner (and, with `view`, only if the
@@ -179,7 +180,8 @@ function decodeEntries(raw: unknown): EntryState[] {
 export function decodeRequest(bytes: Uint8Array): PeerRequest {
   const m = packr.unpack(bytes) as PeerRequest;
   if (m?.t === "exec" && Array.isArray(m.args)) {
-    return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true };
+    const user = typeof m.user === "string" ? m.user : undefined;
+    return { t: "exec", args: m.args.map(asBytes), proto: m.proto === 3 ? 3 : 2, hops: Number(m.hops) || 0, owned: m.owned === true, user };
   }
   if (m?.t === "apply" && m.entries) {
     const from = typeof m.from === "string" ? m.from : undefined;

@@ -74,8 +74,8 @@ export interface RouterContext {
    * sessions only, `always` every client (strict Redis Cluster), `never`.
    */
   redirects?: "auto" | "always" | "never";
-  /** Runs a command in an internal session of this node; `owned`: SCAN/KEYS/DBSIZE see owned keys only. */
-  execLocal?(argv: Uint8Array[], proto: number, owned: boolean): Promise<Uint8Array>;
+  /** Runs a command in an internal session of this node as ACL user `user`; `owned`: SCAN/KEYS/DBSIZE see owned keys only. */
+  execLocal?(argv: Uint8Array[], proto: number, owned: boolean, user: string): Promise<Uint8Array>;
   /** A member's client address for MOVED/ASK, or null when not known yet (then the command is forwarded). */
   clientAddress?(member: string): { host: string; port: number } | null;
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
@@ -398,7 +398,7 @@ export class ClusterRouter implements CommandRouter {
     const proto = session.reply.proto;
     const replies = await Promise.all(
       members.map((m) =>
-        this.execOn(m, argv, proto, owned).then(
+        this.execOn(m, argv, proto, owned, session.user).then(
           (b) => ({ m, b, err: "" }),
           (e: unknown) => ({ m, b: new Uint8Array(0), err: e instanceof Error ? e.message : String(e) }),
         ),
@@ -456,7 +456,7 @@ export class ClusterRouter implements CommandRouter {
     argv[1] = new TextEncoder().encode(String(local));
     let b: Uint8Array;
     try {
-      b = await this.execOn(members[idx]!, argv, reply.proto, true);
+      b = await this.execOn(members[idx]!, argv, reply.proto, true, session.user);
     } catch (e) {
       reply.error(`CLUSTERDOWN ${members[idx]}: ${e instanceof Error ? e.message : String(e)}`);
       return;
@@ -474,9 +474,10 @@ export class ClusterRouter implements CommandRouter {
     reply.raw(b.subarray(l3 + 1));
   }
 
-  private execOn(member: string, argv: Uint8Array[], proto: number, owned: boolean): Promise<Uint8Array> {
-    if (member === this.c.self && this.c.execLocal) return this.c.execLocal(argv, proto, owned);
-    return this.c.request(member, { t: "exec", args: argv, proto, hops: 1, owned }).then((res) => {
+  /** Runs a command on `member` as ACL user `user` (the client's, so its key patterns and command rules hold there). */
+  private execOn(member: string, argv: Uint8Array[], proto: number, owned: boolean, user: string): Promise<Uint8Array> {
+    if (member === this.c.self && this.c.execLocal) return this.c.execLocal(argv, proto, owned, user);
+    return this.c.request(member, { t: "exec", args: argv, proto, hops: 1, owned, user }).then((res) => {
       if (res.t === "reply") return res.resp;
       throw new Error(res.t === "error" ? res.message : "unexpected answer");
     });
@@ -490,7 +491,7 @@ export class ClusterRouter implements CommandRouter {
   private forward(session: ClientSession, owner: string, args: Args, hops: number): Promise<void> | null {
     const argv = copyArgs(args);
     this.stats.forwarded++;
-    const bytes = this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto, hops }).then(
+    const bytes = this.c.request(owner, { t: "exec", args: argv, proto: session.reply.proto, hops, user: session.user }).then(
       (res) => {
         if (res.t === "reply") return res.resp;
         return errorBytes(`CLUSTERDOWN owner ${owner}: ${res.t === "error" ? res.message : "unexpected answer"}`);
