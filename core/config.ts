@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { MapLimits } from "./api.ts";
+import { checkEdge, EDGE_FIELDS } from "./config-edge.ts";
 import {
   addressListField,
   boolField,
@@ -18,6 +19,7 @@ import {
   stringField,
 } from "./config-fields.ts";
 
+export { type EdgeRoute, edgeEnabled } from "./config-edge.ts";
 export type { FieldMeta } from "./config-fields.ts";
 export { MapOverride } from "./config-fields.ts";
 export { configHelp } from "./config-help.ts";
@@ -134,6 +136,8 @@ export const ShoalConfigFields = z.object({
     .record(z.string(), z.unknown())
     .default({})
     .meta({ group: "Discovery", description: "free-form options passed to the discovery plugin", arg: "", kind: "record", yamlOnly: true }),
+
+  ...EDGE_FIELDS,
 });
 
 /** The field names of {@link ShoalConfigFields}. */
@@ -245,6 +249,8 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
   }
   if (c.httpPort === c.peerPort) ctx.addIssue({ code: "custom", path: ["peerPort"], message: `must differ from --http-port (${c.httpPort})` });
   checkSecurity(c, ctx);
+  const edgePorts: Array<[string, number]> = [["--port", c.port], ["--http-port", c.httpPort], ["--peer-port", c.peerPort], ["--tls-port", c.tlsPort], ["--http-tls-port", c.httpTlsPort]];
+  checkEdge({ ...c, ports: edgePorts }, ctx);
 }).transform((c): ShoalConfig => {
   const preset = PRESETS[c.preset];
   return {

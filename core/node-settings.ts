@@ -1,4 +1,4 @@
-import type { ShoalConfig } from "./config.ts";
+import { edgeEnabled, type ShoalConfig } from "./config.ts";
 import type { NodeSettings } from "./node.ts";
 
 /** Node settings from the validated configuration. */
@@ -7,6 +7,8 @@ export function nodeSettings(cfg: ShoalConfig): NodeSettings {
   for (const [name, o] of Object.entries(cfg.maps ?? {})) {
     maps[name] = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   }
+  // the edge cache's map is bounded by --edge-max-memory unless maps.<edge map>.max_inuse says otherwise
+  if (edgeEnabled(cfg) && maps[cfg.edgeMap]?.maxInuse === undefined) maps[cfg.edgeMap] = { ...maps[cfg.edgeMap], maxInuse: cfg.edgeMaxMemory };
   return {
     nodeName: cfg.nodeName || `shoal-${cfg.port}`,
     port: cfg.port,

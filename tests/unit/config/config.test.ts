@@ -212,7 +212,7 @@ describe("help", () => {
   test("names every field's flag, env and YAML key", () => {
     const help = configHelp();
     for (const key of Object.keys(ShoalConfigFields.shape)) {
-      if (key === "maps" || key === "discoveryOptions") {
+      if (key === "maps" || key === "discoveryOptions" || key === "routes") {
         expect(help).toContain(`${yamlName(key)}: (shoal.yaml only)`);
         continue;
       }
