@@ -1,7 +1,8 @@
 /**
  * Starts the cluster layer of a served node (Bun): the peer transport chosen by
  * `--peer-transport` (tcp, tls or quic; see peer-transport.ts) on
- * `bind:peerPort` (that address is the node's member name), seeds from the
+ * `bind:peerPort`, named by the advertised address (`advertise:peerPort` is
+ * the node's member name; see advertise.ts), seeds from the
  * configured discovery, SWIM with the preset's timings, and the
  * runtime-neutral {@link ClusterNode}. Later discovery changes are joined
  * (and logged as `discovery changed`). With `--fault-injection` the peer
@@ -13,10 +14,13 @@ import { membershipTimings } from "../core/cluster/membership-config.ts";
 import { clusterSnapshot } from "../core/cluster/view.ts";
 import { isLoopbackBind, peersAuthenticated, type ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
+import { joinHostPort } from "../core/net-address.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
+import { AdvertisedTransport } from "../transports/advertised.ts";
 import { FaultyTransport } from "../transports/faulty.ts";
 import { RefusalLog } from "../transports/resp-server.ts";
+import { resolveAdvertise } from "./advertise.ts";
 import { createPeerTransport } from "./peer-transport.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
@@ -31,10 +35,18 @@ export interface RunningCluster {
 
 export { wantsCluster } from "../core/config.ts";
 
+/** `cfg.advertise` (cmd/shoal.ts resolves it before start), else the same choice made here. @throws Error naming --advertise. */
+async function advertisedHost(cfg: ShoalConfig): Promise<string> {
+  const r = await resolveAdvertise(cfg.bind, cfg.advertise);
+  if (!r.ok) throw new Error(r.message);
+  return r.host;
+}
+
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
 export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number): Promise<RunningCluster> {
-  const self = `${cfg.bind}:${cfg.peerPort}`;
-  const discovery: Discovery = await discoveryFromConfig(cfg, log, { host: cfg.bind, port: cfg.peerPort, name: cfg.nodeName });
+  const host = await advertisedHost(cfg);
+  const self = joinHostPort(host, cfg.peerPort);
+  const discovery: Discovery = await discoveryFromConfig(cfg, log, { host, port: cfg.peerPort, name: cfg.nodeName });
   let cluster: ClusterNode | undefined;
   let known: string[] = [];
   await discovery.start((peers) => {
@@ -54,11 +66,13 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   }
   const peerRefusals = new RefusalLog(log, "peer");
   const peerTransport = createPeerTransport(cfg, (reason, remote) => peerRefusals.refuse(reason, { remote, transport: cfg.peerTransport }));
-  const faults = cfg.faultInjection ? new FaultyTransport(peerTransport, { clock: systemClock, rng: systemRng() }) : undefined;
+  // listen on --bind, known to everyone as the advertised address
+  const named = new AdvertisedTransport(peerTransport, self, joinHostPort(cfg.bind, cfg.peerPort));
+  const faults = cfg.faultInjection ? new FaultyTransport(named, { clock: systemClock, rng: systemRng() }) : undefined;
   if (faults) log.warn("fault injection is on: /v1/faults can break this node's peer traffic (tests and chaos runs only)", {});
   cluster = new ClusterNode({
     node,
-    transport: faults ?? peerTransport,
+    transport: faults ?? named,
     clock: systemClock,
     rng: systemRng(),
     self,
@@ -76,7 +90,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     replicationMode: cfg.replicationMode,
     mapQuorum: (map) => cfg.maps[map] ?? {},
     redirects: cfg.clusterRedirects,
-    clientAddress: { host: cfg.bind, port: clientPort ?? cfg.port },
+    clientAddress: { host, port: clientPort ?? cfg.port },
     memberCountQuorum: cfg.memberCountQuorum,
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,
@@ -91,7 +105,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     await discovery.stop();
     throw e;
   }
-  log.info("cluster joined", { self, transport: cfg.peerTransport, seeds: seeds.length, members: cluster.membership.liveMembers().length });
+  log.info("cluster joined", { self, bind: joinHostPort(cfg.bind, cfg.peerPort), transport: cfg.peerTransport, seeds: seeds.length, members: cluster.membership.liveMembers().length });
   const running = cluster;
   return {
     cluster: running,

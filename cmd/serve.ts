@@ -1,6 +1,7 @@
 import type { ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
 import { createHttpApp } from "../core/http/app.ts";
+import { joinHostPort } from "../core/net-address.ts";
 import { ShoalNode } from "../core/node.ts";
 import { nodeSettings } from "../core/node-settings.ts";
 
@@ -73,10 +74,11 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   }
   log.info("shoal listening", {
     node: node.config.nodeName,
-    resp: `${cfg.bind}:${resp.port}`,
-    ...(respTls ? { respTls: `${cfg.bind}:${respTls.port}` } : {}),
-    http: `http://${cfg.bind}:${http.port}`,
-    ...(tls.httpsPort ? { https: `https://${cfg.bind}:${tls.httpsPort}` } : {}),
+    resp: joinHostPort(cfg.bind, resp.port),
+    ...(respTls ? { respTls: joinHostPort(cfg.bind, respTls.port) } : {}),
+    http: `http://${joinHostPort(cfg.bind, http.port ?? cfg.httpPort)}`,
+    ...(tls.httpsPort ? { https: `https://${joinHostPort(cfg.bind, tls.httpsPort)}` } : {}),
+    ...(cfg.advertise !== undefined && cfg.advertise !== cfg.bind ? { advertise: cfg.advertise } : {}),
   });
   return {
     node,

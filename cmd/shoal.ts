@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { createInterface, type Interface } from "node:readline";
-import { ConfigError, loadConfig } from "../core/config.ts";
+import { ConfigError, loadConfig, wantsCluster } from "../core/config.ts";
 import pkg from "../package.json" with { type: "json" };
+import { resolveAdvertise } from "./advertise.ts";
 import { runBench } from "./bench.ts";
 import { runCerts } from "./certs.ts";
 import { runChaos } from "./chaos.ts";
@@ -45,6 +46,16 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
     return 2;
   }
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
+  if (wantsCluster(config)) {
+    // other hosts must learn an address they can dial: decide it (or refuse) before any port opens
+    const advertised = await resolveAdvertise(config.bind, config.advertise);
+    if (!advertised.ok) {
+      io.err(`shoal: ${advertised.message}\nRun 'shoal serve --help' for the list of settings.\n`);
+      return 2;
+    }
+    log.info("advertising", { address: advertised.host, how: advertised.note });
+    config = { ...config, advertise: advertised.host };
+  }
   const { startServer } = await import("./serve.ts");
   let server: Awaited<ReturnType<typeof startServer>>;
   // a signal while starting (joining can take a while) must not kill the process with the default action:

@@ -18,6 +18,7 @@ import {
   sizeField,
   stringField,
 } from "./config-fields.ts";
+import { chooseAdvertiseHost, isIP, isLoopbackHost } from "./net-address.ts";
 
 export { type EdgeRoute, edgeEnabled } from "./config-edge.ts";
 export type { FieldMeta } from "./config-fields.ts";
@@ -49,7 +50,14 @@ export const ShoalConfigFields = z.object({
   port: port("RESP (Redis protocol) port").default(3320),
   httpPort: port("HTTP API port").default(3380),
   peerPort: port("peer (cluster) port").default(3322),
-  bind: stringField({ group: "Network", description: "address to listen on", arg: "<address>" }).default("127.0.0.1"),
+  bind: stringField({ group: "Network", description: "address to listen on (0.0.0.0 or :: = every address)", arg: "<address>" }).default("127.0.0.1"),
+  advertise: stringField({
+    group: "Network",
+    description:
+      "address other hosts reach this node at: its member name, CLUSTER NODES/SLOTS and MOVED (default: --bind, or with a wildcard bind the host's one non-loopback address)",
+    arg: "<address>",
+    shown: "--bind",
+  }).optional(),
   nodeName: stringField({ group: "Network", description: "node name in the cluster", shown: "<hostname>-<port>" }).default(""),
   requirepass: stringField({ group: "Network", description: "password clients must AUTH with", shown: "none" }).optional(),
 
@@ -152,9 +160,19 @@ export type ShoalConfig = Omit<Fields, PresetKey> & { [K in PresetKey]: number }
 type Issues = { addIssue(issue: { code: "custom"; path: string[]; message: string }): void };
 
 /** Whether `bind` is a loopback address (127.0.0.0/8, ::1, localhost): nothing outside this host can reach it. */
-export function isLoopbackBind(bind: string): boolean {
-  const b = bind.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  return b === "localhost" || b === "::1" || b === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(b) || /^::ffff:127\./.test(b);
+export const isLoopbackBind: (bind: string) => boolean = isLoopbackHost;
+
+/** Checks --advertise on its own: a host (IP or name) without a port, never a wildcard, loopback only with a loopback bind. */
+function checkAdvertise(c: Fields, ctx: Issues): void {
+  if (c.advertise === undefined) return;
+  const a = c.advertise.trim();
+  if (!isIP(a) && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(a)) {
+    const port = /^(\[[^\]]*\]|[^:]+):\d+$/.test(a) ? " without a port (the ports are --port, --peer-port and --http-port)" : "";
+    ctx.addIssue({ code: "custom", path: ["advertise"], message: `expected an IP address or host name${port}, e.g. 10.0.0.5 or fd00::5, got ${JSON.stringify(c.advertise)}` });
+    return;
+  }
+  const choice = chooseAdvertiseHost(c.bind, a, []);
+  if (!choice.ok) ctx.addIssue({ code: "custom", path: ["advertise"], message: choice.message });
 }
 
 /** Whether the peer traffic of `c` is authenticated: a cluster key, or mutual TLS (tls with a CA). */
@@ -251,6 +269,7 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
   checkSecurity(c, ctx);
   const edgePorts: Array<[string, number]> = [["--port", c.port], ["--http-port", c.httpPort], ["--peer-port", c.peerPort], ["--tls-port", c.tlsPort], ["--http-tls-port", c.httpTlsPort]];
   checkEdge({ ...c, ports: edgePorts }, ctx);
+  checkAdvertise(c, ctx);
 }).transform((c): ShoalConfig => {
   const preset = PRESETS[c.preset];
   return {

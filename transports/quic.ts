@@ -18,6 +18,7 @@
  * are not bound to a connection, so such a man-in-the-middle could also replay
  * a request it has read. Prefer the tls transport on untrusted networks.
  */
+import { joinHostPort } from "../core/net-address.ts";
 import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
 import { TransportError } from "../core/transport.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameReader, FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
@@ -95,7 +96,7 @@ export class QuicTransport implements Transport {
           frames = this.unpack(new Uint8Array(await req.arrayBuffer()), 2);
         } catch (e) {
           const ip = srv.requestIP(req);
-          this.options.onRefused?.(`bad frame or wrong cluster key: ${(e as Error).message}`, ip ? `${ip.address}:${ip.port}` : "?");
+          this.options.onRefused?.(`bad frame or wrong cluster key: ${(e as Error).message}`, ip ? joinHostPort(ip.address, ip.port) : "?");
           return new Response(null, { status: 401 });
         }
         const [hello, msg] = frames as [Frame, Frame];
@@ -117,7 +118,7 @@ export class QuicTransport implements Transport {
       },
     });
     return {
-      address: hostname.includes(":") ? `[${hostname}]:${server.port}` : `${hostname}:${server.port}`,
+      address: joinHostPort(hostname, server.port ?? 0),
       close: async () => {
         await server.stop(true);
       },

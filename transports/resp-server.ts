@@ -1,4 +1,5 @@
 import type { Logger } from "../core/discovery.ts";
+import { joinHostPort } from "../core/net-address.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { ClientSession } from "../core/protocol/session.ts";
 
@@ -109,7 +110,7 @@ export function respSocketHandler(node: ShoalNode, guard = new RespGuard(NO_LIMI
       const conn: RespConn = { session: null, queue: [], queued: 0, closing: false, ip: "" };
       socket.data = conn;
       const ip = socket.remoteAddress;
-      const remote = `${ip}:${(socket as { remotePort?: number }).remotePort ?? 0}`;
+      const remote = joinHostPort(ip, (socket as { remotePort?: number }).remotePort ?? 0);
       if (!node.acceptsClient()) {
         node.stats.rejectedConnections++;
         guard.refusals.refuse("max number of clients reached", { remote, maxclients: node.config.maxClients });

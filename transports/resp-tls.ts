@@ -12,6 +12,7 @@
  * going on the old certificate, new handshakes get the new one. A bad
  * certificate throws and leaves the old listener serving.
  */
+import { joinHostPort } from "../core/net-address.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { type RespConn, RespGuard, type RespListener, respSocketHandler } from "./resp-server.ts";
 
@@ -39,7 +40,7 @@ export function listenRespTls(node: ShoalNode, hostname: string, port: number, t
       ...base,
       handshake(s, success, authorizationError) {
         if (success && (!requireClientCert || s.authorized)) return;
-        const remote = `${s.remoteAddress}:${(s as { remotePort?: number }).remotePort ?? 0}`;
+        const remote = joinHostPort(s.remoteAddress, (s as { remotePort?: number }).remotePort ?? 0);
         g.refusals.refuse("TLS handshake failed", { remote, error: authorizationError?.message ?? "no valid client certificate" });
         s.end();
       },

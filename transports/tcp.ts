@@ -5,6 +5,7 @@
  * listener reports as `from`. A closed link reconnects on the next request.
  */
 import type { Socket, TLSOptions } from "bun";
+import { joinHostPort, splitHostPort } from "../core/net-address.ts";
 import type { Link, Listener, PeerHandler, Transport } from "../core/transport.ts";
 import { TransportError } from "../core/transport.ts";
 import { FrameType, type FrameTypeCode } from "../core/wire/framing.ts";
@@ -57,15 +58,14 @@ type ServerState = {
   remote?: string;
 };
 
-/** Splits "host:port" or "[v6]:port". */
+/** Splits "host:port" or "[v6]:port" (the hostname comes back without brackets). @throws TypeError on anything else. */
 export function parseHostPort(address: string): { hostname: string; port: number } {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
-  if (!m) throw new TypeError(`peer address must be host:port, got "${address}"`);
-  return { hostname: m[1]!, port: Number(m[2]) };
-}
-
-function formatHostPort(hostname: string, port: number): string {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  try {
+    const { host, port } = splitHostPort(address, undefined, 0);
+    return { hostname: host, port };
+  } catch (e) {
+    throw new TypeError(`peer address must be host:port, got "${address}" (${(e as Error).message})`);
+  }
 }
 
 /** Peer transport over plain TCP (or TLS with the tls* options). */
@@ -147,7 +147,7 @@ export class TcpTransport implements Transport {
       tls: this.options.tlsServer,
       socket: {
         open(s) {
-          s.data = { inflight: 0, paused: false, remote: `${s.remoteAddress}:${(s as { remotePort?: number }).remotePort ?? 0}` };
+          s.data = { inflight: 0, paused: false, remote: joinHostPort(s.remoteAddress, (s as { remotePort?: number }).remotePort ?? 0) };
           if (sockets.size >= maxConnections) {
             refuse(s, "too many peer connections");
             s.end();
@@ -192,7 +192,7 @@ export class TcpTransport implements Transport {
         error() {},
       },
     });
-    const bound = formatHostPort(hostname, server.port);
+    const bound = joinHostPort(hostname, server.port);
     return {
       address: bound,
       async close() {

@@ -12,6 +12,8 @@
  * data protocol, cached); config epochs are the 1-based rank of the member
  * name, the same on every node.
  */
+
+import { splitHostPort } from "../net-address.ts";
 import type { ClusterInfo, ClusterNodeView } from "../node.ts";
 import { hash64, SLOT_COUNT, slotRange, utf8 } from "./hash.ts";
 import type { MemberInfo } from "./member-table.ts";
@@ -47,11 +49,13 @@ export function nodeIdOf(name: string): string {
   return out.slice(0, 40);
 }
 
-/** Host and port of a `host:port` member name (IPv6 in brackets allowed). */
+/** Host and port of a `host:port` member name (IPv6 in brackets; the host comes back without them); a name that is not an address gives port 0. */
 export function splitAddress(name: string): { host: string; port: number } {
-  const i = name.lastIndexOf(":");
-  const host = name.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(name.slice(i + 1)) };
+  try {
+    return splitHostPort(name);
+  } catch {
+    return { host: name, port: 0 };
+  }
 }
 
 /** Slot ranges [first, last] of the partitions `member` owns, adjacent ranges merged. */

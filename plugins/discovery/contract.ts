@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Discovery, Logger, Peer, PeersChanged } from "../../core/discovery.ts";
+import { joinHostPort as coreJoinHostPort, splitHostPort as coreSplitHostPort } from "../../core/net-address.ts";
 
 export type { Discovery, Logger, Peer, PeersChanged };
 
@@ -57,28 +58,16 @@ export const durationMs = z.union([z.number(), z.string()]).transform((v, ctx) =
   return ms;
 });
 
-/** Formats host and port as "host:port", bracketing IPv6 literals. */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+/** Formats host and port as "host:port", bracketing IPv6 literals (core/net-address.ts). */
+export const joinHostPort: (host: string, port: number) => string = coreJoinHostPort;
 
-/** Splits "host:port" / "[v6]:port" / "host" (port defaults). Throws on a bad port. */
+/** Splits "host:port" / "[v6]:port" / "host" / a bare IPv6 literal (port defaults). @throws DiscoveryConfigError on a bad port. */
 export function splitHostPort(value: string, defaultPort = DEFAULT_PEER_PORT): { host: string; port: number } {
-  const v = value.trim();
-  let host = v;
-  let portText: string | undefined;
-  if (v.startsWith("[")) {
-    const end = v.indexOf("]");
-    host = v.slice(1, end);
-    if (v.length > end + 1) portText = v.slice(end + 2);
-  } else if (v.split(":").length === 2) {
-    [host, portText] = v.split(":") as [string, string];
+  try {
+    return coreSplitHostPort(value, defaultPort);
+  } catch (e) {
+    throw new DiscoveryConfigError((e as Error).message);
   }
-  const port = portText === undefined ? defaultPort : Number(portText);
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new DiscoveryConfigError(`expected "host:port" with a port in 1-65535, got ${JSON.stringify(value)}`);
-  }
-  return { host, port };
 }
 
 /** Zod schema for one "host:port" peer string. */

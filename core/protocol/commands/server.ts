@@ -1,4 +1,5 @@
 import { ShoalError, syntaxError } from "../../errors.ts";
+import { joinHostPort } from "../../net-address.ts";
 import { REDIS_COMPAT_VERSION } from "../../version.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { authenticate } from "./acl.ts";
@@ -180,7 +181,7 @@ function client(ctx: CommandContext): void {
   if (sub === "list" || sub === "info") {
     const now = ctx.node.clock.now();
     const line = (c: typeof s): string =>
-      `id=${c.id} addr=${c.io.remote} laddr=${ctx.node.config.bind}:${ctx.node.config.port} fd=0 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastActive) / 1000)} flags=N db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user} redir=-1 resp=${c.reply.proto}\n`;
+      `id=${c.id} addr=${c.io.remote} laddr=${joinHostPort(ctx.node.config.bind, ctx.node.config.port)} fd=0 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastActive) / 1000)} flags=N db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user} redir=-1 resp=${c.reply.proto}\n`;
     if (sub === "info") return ctx.reply.bulkStr(line(s));
     let out = "";
     for (const c of ctx.node.sessions) out += line(c);
