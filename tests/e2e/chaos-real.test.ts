@@ -8,6 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { sleep } from "../helpers/ports.ts";
+import { missingNetns, testIf } from "../helpers/prerequisites.ts";
 import { childEnv, runCommand } from "../helpers/processes.ts";
 import { BIN, requireBinary } from "./binary.ts";
 
@@ -34,15 +35,6 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return out;
-}
-
-/** Why netns runs are impossible here, or null. */
-function netnsSkipReason(): string | null {
-  if (process.getuid?.() !== 0) return "not root";
-  const probe = Bun.spawnSync(["ip", "netns", "add", `shoalc-e2eprobe-${process.pid}`], { stderr: "pipe" });
-  if (!probe.success) return `ip netns add not permitted: ${probe.stderr.toString().trim()}`;
-  Bun.spawnSync(["ip", "netns", "del", `shoalc-e2eprobe-${process.pid}`]);
-  return null;
 }
 
 interface Report {
@@ -116,9 +108,7 @@ describe("shoal chaos --real", () => {
     expect(nodes.filter(alive)).toEqual([]);
   }, 60_000);
 
-  const skip = netnsSkipReason();
-  if (skip) console.log(`chaos --real --netns tests skipped: ${skip}`);
-  test.skipIf(skip !== null)("netns run with 10% loss on every link and partitions: exit 0, no namespace left", async () => {
+  testIf(missingNetns())("netns run with 10% loss on every link and partitions: exit 0, no namespace left", async () => {
     requireBinary();
     const proc = Bun.spawn(
       [BIN, "chaos", "--real", "--netns", "--duration", "25s", "--faults", "partition,netem-loss,kill", "--link-loss", "10", "--fault-every", "3s", "--seed", "11", "--json", "--quiet"],

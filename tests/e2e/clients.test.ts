@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
+import { missingProgram, programPath, testIf } from "../helpers/prerequisites.ts";
 import { redisCliPath, runCommand, type ServerProcess, startShoal } from "../helpers/processes.ts";
 import { BIN, requireBinary } from "./binary.ts";
 
@@ -26,7 +27,7 @@ function ioredis(): Redis {
 
 describe("redis-cli", () => {
   const cli = redisCliPath();
-  test.skipIf(!cli)("SET/GET/INCR/EXPIRE/TTL/KEYS/DEL", async () => {
+  testIf(missingProgram("redis-cli", "redis-tools"))("SET/GET/INCR/EXPIRE/TTL/KEYS/DEL", async () => {
     const run = async (...args: string[]) => {
       const r = await runCommand([cli!, "-h", "127.0.0.1", "-p", String(node.port), ...args], { timeoutMs: 10000 });
       expect(r.code).toBe(0);
@@ -44,7 +45,7 @@ describe("redis-cli", () => {
     expect(await run("GET", "cli:a")).toBe("");
     expect(await run("DBSIZE")).toMatch(/^\d+$/);
   });
-  test.skipIf(!cli)("piped commands (redis-cli reads stdin)", async () => {
+  testIf(missingProgram("redis-cli", "redis-tools"))("piped commands (redis-cli reads stdin)", async () => {
     const r = await runCommand([cli!, "-p", String(node.port)], { stdin: "SET p 1\nINCR p\nGET p\n", timeoutMs: 10000 });
     expect(r.stdout.trim().split("\n")).toEqual(["OK", "2", "2"]);
   });
@@ -193,8 +194,8 @@ describe("HTTP API", () => {
 });
 
 describe("redis-benchmark", () => {
-  const bench = Bun.which("redis-benchmark");
-  test.skipIf(!bench)("runs SET/GET against the node (uses CONFIG GET and pipelining)", async () => {
+  const bench = programPath("redis-benchmark");
+  testIf(missingProgram("redis-benchmark", "redis-tools"))("runs SET/GET against the node (uses CONFIG GET and pipelining)", async () => {
     const r = await runCommand([bench!, "-h", "127.0.0.1", "-p", String(node.port), "-n", "2000", "-c", "5", "-P", "4", "-t", "set,get", "-q"], { timeoutMs: 60000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/SET: [\d.]+ requests per second/);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { generateDevCerts } from "../fixtures/certs.ts";
 import { freePort } from "../helpers/ports.ts";
+import { missingProgram, testIf } from "../helpers/prerequisites.ts";
 import { redisCliPath, runCommand, type ServerProcess, startShoal } from "../helpers/processes.ts";
 import { RawClient } from "../helpers/raw-client.ts";
 
@@ -45,7 +46,7 @@ const cliTls = (port: number, ...args: string[]) =>
   runCommand([cli!, "-h", "127.0.0.1", "-p", String(port), "--tls", "--cacert", f.ca, ...args], { timeoutMs: 10_000 });
 
 describe(`RESP over TLS (${BIN})`, () => {
-  test.skipIf(cli === null)("redis-cli --tls: PING, SET over TLS, GET over the plain port; plaintext on the TLS port gets no reply", async () => {
+  testIf(missingProgram("redis-cli", "redis-tools"))("redis-cli --tls: PING, SET over TLS, GET over the plain port; plaintext on the TLS port gets no reply", async () => {
     const { node, tlsPort } = await startTls();
     expect((await cliTls(tlsPort, "PING")).stdout.trim()).toBe("PONG");
     expect((await cliTls(tlsPort, "SET", "tls:k", "over-tls")).stdout.trim()).toBe("OK");
@@ -71,7 +72,7 @@ describe(`RESP over TLS (${BIN})`, () => {
     }
   });
 
-  test.skipIf(cli === null)("--tls-ca requires a client certificate from that CA", async () => {
+  testIf(missingProgram("redis-cli", "redis-tools"))("--tls-ca requires a client certificate from that CA", async () => {
     const { tlsPort } = await startTls(["--tls-ca", f.ca]);
     expect((await cliTls(tlsPort, "--cert", f.clientCert, "--key", f.clientKey, "PING")).stdout.trim()).toBe("PONG");
     expect((await cliTls(tlsPort, "PING")).stdout.trim()).not.toBe("PONG");

@@ -4,13 +4,14 @@
  * per-step normalizations documented in compat-runner.ts). Every mismatch is
  * printed with exact bytes and written to /tmp/compat-mismatches.txt.
  *
- * Skipped (with a message) only when redis-server is not installed.
+ * Needs redis-server: skipped off CI without it, a failure in CI (tests/helpers/prerequisites.ts).
  * COMPAT_AGAINST_REDIS=1 compares redis-server with a second redis-server: a
  * self-check that the harness and its normalizations produce no false alarms.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
-import { redisServerPath, type ServerProcess, startRedis, startShoal } from "../../helpers/processes.ts";
+import { describeIf, missingProgram } from "../../helpers/prerequisites.ts";
+import { type ServerProcess, startRedis, startShoal } from "../../helpers/processes.ts";
 import { keyGroups } from "./compat-cases-keys.ts";
 import { authGroups, serverGroups } from "./compat-cases-server.ts";
 import { stringGroups } from "./compat-cases-strings.ts";
@@ -18,10 +19,9 @@ import { type Group, runGroup } from "./compat-runner.ts";
 
 const REPORT = "/tmp/compat-mismatches.txt";
 const groups: Group[] = [...stringGroups, ...keyGroups, ...serverGroups];
-const hasRedis = redisServerPath() !== null;
-if (!hasRedis) console.log("redis-compat: SKIPPED — redis-server is not installed (apt-get install redis-server)");
+const noRedis = missingProgram("redis-server", "redis-server");
 
-describe.skipIf(!hasRedis)("redis compatibility (reply bytes vs redis-server)", () => {
+describeIf(noRedis)("redis compatibility (reply bytes vs redis-server)", () => {
   let redis: ServerProcess;
   let shoal: ServerProcess;
   let totalSteps = 0;
@@ -56,7 +56,7 @@ describe.skipIf(!hasRedis)("redis compatibility (reply bytes vs redis-server)", 
   }
 });
 
-describe.skipIf(!hasRedis)("redis compatibility with --requirepass (reply bytes vs redis-server)", () => {
+describeIf(noRedis)("redis compatibility with --requirepass (reply bytes vs redis-server)", () => {
   let redis: ServerProcess;
   let shoal: ServerProcess;
   const pass = ["--requirepass", "secret"];

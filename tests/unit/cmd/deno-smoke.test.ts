@@ -2,9 +2,10 @@
  * Deno smoke test: `deno task start` serves RESP and HTTP from the same
  * sources, honouring SHOAL_PORT/SHOAL_HTTP_PORT, and stops on SIGTERM.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
+import { testIf } from "../../helpers/prerequisites.ts";
 
 const local = "node_modules/.bin/deno";
 const deno = process.env.DENO_BIN ?? (existsSync(local) ? local : Bun.which("deno"));
@@ -38,7 +39,7 @@ function exchange(port: number, payload: string, expectBytes: number): Promise<s
   });
 }
 
-test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTERM", async () => {
+testIf(deno ? null : "deno is not installed (npm ci installs node_modules/.bin/deno; or set DENO_BIN)")("deno task start serves PING/SET/GET and HTTP, stops on SIGTERM", async () => {
   let started: { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; port: number; httpPort: number } | undefined;
   for (let attempt = 0; attempt < 4 && !started; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
@@ -95,7 +96,3 @@ test.skipIf(!deno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTE
   expect(await proc.exited).toBe(0);
   await expect(exchange(port, "*1\r\n$4\r\nPING\r\n", 7)).rejects.toThrow();
 }, 60_000);
-
-test.if(!deno)("deno smoke test skipped", () => {
-  console.warn("deno is not installed (no node_modules/.bin/deno, DENO_BIN or deno on PATH): Deno smoke test skipped");
-});
