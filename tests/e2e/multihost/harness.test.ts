@@ -5,16 +5,17 @@
  * inside a host, and destroy (or a dead test process's leftovers) leaves no
  * namespace behind. Needs root: skipped elsewhere, failed in CI without it.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { CLIENT_OPS } from "../../helpers/netns-client-ops.ts";
 import { type HostAgent, HostLab, hostLabUnavailable, removeStaleHostLabs } from "../../helpers/netns-hosts.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { redisServerPath } from "../../helpers/processes.ts";
 
 const unavailable = hostLabUnavailable();
 const rootLinks = () => new Set(Bun.spawnSync(["ip", "-o", "link"]).stdout.toString().split("\n").map((l) => l.split(":")[1]?.trim()));
 const namespaces = () => Bun.spawnSync(["ip", "netns", "list"]).stdout.toString();
 
-describe.skipIf(unavailable !== null && !process.env.CI)("netns hosts", () => {
+describeIf(unavailable)("netns hosts", () => {
   let lab: HostLab | undefined;
   let agent: HostAgent | undefined;
   afterAll(async () => {
