@@ -11,6 +11,7 @@ import type { Logger } from "../core/discovery.ts";
 import type { NodeSettings, ShoalNode } from "../core/node.ts";
 import { RespGuard } from "../transports/resp-server.ts";
 import { listenRespTls, type ReloadableRespListener, type RespTlsOptions } from "../transports/resp-tls.ts";
+import { type Fetch, idleTimeoutSeconds } from "./http-limits.ts";
 
 /** Reads a file named by `flag`; the error names the flag and path, never the content. */
 export function readFlagFile(flag: string, path: string): string {
@@ -58,7 +59,6 @@ export function respGuard(cfg: ShoalConfig, log: Logger): RespGuard {
   );
 }
 
-type Fetch = (req: Request) => Response | Promise<Response>;
 
 /**
  * The client-facing TLS listeners: RESP over TLS (--tls-port) and HTTPS for
@@ -134,7 +134,7 @@ function serveHttps(cfg: ShoalConfig, pem: RespTlsOptions, fetch: Fetch, port: n
     http3: cfg.http3 && !clientCerts,
     tls: { cert: pem.cert, key: pem.key, ca: pem.ca, requestCert: clientCerts, rejectUnauthorized: clientCerts },
     fetch,
-    idleTimeout: 0,
+    idleTimeout: idleTimeoutSeconds(cfg),
     maxRequestBodySize: cfg.maxValueBytes + 1,
   });
 }

@@ -10,6 +10,7 @@ export { nodeSettings } from "../core/node-settings.ts";
 import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
+import { idleTimeoutSeconds, limitedFetch, sseKeepAliveMs } from "./http-limits.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
 
@@ -43,10 +44,12 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     auth: node,
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
+    keepAliveMs: sseKeepAliveMs(cfg),
   });
+  const fetch = limitedFetch(app.fetch, cfg, log);
   let tls: ClientTls;
   try {
-    tls = ClientTls.start(node, cfg, guard, app.fetch, log);
+    tls = ClientTls.start(node, cfg, guard, fetch, log);
   } catch (e) {
     resp.stop();
     throw e;
@@ -54,7 +57,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const { respTls } = tls;
   let http: ReturnType<typeof Bun.serve>;
   try {
-    http = Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch: app.fetch, idleTimeout: 0, maxRequestBodySize: cfg.maxValueBytes + 1 });
+    http = Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch, idleTimeout: idleTimeoutSeconds(cfg), maxRequestBodySize: cfg.maxValueBytes + 1 });
   } catch (e) {
     resp.stop();
     await tls.stop();

@@ -72,6 +72,12 @@ export const ShoalConfigFields = z.object({
   maxClientsPerIp: intField(0, 1_000_000, { group: "Limits", description: "client connections from one IP address (0 = unlimited)" }).default(0),
   maxOutputBufferBytes: sizeField({ group: "Limits", description: "unsent replies queued for one client before it is closed (0 = unlimited)" }).default(0),
   maxPubsubOutputBufferBytes: sizeField({ group: "Limits", description: "unsent replies queued for a subscribed client before it is closed (0 = unlimited)" }).default(32 * MiB),
+  httpStallTimeoutMs: durationField({
+    group: "Limits",
+    description: "close an HTTP connection that sends nothing (mid-request or idle between requests) and gets nothing this long; 5s-255s, 0 = never",
+  }).default(60_000),
+  httpMaxRequests: intField(0, 1_000_000, { group: "Limits", description: "HTTP requests (SSE streams included) handled at once; more get 503 (0 = unlimited)" }).default(10_000),
+  httpMaxRequestsPerIp: intField(0, 1_000_000, { group: "Limits", description: "HTTP requests (SSE streams included) from one IP address at once; more get 503 (0 = unlimited)" }).default(0),
   maxCommandsPerSecond: intField(0, 100_000_000, { group: "Limits", description: "commands one client may run per second; more get an error (0 = unlimited)" }).default(0),
 
   logFormat: enumField(["text", "json"], { group: "Logging", description: "log line format" }).default("text"),
@@ -266,6 +272,10 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
     if (value === c.port) ctx.addIssue({ code: "custom", path: [key], message: `must differ from --port (${c.port})` });
   }
   if (c.httpPort === c.peerPort) ctx.addIssue({ code: "custom", path: ["peerPort"], message: `must differ from --http-port (${c.httpPort})` });
+  if (c.httpStallTimeoutMs !== 0 && (c.httpStallTimeoutMs < 5000 || c.httpStallTimeoutMs > 255_000)) {
+    // Bun.serve's idleTimeout: whole seconds, at most 255; at 4 s or less it closes even a stream that writes (4 s timer ticks)
+    ctx.addIssue({ code: "custom", path: ["httpStallTimeoutMs"], message: `expected 0 (never) or a duration from 5s to 255s, got ${c.httpStallTimeoutMs} ms` });
+  }
   checkSecurity(c, ctx);
   const edgePorts: Array<[string, number]> = [["--port", c.port], ["--http-port", c.httpPort], ["--peer-port", c.peerPort], ["--tls-port", c.tlsPort], ["--http-tls-port", c.httpTlsPort]];
   checkEdge({ ...c, ports: edgePorts }, ctx);

@@ -11,6 +11,20 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = Record<string, string>;
 
+/** Methods counted under their own name; any other method (clients may send any token) counts as "other". */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]);
+
+/**
+ * The metric labels of a request: the method if it is a known one, else
+ * "other"; the status if it is a valid HTTP status, else "other". Labels are
+ * bounded before authentication: a client cannot create a series per method name.
+ */
+export function requestLabels(method: string, status: number): [string, string] {
+  const m = KNOWN_METHODS.has(method) ? method : "other";
+  const s = Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : "other";
+  return [m, s];
+}
+
 /** Requests served by the HTTP API, by method and status code, and their latency. */
 export class HttpRequestCounter {
   private readonly counts = new Map<string, number>();
@@ -19,7 +33,8 @@ export class HttpRequestCounter {
 
   /** Counts one response that took `seconds` to start. */
   count(method: string, status: number, seconds: number): void {
-    const id = `${method} ${status}`;
+    const [m, code] = requestLabels(method, status);
+    const id = `${m} ${code}`;
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     this.latency.observe(seconds);
   }
