@@ -11,7 +11,6 @@
 
 import { ClusterNode } from "../core/cluster/cluster-node.ts";
 import { membershipTimings } from "../core/cluster/membership-config.ts";
-import { clusterSnapshot } from "../core/cluster/view.ts";
 import { isLoopbackBind, peersAuthenticated, type ShoalConfig } from "../core/config.ts";
 import type { Discovery, Logger } from "../core/discovery.ts";
 import { joinHostPort } from "../core/net-address.ts";
@@ -97,8 +96,6 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     leaveTimeoutMs: cfg.leaveTimeoutMs,
     log,
   });
-  const layer = cluster;
-  node.clusterView = () => clusterSnapshot(layer); // STATS, GET /v1/cluster and /metrics, already while syncing
   try {
     await cluster.start();
   } catch (e) {

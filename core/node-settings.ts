@@ -1,5 +1,53 @@
+import type { MapLimits } from "./api.ts";
 import { edgeEnabled, type ShoalConfig } from "./config.ts";
-import type { NodeSettings } from "./node.ts";
+
+/** The settings a node reads (a subset of ShoalConfig, so embedded users can pass less). */
+export interface NodeSettings {
+  nodeName: string;
+  port: number;
+  httpPort: number;
+  bind: string;
+  requirepass?: string;
+  maxClients: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxMultibulkLen: number;
+  maxInlineBytes: number;
+  maxQueryBufferBytes: number;
+  frameTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Commands one client may run per second; 0 = unlimited. */
+  maxCommandsPerSecond: number;
+  /** ACL file lines (Redis syntax) and the file name for errors; see protocol/acl.ts. */
+  aclLines?: readonly string[];
+  aclSource?: string;
+  /** proto-max-bulk-len: the largest bulk the parser accepts (>= maxValueBytes). */
+  maxBulkBytes: number;
+  mapDefaults: MapLimits;
+  maps: Record<string, Partial<MapLimits>>;
+  partitionCount: number;
+}
+
+/** Defaults for every setting (Redis-like limits). */
+export const DEFAULT_SETTINGS: NodeSettings = {
+  nodeName: "shoal",
+  port: 3320,
+  httpPort: 3380,
+  bind: "127.0.0.1",
+  maxClients: 10000,
+  maxKeyBytes: 64 * 1024,
+  maxValueBytes: 512 * 1024 * 1024,
+  maxMultibulkLen: 1024 * 1024,
+  maxInlineBytes: 64 * 1024,
+  maxQueryBufferBytes: 1024 * 1024 * 1024,
+  frameTimeoutMs: 30_000,
+  idleTimeoutMs: 0,
+  maxCommandsPerSecond: 0,
+  maxBulkBytes: 512 * 1024 * 1024,
+  mapDefaults: { ttlMs: 0, maxIdleMs: 0, maxKeys: 0, maxInuse: 0 },
+  maps: {},
+  partitionCount: 271,
+};
 
 /** Node settings from the validated configuration. */
 export function nodeSettings(cfg: ShoalConfig): NodeSettings {

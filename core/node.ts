@@ -1,107 +1,36 @@
-import type { MapLimits } from "./api.ts";
 import type { Clock, Rng, Timer } from "./clock.ts";
-import type { ClusterSnapshot } from "./cluster/view.ts";
+import type { ClusterSnapshot } from "./cluster/snapshot.ts";
 import type { Logger } from "./discovery.ts";
+import { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import { Acl } from "./protocol/acl.ts";
-import type { Args } from "./protocol/args.ts";
-import type { Command } from "./protocol/command.ts";
 import { CommandTable } from "./protocol/command-table.ts";
 import { infoSections } from "./protocol/commands/info.ts";
+import type { ClusterInfo, CommandHost, CommandRouter } from "./protocol/host.ts";
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
 import { NodeStats } from "./stats.ts";
 import { MapStore } from "./store/map-store.ts";
 
-/** The settings a node reads (a subset of ShoalConfig, so embedded users can pass less). */
-export interface NodeSettings {
-  nodeName: string;
-  port: number;
-  httpPort: number;
-  bind: string;
-  requirepass?: string;
-  maxClients: number;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  maxMultibulkLen: number;
-  maxInlineBytes: number;
-  maxQueryBufferBytes: number;
-  frameTimeoutMs: number;
-  idleTimeoutMs: number;
-  /** Commands one client may run per second; 0 = unlimited. */
-  maxCommandsPerSecond: number;
-  /** ACL file lines (Redis syntax) and the file name for errors; see protocol/acl.ts. */
-  aclLines?: readonly string[];
-  aclSource?: string;
-  /** proto-max-bulk-len: the largest bulk the parser accepts (>= maxValueBytes). */
-  maxBulkBytes: number;
-  mapDefaults: MapLimits;
-  maps: Record<string, Partial<MapLimits>>;
-  partitionCount: number;
-}
-
-/** Defaults for every setting (Redis-like limits). */
-export const DEFAULT_SETTINGS: NodeSettings = {
-  nodeName: "shoal",
-  port: 3320,
-  httpPort: 3380,
-  bind: "127.0.0.1",
-  maxClients: 10000,
-  maxKeyBytes: 64 * 1024,
-  maxValueBytes: 512 * 1024 * 1024,
-  maxMultibulkLen: 1024 * 1024,
-  maxInlineBytes: 64 * 1024,
-  maxQueryBufferBytes: 1024 * 1024 * 1024,
-  frameTimeoutMs: 30_000,
-  idleTimeoutMs: 0,
-  maxCommandsPerSecond: 0,
-  maxBulkBytes: 512 * 1024 * 1024,
-  mapDefaults: { ttlMs: 0, maxIdleMs: 0, maxKeys: 0, maxInuse: 0 },
-  maps: {},
-  partitionCount: 271,
-};
+export { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
+export type { ClusterInfo, ClusterNodeView, CommandRouter, Routed } from "./protocol/host.ts";
 
 /**
- * Cluster hook on the command path. `route` runs before a command executes
- * locally: return a promise to take the command over (forward it, or run it
- * with replication) — it must write exactly one reply to session.reply —
- * or undefined to run it locally as usual. Set on {@link ShoalNode.router}
- * only when the node is part of a cluster.
+ * What a cluster layer plugs into a node ({@link ShoalNode.attachCluster}):
+ * the node calls these and never knows the cluster's types.
  */
-export interface CommandRouter {
-  /**
-   * Handles a command: undefined = run it locally as usual; a promise = it
-   * runs asynchronously (the session parks later input until it settles);
-   * null = handled, its reply deferred with {@link ClientSession.defer}.
-   */
-  route(session: ClientSession, command: Command, args: Args): Promise<void> | undefined | null;
-}
-
-/** One node as Redis Cluster clients see it (CLUSTER NODES / SLOTS / SHARDS). */
-export interface ClusterNodeView {
-  /** 40 hex characters, derived from the member name (the same on every node). */
-  id: string;
-  /** The member name (peer address). */
-  name: string;
-  /** Client (RESP) address; port 0 when not known yet. */
-  host: string;
-  port: number;
-  /** Cluster bus port (the peer port). */
-  cport: number;
-  /** Redis flags: myself, master, fail?, fail. */
-  flags: string[];
-  configEpoch: number;
-  connected: boolean;
-  /** Owned slot ranges [first, last]. */
-  slots: [number, number][];
-}
-
-/** The Redis Cluster face of the cluster layer (set on {@link ShoalNode.cluster} when clustered). */
-export interface ClusterInfo {
-  myId(): string;
-  /** Every known member (left ones omitted), with client addresses resolved where reachable. */
-  topology(): Promise<ClusterNodeView[]>;
-  /** CLUSTER INFO fields. */
-  info(): Record<string, string | number>;
+export interface ClusterHooks {
+  /** Decides where each client command runs (forwarded, replicated, or here). */
+  router: CommandRouter;
+  /** The Redis Cluster face (CLUSTER SLOTS/NODES/SHARDS/INFO). */
+  face?: ClusterInfo;
+  /** Whether this node owns a key's partition (cluster-wide SCAN/KEYS/DBSIZE count each key on its owner). */
+  ownsKey?(key: Uint8Array): boolean;
+  /** A TTL removed an entry of `map` here (the cluster keeps a tombstone). */
+  onExpired?(map: string, key: Uint8Array, version: number): void;
+  /** Lowest fencing number for new lock grants (the cluster's hybrid logical clock). */
+  fencingFloor?(): number;
+  /** The cluster as this node sees it (STATS, GET /v1/cluster, /metrics). */
+  view?(): ClusterSnapshot;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -110,7 +39,7 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
  * One shoal node: its maps, pub/sub hub, client sessions, stats and
  * housekeeping timers. Runtime-neutral; listeners are attached by adapters.
  */
-export class ShoalNode {
+export class ShoalNode implements CommandHost {
   readonly config: NodeSettings;
   readonly clock: Clock;
   readonly rng: Rng;
@@ -125,26 +54,12 @@ export class ShoalNode {
   private clientIds = 0;
   private timers: Timer[] = [];
   private stopped = false;
-  /** Cluster routing hook; null on a single node. */
-  router: CommandRouter | null = null;
-  /** Redis Cluster view; null on a single node (CLUSTER commands then answer as a cluster-disabled Redis). */
-  cluster: ClusterInfo | null = null;
+  /** The cluster layer plugged in with {@link attachCluster}; null on a single node. */
+  private hooks: ClusterHooks | null = null;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */
   readonly storeClock: Clock;
-  /**
-   * Whether this node is the partition owner of a key (set by the cluster
-   * layer): the cluster-wide SCAN/KEYS/DBSIZE count each key once, on its
-   * owner, and skip the replica copies.
-   */
-  ownsKey: ((key: Uint8Array) => boolean) | null = null;
-  /** Told when a TTL removes an entry of any map (set by the cluster layer to keep a tombstone). */
-  onExpired: ((map: string, key: Uint8Array, version: number) => void) | null = null;
-  /** Lowest fencing number for new lock grants; the cluster layer sets its hybrid logical clock here. */
-  fencingFloor: (() => number) | undefined = undefined;
-  /** The cluster layer's view (members, partitions, quorums, counters) for STATS; unset on a single node. */
-  clusterView: (() => ClusterSnapshot) | undefined = undefined;
   /** True once the node serves its data (single node: right after start). */
   ready = false;
   /** The default map plain Redis commands use. */
@@ -168,6 +83,37 @@ export class ShoalNode {
     this.db = this.map("default");
     const { requirepass, aclLines: lines, aclSource: source } = this.config;
     this.acl = Acl.fromConfig({ requirepass, lines, source }, (name) => this.commands.byName.has(name));
+  }
+
+  /**
+   * Plugs a cluster layer into this node (once, before it serves clients):
+   * from then on commands go through `hooks.router`, CLUSTER commands answer
+   * from `hooks.face`, and expiries and lock grants consult the cluster.
+   */
+  attachCluster(hooks: ClusterHooks): void {
+    if (this.hooks !== null && this.hooks !== hooks) throw new Error("a cluster layer is already attached to this node");
+    this.hooks = hooks;
+  }
+
+  /** The cluster routing hook; null on a single node. */
+  get router(): CommandRouter | null {
+    return this.hooks?.router ?? null;
+  }
+
+  /** The Redis Cluster face; null on a single node (CLUSTER commands then answer as a cluster-disabled Redis). */
+  get cluster(): ClusterInfo | null {
+    return this.hooks?.face ?? null;
+  }
+
+  /** In a cluster, whether this node owns a key's partition; null on a single node. */
+  get ownsKey(): ((key: Uint8Array) => boolean) | null {
+    const h = this.hooks;
+    return h?.ownsKey ? (key) => h.ownsKey!(key) : null;
+  }
+
+  /** The cluster layer's view (members, partitions, quorums, counters); undefined on a single node. */
+  clusterView(): ClusterSnapshot | undefined {
+    return this.hooks?.view?.();
   }
 
   /** Starts housekeeping (active expiry at 10 Hz, frame/idle timeouts at 1 Hz) and marks the node ready. */
@@ -199,8 +145,8 @@ export class ShoalNode {
     let m = this.maps.get(name);
     if (!m) {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
-      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.fencingFloor?.() ?? 0);
-      m.onExpired = (key, version) => this.onExpired?.(name, key, version);
+      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.hooks?.fencingFloor?.() ?? 0);
+      m.onExpired = (key, version) => this.hooks?.onExpired?.(name, key, version);
       this.maps.set(name, m);
     }
     return m;

@@ -6,65 +6,27 @@
  * `shoal stats` prints it; CLUSTER NODES can format the same members.
  * Runtime-neutral: times come from the node's Clock.
  */
-import type { ClusterNode, ClusterSettings } from "./cluster-node.ts";
-import type { MembershipEventType, MembershipStats } from "./membership.ts";
-import type { MemberStatus } from "./membership-wire.ts";
+import type { Clock } from "../clock.ts";
+import type { Membership, MembershipEventType } from "./membership.ts";
+import type { PartitionTable } from "./partition-table.ts";
 import { nodeIdOf } from "./redis-cluster.ts";
-import type { RouterStats } from "./router.ts";
+import type { RouterStats } from "./router-stats.ts";
+import type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
 
-/** One member as this node sees it. */
-export interface MemberSnapshot {
-  /** 40 hex digits derived from the name: the same on every node (Redis node id). */
-  id: string;
-  /** The member's peer address, also its name. */
-  name: string;
-  address: string;
-  self: boolean;
-  status: MemberStatus;
-  incarnation: number;
-  /** Wall-clock ms (Unix epoch) when this node saw the status change. */
-  since: number;
-  /** Partitions this member owns in the current table. */
-  ownedPartitions: number;
-  /** Partitions this member holds a replica of. */
-  replicaPartitions: number;
-  /** Live keys (this node only: other members' counts are not known here). */
-  keys?: number;
-}
+export type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
 
-/** The JSON body of GET /v1/cluster on a clustered node. */
-export interface ClusterSnapshot extends ClusterSettings {
-  /** This node's member name and id. */
-  self: string;
-  id: string;
-  /** /readyz: joined and synced. */
-  ready: boolean;
-  /** Still pulling the partitions it holds after joining. */
-  syncing: boolean;
-  /** Version of the partition table (0 before the first one). */
-  epoch: number;
-  /** Alive + suspect members, this one included. */
-  liveMembers: number;
-  /** Whether liveMembers ≥ memberCountQuorum (writes are accepted). */
-  quorumMet: boolean;
-  /** Membership checksum; equal on nodes whose views agree. */
-  membershipChecksum: number;
-  members: MemberSnapshot[];
-  migration: {
-    /** Entries pushed to new holders by rebalancing since start. */
-    rebalanced: number;
-    /** Entries received by the initial pull after joining. */
-    pulled: number;
-    syncing: boolean;
-  };
-  /** Deletion tombstones held (kept past the GC horizon). */
-  tombstones: number;
-  /** SWIM protocol counters. */
-  membership: MembershipStats;
-  /** Membership events seen since start, by type. */
-  events: Record<MembershipEventType, number>;
-  /** Routing and replication counters (forwarded, quorum failures…). */
-  router: RouterStats;
+/** What a snapshot is taken from (a ClusterNode). */
+export interface SnapshotSource {
+  node: { clock: Clock; ready: boolean; keyCount(): number };
+  membership: Membership;
+  partitions: PartitionTable | null;
+  settings: ClusterSettings;
+  isSyncing: boolean;
+  rebalanced: number;
+  pulled: number;
+  sync: { tombstoneCount(): number };
+  memberEvents: Record<MembershipEventType, number>;
+  router: { stats: RouterStats };
 }
 
 /**
@@ -75,7 +37,7 @@ export interface ClusterSnapshot extends ClusterSettings {
 export const memberId: (name: string) => string = nodeIdOf;
 
 /** Snapshot of the cluster as `cluster` sees it now. */
-export function clusterSnapshot(cluster: ClusterNode): ClusterSnapshot {
+export function clusterSnapshot(cluster: SnapshotSource): ClusterSnapshot {
   const node = cluster.node;
   const self = cluster.membership.self;
   const table = cluster.partitions;

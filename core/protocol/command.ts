@@ -1,11 +1,11 @@
-import type { ShoalNode } from "../node.ts";
 import type { Args } from "./args.ts";
+import type { CommandHost } from "./host.ts";
 import type { Reply } from "./reply.ts";
 import type { ClientSession } from "./session.ts";
 
 /** Everything a command handler may touch. */
 export interface CommandContext {
-  node: ShoalNode;
+  node: CommandHost;
   session: ClientSession;
   reply: Reply;
   args: Args;

@@ -1,8 +1,8 @@
 import { ShoalError } from "../errors.ts";
-import type { ShoalNode } from "../node.ts";
 import type { AclUser } from "./acl.ts";
 import { Args } from "./args.ts";
 import { arityError } from "./command.ts";
+import type { CommandHost, Routed } from "./host.ts";
 import { Reply } from "./reply.ts";
 
 /** What a socket adapter gives a session. */
@@ -16,6 +16,9 @@ export interface SessionIO {
 }
 
 const enc = new TextEncoder();
+
+/** The routing decision of a node without a cluster layer. */
+const LOCAL: Routed = { kind: "local" };
 
 /** Most commands of one connection running concurrently (forwarded or replicating) before input is parked. */
 const MAX_DEFERRED = 64;
@@ -73,7 +76,7 @@ export class ClientSession {
   private busy: Promise<void> | null = null;
 
   constructor(
-    readonly node: ShoalNode,
+    readonly node: CommandHost,
     readonly io: SessionIO,
   ) {
     this.id = node.nextClientId();
@@ -331,10 +334,23 @@ export class ClientSession {
     command.calls++;
     this.lastCommand = command.name;
     try {
-      const routed = node.router === null ? undefined : node.router.route(this, command, a);
-      if (routed !== null) {
-        const r = routed || command.run({ node, session: this, reply: this.reply, args: a });
-        if (r) this.wait(r);
+      const routed = node.router === null ? LOCAL : node.router.route(this, command, a);
+      switch (routed.kind) {
+        case "local": {
+          const r = command.run({ node, session: this, reply: this.reply, args: a });
+          if (r) this.wait(r);
+          break;
+        }
+        case "running":
+          this.wait(routed.done);
+          break;
+        case "forwarded":
+          // later commands of the pipeline go on meanwhile (bounded); replies keep their order
+          if (this.canDefer) this.defer(this.reply.len, routed.reply);
+          else this.wait(routed.reply.then((b) => this.reply.raw(b)));
+          break;
+        case "answered":
+          break;
       }
     } catch (e) {
       this.replyError(e);

@@ -1,15 +1,15 @@
 /**
  * Redis Cluster commands: CLUSTER SLOTS/SHARDS/NODES/INFO/KEYSLOT/MYID/
  * COUNTKEYSINSLOT/GETKEYSINSLOT/HELP, ASKING, READONLY and READWRITE, in
- * Redis 7's reply shapes. They answer from {@link ShoalNode.cluster}; a node
+ * Redis 7's reply shapes. They answer from the node's {@link ClusterInfo}; a node
  * that is not clustered answers like a Redis with cluster support disabled.
  * Asking for the topology (or READONLY/READWRITE) marks the session as a
  * Redis Cluster client, which then gets MOVED instead of forwarding (ASKING is accepted; nothing migrates by ASK).
  */
 import { keySlot, SLOT_COUNT } from "../../cluster/hash.ts";
 import { ShoalError } from "../../errors.ts";
-import type { ClusterInfo, ClusterNodeView } from "../../node.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
+import type { ClusterInfo, ClusterNodeView } from "../host.ts";
 
 const CLUSTER_SUBS: Record<string, number> = {
   slots: 2,

@@ -150,7 +150,7 @@ function stats(ctx: CommandContext): void {
       connections: { current: s.connectionsCurrent, total: s.connectionsTotal },
       commands: Object.fromEntries(s.commands),
       dmaps: maps,
-      ...(n.clusterView ? { cluster: n.clusterView() } : {}),
+      cluster: n.clusterView(),
     }),
   );
 }

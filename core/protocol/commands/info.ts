@@ -1,10 +1,10 @@
-import type { ShoalNode } from "../../node.ts";
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from "../../version.ts";
+import type { CommandHost } from "../host.ts";
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** INFO sections as key/value lists, Redis field names where they exist. */
-export function infoSections(node: ShoalNode): Record<string, [string, string | number][]> {
+export function infoSections(node: CommandHost): Record<string, [string, string | number][]> {
   const s = node.stats;
   const now = node.clock.now();
   const up = Math.floor((now - s.startedAtMs) / 1000);
@@ -56,7 +56,7 @@ export function infoSections(node: ShoalNode): Record<string, [string, string | 
 }
 
 /** INFO text for the requested sections (all when none or "all"/"everything"/"default"). */
-export function infoText(node: ShoalNode, wanted: string[]): string {
+export function infoText(node: CommandHost, wanted: string[]): string {
   const secs = infoSections(node);
   const names = Object.keys(secs);
   const pick =

@@ -492,7 +492,7 @@ describe("router with tables in flux", () => {
       sync: new EntrySync(node, hlc, systemClock),
       catchingUp: () => (catching ? ["old:1"] : undefined),
     });
-    node.router = router;
+    node.attachCluster({ router });
     let key = "mine";
     for (let i = 0; table.owner(partitionOf(utf8(key), 31)) !== "me:1"; i++) key = `mine${i}`;
     node.db.put(key, "stale");

@@ -1,0 +1,68 @@
+/**
+ * The receiving side of the data protocol (peer-protocol.ts): runs a
+ * forwarded command (`exec`), takes replicated entry states (`apply`),
+ * answers quorum reads (`fetch`) and pulls (`pull`), and tells its client
+ * address (`hello`). Quorum traffic and pulls marked strict are first put
+ * to the {@link QuorumGate}.
+ */
+import type { EntrySync } from "./entry-sync.ts";
+import type { Membership } from "./membership.ts";
+import type { QuorumGate } from "./ownership.ts";
+import { decodeRequest, encodePeer, type PeerRequest, type PeerResponse, type PullCursor } from "./peer-protocol.ts";
+import { type ClientAddress, splitAddress } from "./redis-cluster.ts";
+
+/** What the server needs from the cluster layer. */
+export interface PeerServerContext {
+  self: string;
+  gate: QuorumGate;
+  sync: EntrySync;
+  membership: Membership;
+  clientAddress?: ClientAddress;
+  /** One page of this node's entries in `partitions` after `after`. */
+  page(partitions: number[], after: PullCursor | null): PeerResponse;
+  /** Runs a forwarded command here as ACL user `user`; resolves with its reply bytes. */
+  exec(argv: Uint8Array[], proto: number, hops: number, owned: boolean, user: string | undefined): Promise<Uint8Array>;
+}
+
+/** Answers one data-protocol request (bytes in, bytes out). */
+export class PeerServer {
+  constructor(private readonly c: PeerServerContext) {}
+
+  async onRequest(bytes: Uint8Array): Promise<Uint8Array> {
+    let req: PeerRequest;
+    try {
+      req = decodeRequest(bytes);
+    } catch (e) {
+      return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
+    }
+    const c = this.c;
+    if (req.t === "pull") {
+      const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, req.asOwner === true) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
+      return encodePeer(c.page(req.partitions, req.after));
+    }
+    if (req.t === "hello") {
+      const a = c.clientAddress ?? { host: splitAddress(c.self).host, port: 0 };
+      return encodePeer({ t: "hello", host: a.host, port: a.port });
+    }
+    if (req.t === "fetch") {
+      const refused = req.strict ? c.gate.refuseQuorum(req.from, req.keys, req.view) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
+      const entries = req.keys.map((k) => c.sync.current(k.map, k.key));
+      return encodePeer(req.strict && this.suspects(req.from) ? { t: "entries", entries, next: null, suspect: true } : { t: "entries", entries, next: null });
+    }
+    if (req.t === "apply") {
+      const refused = req.strict ? c.gate.refuseQuorum(req.from, req.entries, req.view) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
+      let taken = 0;
+      for (const e of req.entries) if (c.sync.apply(e)) taken++;
+      return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
+    }
+    return encodePeer({ t: "reply", resp: await c.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });
+  }
+
+  /** Whether this node holds `member` suspect (or worse): the member's owner lease must not count this answer. */
+  private suspects(member: string | undefined): boolean {
+    return member !== undefined && this.c.membership.member(member)?.status !== "alive";
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * A write on the partition owner: it runs locally, then each written key's
+ * resulting state (value or deletion, stamped with a fresh HLC version) is
+ * pushed to the partition's replicas; without W − 1 acknowledgements the
+ * reply becomes `-WRITEQUORUM` and the local write is rolled back (unless
+ * something newer was written on top). In `async` mode the owner answers
+ * after its local write and replicates in the background.
+ */
+import type { Args } from "../protocol/args.ts";
+import type { Command } from "../protocol/command.ts";
+import type { CommandHost, Routed } from "../protocol/host.ts";
+import type { ClientSession } from "../protocol/session.ts";
+import { errorBytes } from "./forwarding.ts";
+import type { KeyWaits } from "./key-waits.ts";
+import type { EntryState } from "./peer-protocol.ts";
+import type { ReplicaChannel } from "./replica-channel.ts";
+import { ANSWERED, running } from "./routed.ts";
+import type { RouterContext } from "./router-context.ts";
+import type { RouterStats } from "./router-stats.ts";
+
+/** One replicated write: where it goes and how many copies it needs. */
+export interface WritePlan {
+  map: string;
+  keys: Uint8Array[];
+  /** The other holders of the partition (replicas). */
+  holders: string[];
+  /** Copies (owner included) that must acknowledge. */
+  w: number;
+}
+
+/** Runs writes on the owner and replicates them. */
+export class QuorumWriter {
+  constructor(
+    private readonly node: CommandHost,
+    private readonly c: RouterContext,
+    private readonly stats: RouterStats,
+    private readonly waits: KeyWaits,
+    private readonly replicas: ReplicaChannel,
+  ) {}
+
+  /**
+   * Runs a write on the owner, then replicates it. A write that completes
+   * synchronously (all but a waiting DM.LOCK) is deferred: its reply stays
+   * provisional in the buffer while later commands go on, and is replaced by
+   * `-WRITEQUORUM` if too few replicas acknowledge.
+   */
+  write(session: ClientSession, command: Command, args: Args, plan: WritePlan): Routed {
+    const reply = session.reply;
+    const startLen = reply.len;
+    const deferrable = session.canDefer;
+    const { map, keys, holders, w } = plan;
+    const before = keys.map((k) => this.c.sync.current(map, k));
+    const r = command.run({ node: this.node, session, reply, args });
+    if (r || !deferrable) return running(this.finish(session, r, startLen, plan, before));
+    if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return ANSWERED; // an error reply changed nothing
+    const entries = this.stampAll(map, keys);
+    if (entries.length === 0) return ANSWERED;
+    if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
+      this.stats.asyncWrites++;
+      void this.replicas.replicate(holders, entries, holders.length);
+      return ANSWERED;
+    }
+    const need = w - 1;
+    const outcome = this.replicas.replicate(holders, entries, need).then((acks) => {
+      if (acks >= need) return null;
+      this.rollback(before, entries);
+      return errorBytes(this.quorumFailure(acks, w, holders));
+    });
+    this.waits.holdUntil(
+      "unsettled",
+      map,
+      entries.map((e) => e.key),
+      outcome,
+    );
+    session.defer(startLen, outcome);
+    return ANSWERED;
+  }
+
+  /** The awaited form of {@link write} (a command still running, or too many in flight). */
+  private async finish(session: ClientSession, r: void | Promise<void>, startLen: number, plan: WritePlan, before: EntryState[]): Promise<void> {
+    const reply = session.reply;
+    const { map, keys, holders, w } = plan;
+    if (r) await r;
+    if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
+    const entries = this.stampAll(map, keys);
+    if (entries.length === 0) return;
+    if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
+      this.stats.asyncWrites++;
+      void this.replicas.replicate(holders, entries, holders.length);
+      return;
+    }
+    const need = w - 1;
+    const replicated = this.replicas.replicate(holders, entries, need).then((acks) => {
+      if (acks < need) this.rollback(before, entries);
+      return acks;
+    });
+    this.waits.holdUntil(
+      "unsettled",
+      map,
+      entries.map((e) => e.key),
+      replicated,
+    );
+    const acks = await replicated;
+    if (acks >= need) return;
+    reply.len = startLen;
+    reply.error(this.quorumFailure(acks, w, holders));
+  }
+
+  /**
+   * Undoes a write whose quorum failed, where nothing newer was written on
+   * top: its new version must not outlive it here (a rebalance would push it,
+   * and a write computed on a stale copy — an owner the others had already
+   * replaced — would then win over acknowledged ones).
+   */
+  private rollback(before: EntryState[], entries: EntryState[]): void {
+    for (const e of entries) {
+      const prev = before.find((b) => b.key.length === e.key.length && b.key.every((x, i) => x === e.key[i]));
+      if (prev && this.c.sync.restore(prev, e.version)) this.stats.rolledBack++;
+    }
+  }
+
+  private stampAll(map: string, keys: Uint8Array[]): EntryState[] {
+    const entries: EntryState[] = [];
+    for (const k of keys) {
+      const e = this.c.sync.stamp(map, k);
+      if (e !== null) entries.push(e);
+    }
+    return entries;
+  }
+
+  private quorumFailure(acks: number, w: number, holders: string[]): string {
+    this.stats.quorumFailures++;
+    return `WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Rebalancing: after each table change this node pushes the entries whose
+ * holders changed to their new holders (`apply` in batches of up to
+ * `batchSize` entries or about 1 MiB, one batch in flight per target), and
+ * drops the ones it no longer holds once every push succeeded. One pass
+ * runs at a time; a table change during a pass starts another one that
+ * compares against nothing (every entry to every other holder).
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../discovery.ts";
+import type { ShoalNode } from "../node.ts";
+import type { EntrySync } from "./entry-sync.ts";
+import { partitionOf } from "./hash.ts";
+import type { PartitionTable } from "./partition-table.ts";
+import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
+
+/** Entry indices a rebalance scan visits between yields to the event loop. */
+const SCAN_SLICE = 16_384;
+
+/** What rebalancing needs from the cluster layer. */
+export interface RebalancerContext {
+  self: string;
+  node: ShoalNode;
+  sync: EntrySync;
+  clock: Clock;
+  log: Logger;
+  /** Most entries per batch (default 1024). */
+  batchSize?: number;
+  table(): PartitionTable | null;
+  request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
+  stopped(): boolean;
+}
+
+/** Moves entries to their holders after table changes. */
+export class Rebalancer {
+  /** Entries pushed to new holders so far. */
+  rebalanced = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly c: RebalancerContext) {}
+
+  /** Starts a pass for the change from `old` to the current table, or marks the running pass to go again. */
+  tableChanged(old: PartitionTable | null): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.passes(old).finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves when no pass is running. */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 100 && this.running; i++) await this.running;
+  }
+
+  private async passes(old: PartitionTable | null): Promise<void> {
+    for (let round = 0; round < 50 && !this.c.stopped(); round++) {
+      this.again = false;
+      await this.pushChanged(old, this.c.table()!);
+      if (!this.again) return;
+      old = null; // tables changed meanwhile: compare against nothing (push every entry to every other holder)
+    }
+  }
+
+  /** Pushes entries whose holders changed between `old` and `next`; drops those this node no longer holds. */
+  async pushChanged(old: PartitionTable | null, next: PartitionTable): Promise<void> {
+    if (old === null && this.c.node.keyCount() === 0 && this.c.sync.tombstoneCount() === 0) return;
+    const self = this.c.self;
+    const byTarget = new Map<string, EntryState[]>();
+    const drop: EntryState[] = [];
+    // A big scan blocks this node's event loop: start it on a fresh timer turn (the membership reply that announced
+    // the change goes out first) and yield every SCAN_SLICE indices, so SWIM probes and pulls are still answered.
+    // Entry indices are stable, so the scan resumes where it was; later writes follow the new table anyway.
+    const big = this.c.node.keyCount() > SCAN_SLICE;
+    const pause = (): Promise<void> => new Promise((resolve) => this.c.clock.setTimer(0, resolve));
+    if (big) await pause();
+    const now = this.c.clock.now();
+    // per partition, once: the new holders to push to (lists shared by the partition's entries) and whether we keep it
+    const listsOf: EntryState[][][] = [];
+    const keep: boolean[] = [];
+    for (let p = 0; p < next.partitionCount; p++) {
+      const holders = [next.owner(p), ...next.replicas(p)];
+      const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      listsOf.push(
+        holders
+          .filter((h) => h !== self && !before.includes(h))
+          .map((h) => {
+            let list = byTarget.get(h);
+            if (!list) byTarget.set(h, (list = []));
+            return list;
+          }),
+      );
+      keep.push(holders.includes(self));
+    }
+    for (const name of this.c.node.mapNames()) {
+      let t = this.c.node.map(name).table;
+      for (let i = 0; i < t.hiWater; i++) {
+        if (big && i % SCAN_SLICE === SCAN_SLICE - 1) {
+          await pause();
+          if (this.c.stopped()) return;
+          t = this.c.node.map(name).table;
+        }
+        if (!t.isLive(i)) continue;
+        const exp = t.expireAt[i]!;
+        if (exp !== 0 && exp <= now) continue;
+        const p = partitionOf(t.keyView(i), next.partitionCount);
+        const lists = listsOf[p]!;
+        if (lists.length === 0 && keep[p]) continue;
+        const e = this.c.sync.read(name, i);
+        for (const list of lists) list.push(e);
+        if (!keep[p]) drop.push(e);
+      }
+    }
+    for (const [h, list] of byTarget) if (list.length === 0) byTarget.delete(h);
+    // tombstones move with their partitions too (never dropped here: they expire by the GC horizon)
+    for (const e of this.c.sync.tombstones()) {
+      const p = partitionOf(e.key, next.partitionCount);
+      const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      for (const h of [next.owner(p), ...next.replicas(p)]) {
+        if (h === self || before.includes(h)) continue;
+        let list = byTarget.get(h);
+        if (!list) byTarget.set(h, (list = []));
+        list.push(e);
+      }
+    }
+    const failed = new Set<string>();
+    const batch = this.c.batchSize ?? 1024;
+    await Promise.all(
+      [...byTarget].map(async ([peer, list]) => {
+        for (let i = 0; i < list.length && !this.c.stopped(); ) {
+          // up to `batch` entries or about 1 MiB of keys and values, whichever comes first
+          let end = i;
+          for (let bytes = 0; end < list.length && end - i < batch && bytes < 1 << 20; end++) bytes += list[end]!.key.length + (list[end]!.value?.length ?? 0);
+          try {
+            await this.c.request(peer, { t: "apply", entries: list.slice(i, end) });
+            this.rebalanced += end - i;
+            i = end;
+          } catch (e) {
+            failed.add(peer);
+            this.c.log.warn("rebalance push failed", { peer, error: e instanceof Error ? e.message : String(e) });
+            return;
+          }
+        }
+      }),
+    );
+    if (failed.size > 0 || this.c.table() !== next) return; // keep our copies when a push failed or the table moved on
+    for (const e of drop) {
+      const m = this.c.node.map(e.map);
+      const idx = m.lookup(e.key, 0, e.key.length, false);
+      if (idx >= 0 && m.table.version[idx] === e.version) m.removeEntry(idx);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The shape of the cluster as one node sees it (GET /v1/cluster, /metrics,
+ * STATS, `shoal stats`). Types only: the node and the HTTP layer depend on
+ * this shape, not on the cluster layer that fills it in (view.ts).
+ */
+import type { MembershipEventType, MembershipStats } from "./membership.ts";
+import type { MemberStatus } from "./membership-wire.ts";
+import type { RouterStats } from "./router-stats.ts";
+
+/** The settings of a cluster node that views and metrics show. */
+export interface ClusterSettings {
+  partitionCount: number;
+  /** Copies per partition, owner included. */
+  replicaCount: number;
+  writeQuorum: number;
+  readQuorum: number;
+  /** Live members needed to accept writes. */
+  memberCountQuorum: number;
+  replicationMode: "sync" | "async";
+}
+
+/** One member as this node sees it. */
+export interface MemberSnapshot {
+  /** 40 hex digits derived from the name: the same on every node (Redis node id). */
+  id: string;
+  /** The member's peer address, also its name. */
+  name: string;
+  address: string;
+  self: boolean;
+  status: MemberStatus;
+  incarnation: number;
+  /** Wall-clock ms (Unix epoch) when this node saw the status change. */
+  since: number;
+  /** Partitions this member owns in the current table. */
+  ownedPartitions: number;
+  /** Partitions this member holds a replica of. */
+  replicaPartitions: number;
+  /** Live keys (this node only: other members' counts are not known here). */
+  keys?: number;
+}
+
+/** The JSON body of GET /v1/cluster on a clustered node. */
+export interface ClusterSnapshot extends ClusterSettings {
+  /** This node's member name and id. */
+  self: string;
+  id: string;
+  /** /readyz: joined and synced. */
+  ready: boolean;
+  /** Still pulling the partitions it holds after joining. */
+  syncing: boolean;
+  /** Version of the partition table (0 before the first one). */
+  epoch: number;
+  /** Alive + suspect members, this one included. */
+  liveMembers: number;
+  /** Whether liveMembers ≥ memberCountQuorum (writes are accepted). */
+  quorumMet: boolean;
+  /** Membership checksum; equal on nodes whose views agree. */
+  membershipChecksum: number;
+  members: MemberSnapshot[];
+  migration: {
+    /** Entries pushed to new holders by rebalancing since start. */
+    rebalanced: number;
+    /** Entries received by the initial pull after joining. */
+    pulled: number;
+    syncing: boolean;
+  };
+  /** Deletion tombstones held (kept past the GC horizon). */
+  tombstones: number;
+  /** SWIM protocol counters. */
+  membership: MembershipStats;
+  /** Membership events seen since start, by type. */
+  events: Record<MembershipEventType, number>;
+  /** Routing and replication counters (forwarded, quorum failures…). */
+  router: RouterStats;
+}
