@@ -3,7 +3,7 @@
  * namespace host by a HostAgent: several commands on one connection after an
  * optional AUTH, and a whole-keyspace read. Every call is bounded.
  */
-import { toJson, type JsonReply } from "../../helpers/netns-client-ops.ts";
+import { type JsonReply, toJson } from "../../helpers/netns-client-ops.ts";
 import { RawClient } from "../../helpers/raw-client.ts";
 import { parseReply } from "../../helpers/resp.ts";
 
