@@ -255,9 +255,14 @@ export class HostLab {
     for (let j = 0; j < this.options.clients; j++) add(`c${j}`, 100 + j, this.clients);
   }
 
-  /** `argv` wrapped to run inside `host` (`ip netns exec <ns> …`; it execs, so the pid stays the command's). */
+  /**
+   * `argv` wrapped to run inside `host`: its network namespace and its own
+   * UTS namespace whose hostname is the host's name (so `hostname` differs
+   * per host as on real machines). `ip netns exec`, `unshare` and `sh -c
+   * exec` all exec, so the pid stays the command's.
+   */
   wrap(host: Host, argv: readonly string[]): string[] {
-    return ["ip", "netns", "exec", host.ns, ...argv];
+    return ["ip", "netns", "exec", host.ns, "unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host.name, ...argv];
   }
 
   /**
@@ -385,6 +390,16 @@ export class HostLab {
     const rules = [`ip daddr ${to.ip} drop;`, ...(to.ip6 ? [`ip6 daddr ${to.ip6} drop;`] : [])];
     sh(["ip", "netns", "exec", from.ns, "nft", "-f", "-"], false, `table inet shfblock {\n  chain out { type filter hook output priority -10; policy accept; }\n}\n`);
     for (const r of rules) sh(["ip", "netns", "exec", from.ns, "nft", `add rule inet shfblock out ${r}`]);
+  }
+
+  /** Cuts `side` off from `others` in both directions (each can still reach hosts in neither list, e.g. the clients) until {@link heal}. */
+  partition(side: readonly Host[], others: readonly Host[]): void {
+    for (const a of side) {
+      for (const b of others) {
+        this.block(a, b);
+        this.block(b, a);
+      }
+    }
   }
 
   /**

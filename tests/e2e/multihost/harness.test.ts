@@ -53,8 +53,14 @@ describeIf(unavailable)("netns hosts", () => {
     lab.heal(c0);
     expect(await agent.call(CLIENT_OPS, "resp", [h0.ip, 6390, ["PING"]])).toBe("PONG");
 
+    lab.partition([h0], [c0]);
+    await expect(agent.call(CLIENT_OPS, "resp", [h0.ip, 6390, ["PING"], 500])).rejects.toThrow();
+    lab.heal();
+    expect(await agent.call(CLIENT_OPS, "resp", [h0.ip, 6390, ["PING"]])).toBe("PONG");
+
     const run = await lab.run(h1, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
     expect(run.stdout).toContain("10.88.0.11/24");
+    expect((await lab.run(h1, ["hostname"])).stdout.trim()).toBe("h1"); // each host has its own hostname
 
     await agent.close();
     agent = undefined;

@@ -7,9 +7,11 @@
  */
 import { resolve } from "node:path";
 import { Cluster } from "ioredis";
+import { UdpDnsResolver } from "../../../plugins/discovery/dns-client.ts";
+import { RecordType } from "../../../plugins/discovery/dns-wire.ts";
+import { toJson } from "../../helpers/netns-client-ops.ts";
 import { RawClient } from "../../helpers/raw-client.ts";
 import { encodeCommand, parseReply } from "../../helpers/resp.ts";
-import { toJson } from "../../helpers/netns-client-ops.ts";
 
 /** Path of this module, for {@link HostAgent.call}. */
 export const OPS = resolve(import.meta.dir, "ops.ts");
@@ -163,4 +165,22 @@ export async function movedCount(httpHosts: string[], httpPort: number): Promise
     n += ((await res.json()) as { router: { moved: number } }).router.moved;
   }
   return n;
+}
+
+/** Queries `name` (A) at server host:port until it answers with an address, bounded by `timeoutMs`. @throws Error with the last failure. */
+export async function waitDns(host: string, port: number, name: string, timeoutMs = 10_000): Promise<string[]> {
+  const resolver = new UdpDnsResolver(host, port, 500, 1);
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const records = await resolver.query(name, RecordType.A);
+      if (records.length > 0) return records.map((r) => JSON.stringify(r));
+      last = "no records";
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`DNS ${host}:${port} did not answer ${name} A within ${timeoutMs} ms (${last})`);
 }

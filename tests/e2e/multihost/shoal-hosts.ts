@@ -8,8 +8,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv } from "../../helpers/processes.ts";
 import { type Host, type HostAgent, HostLab, type HostLabOptions, hostLabUnavailable, type LabProcess } from "../../helpers/netns-hosts.ts";
+import { childEnv } from "../../helpers/processes.ts";
 import { requireBinary } from "../binary.ts";
 
 /** Default ports: every host has its own, so the defaults are used. */

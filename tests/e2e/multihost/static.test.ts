@@ -7,10 +7,10 @@
  * name only the hosts' real addresses.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { redisCliPath } from "../../helpers/processes.ts";
 import type { Host } from "../../helpers/netns-hosts.ts";
+import { redisCliPath } from "../../helpers/processes.ts";
 import { keyOf, type NodeView, OPS, valueOf, type WriteResult } from "./ops.ts";
-import { HTTP_PORT, requireLab, RESP_PORT, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
 
 const KEYS = 5000;
 

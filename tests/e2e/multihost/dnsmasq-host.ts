@@ -1,0 +1,59 @@
+/**
+ * A real dnsmasq (Debian dnsmasq-base) inside a namespace host, answering on
+ * `<host ip>:53` for the `shoal.test` zone only (no upstream): SRV records
+ * (`srv-host`) and A/AAAA records (`host-record`) from a conf file.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DNSMASQ, type DnsmasqRecords } from "../../fixtures/dnsmasq.ts";
+import type { Host, HostAgent, HostLab, LabProcess } from "../../helpers/netns-hosts.ts";
+
+/** A running dnsmasq in a host. */
+export interface DnsmasqHost {
+  /** "ip:53" for --dns-server. */
+  server: string;
+  process: LabProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts dnsmasq in `host` with `records` and waits (through `agent`) until it answers `probe` with an address. */
+export async function startDnsmasqIn(lab: HostLab, host: Host, agent: HostAgent, records: DnsmasqRecords, probe: string): Promise<DnsmasqHost> {
+  const dir = mkdtempSync(join(tmpdir(), "shf-dnsmasq-"));
+  const lines: string[] = [];
+  for (const r of records.srv ?? []) lines.push(`srv-host=${r.name},${r.target},${r.port},${r.priority ?? 0},${r.weight ?? 0}`);
+  for (const [name, addrs] of Object.entries(records.hosts ?? {})) for (const a of addrs) lines.push(`host-record=${name},${a}`);
+  writeFileSync(join(dir, "records.conf"), `${lines.join("\n")}\n`);
+  const process = lab.spawn(host, [
+    DNSMASQ,
+    "--no-daemon",
+    "--conf-file=/dev/null",
+    `--conf-file=${join(dir, "records.conf")}`,
+    "--no-resolv",
+    "--no-hosts",
+    "--local=/shoal.test/",
+    "--port=53",
+    `--listen-address=${host.ip}`,
+    "--bind-interfaces",
+    "--user=root",
+    "--pid-file=",
+    "--cache-size=0",
+    "--local-ttl=0",
+  ]);
+  const server = `${host.ip}:53`;
+  try {
+    await agent.call("tests/e2e/multihost/ops.ts", "waitDns", [host.ip, 53, probe, 10_000]);
+  } catch (err) {
+    await process.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`dnsmasq in ${host.name} did not answer: ${(err as Error).message}\n${process.output()}`);
+  }
+  return {
+    server,
+    process,
+    async stop() {
+      await process.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
