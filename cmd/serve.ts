@@ -40,6 +40,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
+    debugRoutes: cfg.faultInjection,
     cluster: () => node.clusterView?.(),
     auth: node,
     maxValueBytes: cfg.maxValueBytes,

@@ -3,7 +3,8 @@
  * cache: DBSIZE, KEYS and SCAN cover every member (each key counted once,
  * on its owner); Redis Cluster clients get per-node answers (owned keys
  * only), as from a Redis Cluster master. FLUSHDB/FLUSHALL/DM.DESTROY and
- * PUBLISH reach every member. DM.SCAN goes to the partition's owner.
+ * PUBLISH reach every member. DM.SCAN goes to the partition's owner. DM.MAPS
+ * and DM.SCANALL (a whole named map) cover every member like KEYS and SCAN.
  */
 import type { Args } from "../protocol/args.ts";
 import type { Command } from "../protocol/command.ts";
@@ -23,6 +24,8 @@ export const KEYLESS: Record<string, true> = {
   flushdb: true,
   flushall: true,
   "dm.destroy": true,
+  "dm.maps": true,
+  "dm.scanall": true,
 };
 
 /** Cluster SCAN cursors carry the member index in their low part. */
@@ -55,9 +58,15 @@ export class KeylessRouter {
       case "keys":
         if (session.clusterAware) return LOCAL;
         return running(this.fanOut(session, args, table.members, command.name === "dbsize" ? "sum" : "concat", true));
+      case "dm.maps":
+        if (session.clusterAware) return LOCAL;
+        return running(this.fanOut(session, args, table.members, "concat", true));
       case "scan":
         if (session.clusterAware) return LOCAL;
-        return running(this.clusterScan(session, args, table.members));
+        return running(this.clusterScan(session, args, table.members, 1));
+      case "dm.scanall":
+        if (session.clusterAware || args.n < 3) return LOCAL;
+        return running(this.clusterScan(session, args, table.members, 2));
       default:
         if (args.n < 2 && command.name === "dm.destroy") return LOCAL;
         return running(this.fanOut(session, args, table.members, "ok", false));
@@ -110,9 +119,9 @@ export class KeylessRouter {
     for (const b of bodies) reply.raw(b);
   }
 
-  /** SCAN over every member in turn: the cursor is localCursor · 1024 + member index (members in table order). */
-  private async clusterScan(session: ClientSession, args: Args, members: readonly string[]): Promise<void> {
-    const text = args.latin1(1);
+  /** SCAN (DM.SCANALL) over every member in turn: the cursor (argument `at`) is localCursor · 1024 + member index (members in table order). */
+  private async clusterScan(session: ClientSession, args: Args, members: readonly string[], at: number): Promise<void> {
+    const text = args.latin1(at);
     if (!/^\d{1,20}$/.test(text)) return command0(session, args, this.node);
     const cursor = Number(text);
     let idx = cursor % MAX_MEMBERS;
@@ -125,7 +134,7 @@ export class KeylessRouter {
       reply.arr(0);
       return;
     }
-    argv[1] = new TextEncoder().encode(String(local));
+    argv[at] = new TextEncoder().encode(String(local));
     let b: Uint8Array;
     try {
       b = await this.f.execOn(members[idx]!, argv, reply.proto, true, session.user);

@@ -223,6 +223,7 @@ export class ClusterRouter implements CommandRouter {
   }
 
   private redirects(session: ClientSession): boolean {
+    if (session.gateway) return false; // HTTP and embedded clients cannot follow MOVED: forward
     const mode = this.c.redirects ?? "auto";
     return mode === "always" || (mode === "auto" && session.clusterAware);
   }

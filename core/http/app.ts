@@ -9,26 +9,36 @@
  *   GET  /v1/cluster         members as JSON (this node alone unless `cluster` or `clusterView` is given)
  *   *    /v1/maps/...        maps and keys, see keys.ts
  *   GET  /v1/pubsub/:channel SSE subscription (?pattern=1), see sse.ts
- *   POST /v1/pubsub/:channel publishes the body, answers {receivers}
+ *   POST /v1/pubsub/:channel publishes the body (PUBLISH: every member's subscribers), answers {receivers}
  *   *    /v1/faults          fault injection, only with the `faults` option (see faults.ts)
+ *   GET  /v1/debug/local-keys  this node's own copies, only with `debugRoutes` (see debug.ts)
  *
- * Errors are JSON `{error, message}`: 400 bad input, 401 missing/wrong token,
- * 404 missing key or route, 412 NX/XX not met, 413 value too large,
- * 414 key/map/channel too long, 503 not ready or too many subscribers.
+ * Keys, maps and publish run as the request's user through the command
+ * gateway, so in a cluster they are routed, replicated and checked exactly
+ * like RESP commands. An SSE subscription listens on this node's hub, which
+ * every member's PUBLISH reaches.
+ *
+ * Errors are problem+json (problem.ts): 400 bad input, 401 missing/wrong
+ * credentials, 403 NOPERM, 404 missing key or route, 412 NX/XX not met,
+ * 413 value too large, 414 key/map/channel too long, 503 not ready, too many
+ * subscribers, or a cluster condition (WRITEQUORUM, CLUSTERDOWN, TRYAGAIN…,
+ * with Retry-After); command errors map through core/errors.ts.
  */
 import { Hono } from "hono";
 import { ShoalError } from "../errors.ts";
+import { CommandGateway, type GatewayHost } from "../gateway/gateway.ts";
 import { httpAuth } from "./auth.ts";
 import { ContentTypeTable } from "./content-types.ts";
+import { debugRoutes } from "./debug.ts";
 import { faultRoutes } from "./faults.ts";
 import { keyRoutes } from "./keys.ts";
 import { HttpRequestCounter, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import type { ClusterView, HttpNode, HttpOptions } from "./node.ts";
+import type { ClusterView, HttpEnv, HttpNode, HttpOptions } from "./node.ts";
 import { BadRequest, checkName, parseFlag, readBodyCapped } from "./params.ts";
-import { jsonError } from "./problem.ts";
+import { commandError, jsonError } from "./problem.ts";
 import { SubscriberCount, sseResponse } from "./sse.ts";
 
-export type { ClusterView, HttpNode, HttpOptions } from "./node.ts";
+export type { ClusterView, HttpEnv, HttpNode, HttpOptions } from "./node.ts";
 
 const DEFAULTS = {
   maxValueBytes: 512 * 1024 * 1024,
@@ -46,10 +56,11 @@ const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
  * Builds the HTTP API for `node`.
  * @param opts limits, auth tokens and hooks; see {@link HttpOptions}.
  */
-export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
+export function createHttpApp(node: HttpNode & GatewayHost, opts: HttpOptions = {}): Hono<HttpEnv> {
   const limits = { maxKeyBytes: node.config?.maxKeyBytes, maxValueBytes: node.config?.maxValueBytes };
   const cfg = { ...DEFAULTS, ...definedOnly(limits), ...definedOnly(opts) };
-  const app = new Hono();
+  const app = new Hono<HttpEnv>();
+  const gateway = opts.gateway ?? new CommandGateway(node);
   const requests = new HttpRequestCounter();
   const subscribers = new SubscriberCount();
   const types = new ContentTypeTable(cfg.maxContentTypes);
@@ -74,6 +85,10 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
       return next();
     });
   }
+  app.use(async (c, next) => {
+    if (c.get("user") === undefined) c.set("user", node.acl.defaultUser);
+    return next();
+  });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -109,9 +124,10 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
 
   app.get("/v1/cluster", (c) => c.json(opts.clusterView?.() ?? opts.cluster?.() ?? singleNodeView(node)));
 
-  app.route("/v1/maps", keyRoutes(node, cfg, types));
+  app.route("/v1/maps", keyRoutes(gateway, cfg, types));
 
   if (opts.faults) app.route("/v1/faults", faultRoutes(opts.faults));
+  if (opts.debugRoutes) app.route("/v1/debug", debugRoutes(node, cfg.maxKeyBytes));
 
   app.get("/v1/pubsub/:channel{.+}", (c) => {
     const channel = c.req.param("channel");
@@ -148,7 +164,10 @@ export function createHttpApp(node: HttpNode, opts: HttpOptions = {}): Hono {
     const channel = c.req.param("channel");
     checkName(channel, "channel", cfg.maxKeyBytes);
     const body = await readBodyCapped(c.req.raw, cfg.maxValueBytes);
-    return c.json({ receivers: node.pubsub.publish(channel, body) });
+    const v = await gateway.run(c.get("user"), ["PUBLISH", channel, body]);
+    if (v.kind === "error") return commandError(c, v);
+    if (v.kind !== "int") return jsonError(c, 500, "INTERNAL", `PUBLISH answered an unexpected ${v.kind} reply`);
+    return c.json({ receivers: v.value });
   });
 
   app.notFound((c) => jsonError(c, 404, "NOTFOUND", `no route for ${c.req.method} ${c.req.path}`));

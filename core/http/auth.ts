@@ -10,24 +10,28 @@
  * nopass`, else 401. Each route is checked as the RESP command it amounts
  * to, with the key name rules of acl.ts (`map/key`, default map unprefixed):
  *
- *   GET /v1/maps                     SCAN
- *   DELETE /v1/maps/:map             DM.DESTROY   key <map>/*
- *   GET /v1/maps/:map/keys           DM.SCAN      key <map>/*
+ *   GET /v1/maps                     DM.MAPS
+ *   DELETE /v1/maps/:map             DM.DESTROY   key <map>/*  (and DM.MAPS, for the count)
+ *   GET /v1/maps/:map/keys           DM.SCANALL   key <map>/*
  *   GET|HEAD /v1/maps/:map/keys/:key DM.GET       key <map>/<key>
  *   PUT /v1/maps/:map/keys/:key      DM.PUT
  *   DELETE /v1/maps/:map/keys/:key   DM.DEL
  *   GET /v1/pubsub/:channel          SUBSCRIBE (PSUBSCRIBE with ?pattern=1)
  *   POST /v1/pubsub/:channel         PUBLISH
  *   GET /metrics, /v1/stats, /v1/cluster   INFO
- *   /v1/faults                       CONFIG|SET (admin)
+ *   /v1/faults, /v1/debug/local-keys CONFIG|SET (admin)
  *
  * 401 for missing or wrong credentials, 403 NOPERM for a forbidden route.
  * /healthz and /readyz stay open. Passwords are never logged or echoed.
+ * The user is left in the request context (`c.get("user")`): the routes run
+ * their commands as that user, so the same checks hold again on the node
+ * that owns the key.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import { type Acl, type AclCommand, type AclUser, noPermCommand } from "../protocol/acl.ts";
+import type { HttpEnv } from "./node.ts";
 import { jsonError } from "./problem.ts";
 
 /** What the middleware needs from the node. */
@@ -65,7 +69,8 @@ export function routeAccess(method: string, path: string, query: (name: string) 
   if (path === "/metrics" || path === "/v1/stats" || path === "/v1/cluster") return { command: "info" };
   if (path === "/v1/faults" || path.startsWith("/v1/faults/")) return { command: "config", sub: "set" };
   const m = method === "HEAD" ? "GET" : method;
-  if (path === "/v1/maps" || path === "/v1/maps/") return m === "GET" ? { command: "scan" } : null;
+  if (path === "/v1/maps" || path === "/v1/maps/") return m === "GET" ? { command: "dm.maps" } : null;
+  if (path === "/v1/debug/local-keys") return { command: "config", sub: "set" };
   if (path.startsWith("/v1/pubsub/")) {
     const channel = decode(path.slice("/v1/pubsub/".length));
     if (channel === null) return null;
@@ -79,7 +84,7 @@ export function routeAccess(method: string, path: string, query: (name: string) 
   if (map === null) return null;
   const rawKey = km[3];
   if (rawKey === undefined) {
-    if (km[2] !== undefined) return m === "GET" ? { command: "dm.scan", map, keys: ["*"] } : null;
+    if (km[2] !== undefined) return m === "GET" ? { command: "dm.scanall", map, keys: ["*"] } : null;
     return m === "DELETE" ? { command: "dm.destroy", map, keys: ["*"] } : null;
   }
   const key = decode(rawKey);
@@ -123,7 +128,7 @@ function userOf(node: HttpAuthNode, c: Context): AclUser | null {
 }
 
 /** Hono middleware: authenticates every request (but probes) and checks its route against the user's ACL. */
-export function httpAuth(node: HttpAuthNode): MiddlewareHandler {
+export function httpAuth(node: HttpAuthNode): MiddlewareHandler<HttpEnv> {
   let lastLog = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
   const logRefusal = (path: string): void => {
@@ -144,6 +149,7 @@ export function httpAuth(node: HttpAuthNode): MiddlewareHandler {
       c.header("www-authenticate", 'Bearer realm="shoal"');
       return jsonError(c, 401, "NOAUTH", "send Authorization: Bearer <user>:<password> (or Basic) for a configured user");
     }
+    c.set("user", user);
     if (user.unrestricted) return next();
     const access = routeAccess(c.req.method, c.req.path, (n) => c.req.query(n));
     if (access === null) return next();

@@ -5,9 +5,14 @@
 import type { DMap, PubSub } from "../api.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterSnapshot } from "../cluster/view.ts";
+import type { CommandGateway } from "../gateway/gateway.ts";
+import type { AclUser } from "../protocol/acl.ts";
 import type { NodeStats } from "../stats.ts";
 import type { HttpAuthNode } from "./auth.ts";
 import type { FaultControl } from "./faults.ts";
+
+/** Hono environment of the API: the request's ACL user (set by the auth middleware, else `default`). */
+export type HttpEnv = { Variables: { user: AclUser } };
 
 /** INFO-style sections: section name → field → value (like Redis INFO). */
 export type InfoSections = Record<string, Record<string, string | number>>;
@@ -32,10 +37,10 @@ export interface HttpNode {
   memoryBytes(): number;
   /** Live keys across all maps. */
   keyCount(): number;
-  /** The map if it exists, without creating it (reads of a missing map then 404 without creating one). */
-  findMap?(name: string): DMap | undefined;
-  /** Drops a map and its entries (DELETE /v1/maps/:map); without it the map is cleared. */
-  destroyMap?(name: string): boolean;
+  /** The map if it exists, without creating it (GET /v1/debug/local-keys). */
+  findMap(name: string): DMap | undefined;
+  /** ACL users: requests without {@link HttpOptions.auth} run as the `default` user. */
+  readonly acl: { readonly defaultUser: AclUser };
   /** Node limits, used when {@link HttpOptions} does not set them. */
   readonly config?: { readonly maxKeyBytes?: number; readonly maxValueBytes?: number };
 }
@@ -80,6 +85,16 @@ export interface HttpOptions {
    * tests and chaos runs only). Unset: the routes do not exist (404).
    */
   faults?: () => FaultControl | undefined;
+  /**
+   * Runs the key, map and publish routes' commands through the node's
+   * command path (router, quorums, ACLs). Default: a gateway of its own on the node.
+   */
+  gateway?: CommandGateway;
+  /**
+   * Mounts GET /v1/debug/local-keys (this node's own copies, replicas
+   * included; tests and chaos runs: `serve` mounts it with --fault-injection).
+   */
+  debugRoutes?: boolean;
   /** Why the node is not ready, shown by /readyz with 503; default a generic reason. */
   notReadyReason?: () => string;
   /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default node.config.maxValueBytes, else 512 MiB. */

@@ -91,6 +91,8 @@ const KNOWN: Record<string, string> = {
   stats: "slow dangerous",
   "dm.destroy": "keyspace write slow dangerous dmap",
   "dm.scan": "keyspace read slow dmap",
+  "dm.scanall": "keyspace read slow dmap",
+  "dm.maps": "keyspace read slow dmap",
   command: "slow connection",
   config: "slow",
   client: "slow",

@@ -3,6 +3,7 @@ import type { Command } from "./command.ts";
 import { aclCommands } from "./commands/acl.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { dmapCommands } from "./commands/dmap.ts";
+import { dmapKeyspaceCommands } from "./commands/dmap-keyspace.ts";
 import { keyCommands } from "./commands/keys.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
 import { serverCommands } from "./commands/server.ts";
@@ -15,7 +16,7 @@ export class CommandTable {
   private readonly set: Command;
 
   constructor() {
-    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...clusterCommands]) {
+    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands]) {
       // each node counts its own calls: copy the shared definitions
       this.byName.set(c.name, { ...c, calls: 0 });
     }

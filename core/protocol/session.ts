@@ -63,6 +63,12 @@ export class ClientSession {
   ownedOnly = false;
   /** ASKING was sent: the next command runs here even if this node does not own its slot (one-shot). */
   asking = false;
+  /**
+   * A session of the command gateway (HTTP and embedded API): never gets
+   * MOVED/ASK (the command is forwarded instead) and is not rate-limited
+   * per connection.
+   */
+  gateway = false;
   private executed = 0;
   /** Commands in the current one-second window (--max-commands-per-second). */
   private rateCount = 0;
@@ -291,6 +297,39 @@ export class ClientSession {
     return pos;
   }
 
+  /**
+   * Runs one command given as arguments (the command gateway: no RESP
+   * encoding). Its reply goes to `io.write` like any other, once settled.
+   * The session must be idle (no command in flight).
+   */
+  runArgv(argv: readonly Uint8Array[]): void {
+    if (this.closed || this.busy !== null || this.unresolved > 0) throw new Error("session is busy or closed");
+    const a = this.args;
+    let size = 0;
+    for (const b of argv) size += b.length;
+    const buf = new Uint8Array(size);
+    a.reserve(argv.length);
+    let o = 0;
+    for (let i = 0; i < argv.length; i++) {
+      const b = argv[i]!;
+      buf.set(b, o);
+      a.off[i] = o;
+      a.len[i] = b.length;
+      o += b.length;
+    }
+    a.buf = buf;
+    a.n = argv.length;
+    const now = this.node.clock.now();
+    this.lastActive = now;
+    this.node.cachedNow = now;
+    try {
+      this.execute();
+    } finally {
+      this.node.cachedNow = 0;
+    }
+    this.flush();
+  }
+
   private protocolError(msg: string): void {
     this.node.stats.protocolErrors++;
     this.reply.error(`ERR ${msg}`);
@@ -321,7 +360,7 @@ export class ClientSession {
       return;
     }
     const denied = this.aclUser.unrestricted ? null : node.acl.check(this.aclUser, command, a);
-    if (denied !== null || (node.config.maxCommandsPerSecond > 0 && this.overRate())) {
+    if (denied !== null || (node.config.maxCommandsPerSecond > 0 && !this.gateway && this.overRate())) {
       this.reply.error(denied ?? "ERR max commands per second reached for this client (--max-commands-per-second)");
       return;
     }

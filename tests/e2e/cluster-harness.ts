@@ -376,14 +376,17 @@ export async function waitComplete(nodes: ShoalProc[], expected: Expected, limit
   return Date.now() - t0;
 }
 
-/** The keys `node` holds locally in map `default` (HTTP scan, which reads the local store only). */
+/**
+ * The keys `node` holds in its own store in map `default`, replica copies
+ * included (GET /v1/debug/local-keys: the node must run with --fault-injection).
+ */
 export async function localKeyList(node: ShoalProc): Promise<string[]> {
   const out: string[] = [];
   let cursor = 0;
   for (let page = 0; page < 10_000; page++) {
-    const r = await node.http("GET", `/v1/maps/default/keys?cursor=${cursor}&count=10000`);
+    const r = await node.http("GET", `/v1/debug/local-keys?map=default&cursor=${cursor}&count=10000`);
+    if (r.status === 404) throw new Error(`${node.spec.name}: no /v1/debug/local-keys (start it with --fault-injection to list its local copies)`);
     const body = r.body as { cursor: number; keys: string[] };
-    if (r.status === 404) return out;
     out.push(...body.keys);
     cursor = body.cursor;
     if (cursor === 0) break;

@@ -59,7 +59,7 @@ describe("e2e split-cluster merge (dist/shoal, external file discovery plugin)",
       extra: (i) => {
         const yaml = join(dir, `node-${i}.yaml`);
         writeFileSync(yaml, `discovery_options:\n  path: ${files[i < 2 ? 0 : 1]}\n  interval: 200\n`);
-        return ["--config", yaml, "--discovery-plugin", PLUGIN, "--replica-count", "2", "--write-quorum", "2"];
+        return ["--config", yaml, "--discovery-plugin", PLUGIN, "--replica-count", "2", "--write-quorum", "2", "--fault-injection"];
       },
     });
     const peer = (i: number) => `${specs[i]!.host}:${specs[i]!.peerPort}`;

@@ -48,18 +48,27 @@ function put(ctx: CommandContext): void {
   ctx.reply.ok();
 }
 
-/** DM.GET dmap key [RAW] [R n] */
+/** DM.GET dmap key [RAW] [WITHTTL] [R n] — WITHTTL answers [value, remaining TTL in ms or -1]. A read never creates the map. */
 function get(ctx: CommandContext): void {
   const a = ctx.args;
+  let withTtl = false;
   for (let i = 3; i < a.n; i++) {
     if (a.is(i, "raw") && i === 3) continue;
-    if (a.is(i, "r")) quorumArg(ctx, ++i, "DM.GET: R");
+    if (a.is(i, "withttl")) withTtl = true;
+    else if (a.is(i, "r")) quorumArg(ctx, ++i, "DM.GET: R");
     else throw syntaxError();
   }
-  const m = mapArg(ctx, 1);
-  const idx = m.lookup(a.buf, a.off[2]!, a.len[2]!);
+  const name = a.str(1);
+  if (name.length === 0) throw new ShoalError("ERR", "map name must not be empty");
+  const m = ctx.node.findMap(name);
+  const idx = m ? m.lookup(a.buf, a.off[2]!, a.len[2]!) : -1;
+  if (m === undefined) ctx.node.stats.misses++; // a missing map is a keyspace miss, as the store counts one
   if (idx < 0) throw keyNotFound();
-  replyEntry(ctx, m, idx);
+  if (!withTtl) return replyEntry(ctx, m!, idx);
+  ctx.reply.arr(2);
+  replyEntry(ctx, m!, idx);
+  const e = m!.table.expireAt[idx]!;
+  ctx.reply.int(e === 0 ? -1 : Math.max(0, Math.round(e - ctx.node.clock.now())));
 }
 
 function expire(ctx: CommandContext, ms: boolean): void {

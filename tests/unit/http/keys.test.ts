@@ -1,12 +1,11 @@
 import { beforeEach, describe, expect, test } from "bun:test";
-import type { Hono } from "hono";
 import { createHttpApp } from "../../../core/http/app.ts";
 import type { ShoalNode } from "../../../core/node.ts";
 import { type ManualClock, testNode } from "./test-node.ts";
 
 let node: ShoalNode;
 let clock: ManualClock;
-let app: Hono;
+let app: ReturnType<typeof createHttpApp>;
 const url = (path: string) => `http://shoal${path}`;
 const put = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
   app.request(url(path), { method: "PUT", body, headers });

@@ -74,23 +74,33 @@ describe("JSON views", () => {
     expect(await (await app.request(url("/v1/cluster"))).json()).toEqual(view);
   });
 
-  test("unknown routes are 404 JSON; domain errors keep their prefix and status", async () => {
+  test("unknown routes are 404 problem+json; command errors map through the one table, crashes are 500", async () => {
     const { node } = testNode();
     const app = createHttpApp(node);
     const r = await app.request(url("/nope"));
     expect(r.status).toBe(404);
-    expect(await r.json()).toMatchObject({ error: "NOTFOUND" });
-    node.map("m").put = () => {
-      throw new ShoalError("ERR", "value is 9 bytes, above the limit of 8 bytes", 413);
+    expect(r.headers.get("content-type")).toBe("application/problem+json");
+    expect(await r.json()).toMatchObject({ error: "NOTFOUND", title: "NOTFOUND", status: 404, type: "urn:shoal:error:notfound" });
+    const put = node.commands.byName.get("dm.put")!;
+    put.run = () => {
+      throw new ShoalError("WRITEQUORUM", "1 of 2 copies acknowledged the write");
     };
     const e = await app.request(url("/v1/maps/m/keys/k"), { method: "PUT", body: "123456789" });
-    expect(e.status).toBe(413);
-    expect(await e.json()).toEqual({ error: "ERR", message: "value is 9 bytes, above the limit of 8 bytes" });
-    node.map("m").get = () => {
+    expect(e.status).toBe(503);
+    expect(e.headers.get("retry-after")).toBe("1");
+    expect(await e.json()).toEqual({
+      type: "urn:shoal:error:writequorum",
+      title: "WRITEQUORUM",
+      status: 503,
+      detail: "1 of 2 copies acknowledged the write",
+      error: "WRITEQUORUM",
+      message: "1 of 2 copies acknowledged the write",
+    });
+    node.commands.byName.get("dm.get")!.run = () => {
       throw new Error("boom");
     };
     const crash = await app.request(url("/v1/maps/m/keys/k"));
     expect(crash.status).toBe(500);
-    expect(await crash.json()).toMatchObject({ error: "INTERNAL" });
+    expect(await crash.json()).toMatchObject({ error: "ERR", message: "internal error: boom" });
   });
 });

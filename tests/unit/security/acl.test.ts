@@ -185,7 +185,7 @@ describe("HTTP with ACL users", () => {
 
   test("a map called 'keys' is not mistaken for a key listing", () => {
     expect(routeAccess("DELETE", "/v1/maps/keys", () => undefined)).toEqual({ command: "dm.destroy", map: "keys", keys: ["*"] });
-    expect(routeAccess("GET", "/v1/maps/m/keys", () => undefined)).toEqual({ command: "dm.scan", map: "m", keys: ["*"] });
+    expect(routeAccess("GET", "/v1/maps/m/keys", () => undefined)).toEqual({ command: "dm.scanall", map: "m", keys: ["*"] });
     expect(routeAccess("GET", "/v1/maps/m/keys/a%2Fb", () => undefined)).toEqual({ command: "dm.get", map: "m", keys: ["a/b"] });
   });
 
