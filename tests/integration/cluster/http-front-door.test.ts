@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 async function startCluster(
-  opts: { size?: number; redirects?: "auto" | "always" | "never"; config?: Partial<NodeSettings>; auth?: boolean } = {},
+  opts: { size?: number; redirects?: "auto" | "always" | "never"; config?: (i: number) => Partial<NodeSettings>; auth?: boolean } = {},
 ): Promise<{ net: MemoryNetwork; members: Member[] }> {
   const size = opts.size ?? 3;
   const net = new MemoryNetwork({ requestTimeoutMs: 1000 });
@@ -43,7 +43,7 @@ async function startCluster(
   const timings = membershipTimings("lan", { probeIntervalMs: 2000, gossipIntervalMs: 20, pushPullIntervalMs: 200 });
   const members: Member[] = [];
   for (let i = 0; i < size; i++) {
-    const node = new ShoalNode({ clock: systemClock, rng: new SeededRng(i + 1), config: { partitionCount: 31, ...opts.config } });
+    const node = new ShoalNode({ clock: systemClock, rng: new SeededRng(i + 1), config: { partitionCount: 31, ...opts.config?.(i) } });
     node.start();
     const cluster = new ClusterNode({
       node,
@@ -246,7 +246,7 @@ describe("HTTP through the cluster (3 nodes, RF=2 W=2, memory transport)", () =>
 
   test("an ACL user is refused a forwarded key outside its patterns (403 NOPERM), allowed ones are forwarded", async () => {
     const aclLines = ["user default on nopass ~* &* +@all", "user app on >app-pass ~carts/* &events:* +@all -flushall"];
-    const { members } = await startCluster({ config: { aclLines }, auth: true });
+    const { members } = await startCluster({ config: () => ({ aclLines }), auth: true });
     const auth = { authorization: "Bearer app:app-pass" };
     const allowed = keyOwnedBy(members, 2, "a");
     const ok = await members[0]!.app.request(url(`/v1/maps/carts/keys/${allowed}`), { method: "PUT", body: "v", headers: auth });
@@ -261,5 +261,19 @@ describe("HTTP through the cluster (3 nodes, RF=2 W=2, memory transport)", () =>
     expect((await members[0]!.app.request(url(`/v1/maps/orders/keys/${denied}`), { method: "PUT", body: "w" })).status).toBe(204);
     expect((await members[1]!.app.request(url(`/v1/pubsub/other`), { method: "POST", body: "x", headers: auth })).status).toBe(403);
     expect((await members[1]!.app.request(url(`/v1/pubsub/events:a`), { method: "POST", body: "x", headers: auth })).status).toBe(200);
+  });
+
+  test("the forwarded command runs as the HTTP user on the owner: the owner's ACL refuses what the entry node let through", async () => {
+    // misconfigured on purpose: node 0 lets `app` at every key, the others only at carts/*
+    const open = ["user default on nopass ~* &* +@all", "user app on >app-pass ~* &* +@all"];
+    const strict = ["user default on nopass ~* &* +@all", "user app on >app-pass ~carts/* &* +@all"];
+    const { members } = await startCluster({ config: (i) => ({ aclLines: i === 0 ? open : strict }), auth: true });
+    const auth = { authorization: "Bearer app:app-pass" };
+    const key = keyOwnedBy(members, 1, "o");
+    const no = await members[0]!.app.request(url(`/v1/maps/orders/keys/${key}`), { method: "PUT", body: "v", headers: auth });
+    expect(no.status).toBe(403);
+    expect(await no.json()).toMatchObject({ error: "NOPERM" });
+    expect(localHolders(members, "orders", key)).toEqual([]);
+    expect((await members[0]!.app.request(url(`/v1/maps/carts/keys/${key}`), { method: "PUT", body: "v", headers: auth })).status).toBe(204);
   });
 });
