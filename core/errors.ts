@@ -72,6 +72,8 @@ export class ShoalError extends Error {
 export const notInteger = (): ShoalError => new ShoalError("ERR", "value is not an integer or out of range");
 export const notFloat = (): ShoalError => new ShoalError("ERR", "value is not a valid float");
 export const overflow = (): ShoalError => new ShoalError("ERR", "increment or decrement would overflow");
+/** Redis' error for a command on a key of another type (GET on a hash, SADD on a string…). */
+export const wrongType = (): ShoalError => new ShoalError("WRONGTYPE", "Operation against a key holding the wrong kind of value", 409);
 export const syntaxError = (): ShoalError => new ShoalError("ERR", "syntax error");
 export const keyNotFound = (): ShoalError => new ShoalError("KEYNOTFOUND", "key not found");
 export const keyFound = (): ShoalError => new ShoalError("KEYFOUND", "key found");

@@ -1,6 +1,7 @@
 import type { Clock, Rng, Timer } from "./clock.ts";
 import type { ClusterSnapshot } from "./cluster/snapshot.ts";
 import type { Logger } from "./discovery.ts";
+import { EventClass, KeyspaceEvents } from "./keyspace-events.ts";
 import { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import { Acl } from "./protocol/acl.ts";
 import { CommandTable } from "./protocol/command-table.ts";
@@ -9,6 +10,7 @@ import type { ClusterInfo, CommandHost, CommandRouter } from "./protocol/host.ts
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
 import { NodeStats } from "./stats.ts";
+import { DEFAULT_ENCODING, type EncodingLimits } from "./store/collection.ts";
 import { MapStore } from "./store/map-store.ts";
 
 export { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
@@ -46,6 +48,12 @@ export class ShoalNode implements CommandHost {
   readonly log: Logger;
   readonly stats: NodeStats;
   readonly pubsub = new PubSubHub();
+  /** Keyspace notifications (notify-keyspace-events), published through the hub (cluster-wide when clustered). */
+  readonly events = new KeyspaceEvents((channel, message) => {
+    this.pubsub.publish(channel, message);
+  });
+  /** When hashes and sets leave the compact encoding; shared by every map, changed by CONFIG SET. */
+  readonly encoding: EncodingLimits = { ...DEFAULT_ENCODING };
   readonly commands = new CommandTable();
   /** ACL users (the `default` user carries --requirepass). */
   readonly acl: Acl;
@@ -64,6 +72,13 @@ export class ShoalNode implements CommandHost {
   ready = false;
   /** The default map plain Redis commands use. */
   readonly db: MapStore;
+  /**
+   * Redis' maxmemory and maxmemory-policy (CONFIG SET): with allkeys-lru
+   * it is every map's max-inuse (maps with their own max_inuse keep it);
+   * with noeviction maps keep everything and writes that add data are
+   * refused with -OOM once the node holds more than maxmemory.
+   */
+  readonly memoryLimits: { maxmemory: number; policy: "noeviction" | "allkeys-lru" };
 
   constructor(opts: { config?: Partial<NodeSettings>; clock: Clock; rng: Rng; log?: Logger }) {
     this.config = { ...DEFAULT_SETTINGS, ...opts.config };
@@ -80,6 +95,8 @@ export class ShoalNode implements CommandHost {
       monotonic: () => base.monotonic(),
       setTimer: (ms, fn) => base.setTimer(ms, fn),
     };
+    const d = this.config.mapDefaults;
+    this.memoryLimits = { maxmemory: d.maxInuse, policy: d.maxInuse > 0 || d.maxKeys > 0 ? "allkeys-lru" : "noeviction" };
     this.db = this.map("default");
     const { requirepass, aclLines: lines, aclSource: source } = this.config;
     this.acl = Acl.fromConfig({ requirepass, lines, source }, (name) => this.commands.byName.has(name));
@@ -145,11 +162,34 @@ export class ShoalNode implements CommandHost {
     let m = this.maps.get(name);
     if (!m) {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
-      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.hooks?.fencingFloor?.() ?? 0);
-      m.onExpired = (key, version) => this.hooks?.onExpired?.(name, key, version);
+      m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.hooks?.fencingFloor?.() ?? 0, this.encoding);
+      m.onExpired = (key, version) => {
+        if (name === "default") this.events.notify(EventClass.expired, "expired", key);
+        this.hooks?.onExpired?.(name, key, version);
+      };
+      if (name === "default") m.onEvicted = (key) => this.events.notify(EventClass.evicted, "evicted", key);
       this.maps.set(name, m);
     }
     return m;
+  }
+
+  /** Changes maxmemory and/or the policy, and evicts right away what no longer fits. */
+  setMemoryLimits(change: Partial<ShoalNode["memoryLimits"]>): void {
+    Object.assign(this.memoryLimits, change);
+    const { maxmemory, policy } = this.memoryLimits;
+    const inuse = policy === "allkeys-lru" ? maxmemory : 0;
+    this.config.mapDefaults = { ...this.config.mapDefaults, maxInuse: inuse };
+    for (const [name, m] of this.maps) {
+      if (this.config.maps[name]?.maxInuse !== undefined) continue;
+      m.limits = { ...m.limits, maxInuse: inuse };
+      m.enforceLimits();
+    }
+  }
+
+  /** True when writes that add data must be refused: noeviction and more than maxmemory in use. */
+  overMemory(): boolean {
+    const { maxmemory, policy } = this.memoryLimits;
+    return policy === "noeviction" && maxmemory > 0 && this.memoryBytes() > maxmemory;
   }
 
   /** Existing map or undefined (does not create). */

@@ -93,6 +93,39 @@ const KNOWN: Record<string, string> = {
   "dm.scan": "keyspace read slow dmap",
   "dm.scanall": "keyspace read slow dmap",
   "dm.maps": "keyspace read slow dmap",
+  hset: "write hash fast",
+  hmset: "write hash fast",
+  hsetnx: "write hash fast",
+  hget: "read hash fast",
+  hmget: "read hash fast",
+  hgetall: "read hash slow",
+  hkeys: "read hash slow",
+  hvals: "read hash slow",
+  hdel: "write hash fast",
+  hexists: "read hash fast",
+  hlen: "read hash fast",
+  hstrlen: "read hash fast",
+  hincrby: "write hash fast",
+  hincrbyfloat: "write hash fast",
+  hrandfield: "read hash slow",
+  hscan: "read hash slow",
+  sadd: "write set fast",
+  srem: "write set fast",
+  sismember: "read set fast",
+  smismember: "read set fast",
+  smembers: "read set slow",
+  scard: "read set fast",
+  spop: "write set fast",
+  srandmember: "read set slow",
+  smove: "write set fast",
+  sinter: "read set slow",
+  sunion: "read set slow",
+  sdiff: "read set slow",
+  sinterstore: "write set slow",
+  sunionstore: "write set slow",
+  sdiffstore: "write set slow",
+  sintercard: "read set slow",
+  sscan: "read set slow",
   command: "slow connection",
   config: "slow",
   client: "slow",
@@ -153,7 +186,9 @@ export function categoriesOf(name: string, flags: readonly string[], sub?: strin
   let cats = cache.get(id);
   if (cats) return cats;
   const subs = sub === undefined ? undefined : SUBCOMMANDS[name];
-  const known = subs ? (subs[sub!] ?? subs["*"] ?? "slow") : KNOWN[name];
+  // DM.<command> on a named map carries the categories of <command>, plus @dmap
+  const plain = name.startsWith("dm.") && KNOWN[name.slice(3)] !== undefined ? `${KNOWN[name.slice(3)]} dmap` : undefined;
+  const known = subs ? (subs[sub!] ?? subs["*"] ?? "slow") : (KNOWN[name] ?? plain);
   if (known !== undefined) cats = new Set(known.split(" "));
   else {
     const s = new Set<string>();

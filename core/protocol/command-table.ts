@@ -4,9 +4,11 @@ import { aclCommands } from "./commands/acl.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { dmapCommands } from "./commands/dmap.ts";
 import { dmapKeyspaceCommands } from "./commands/dmap-keyspace.ts";
+import { hashCommands } from "./commands/hashes.ts";
 import { keyCommands } from "./commands/keys.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
 import { serverCommands } from "./commands/server.ts";
+import { setCommands } from "./commands/sets.ts";
 import { stringCommands } from "./commands/strings.ts";
 
 /** Every command the node serves, looked up by name without allocating for GET/SET. */
@@ -16,7 +18,7 @@ export class CommandTable {
   private readonly set: Command;
 
   constructor() {
-    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands]) {
+    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands, ...hashCommands, ...setCommands]) {
       // each node counts its own calls: copy the shared definitions
       this.byName.set(c.name, { ...c, calls: 0 });
     }

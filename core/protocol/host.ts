@@ -8,9 +8,11 @@
  */
 import type { Clock, Rng } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
+import type { KeyspaceEvents } from "../keyspace-events.ts";
 import type { NodeSettings } from "../node-settings.ts";
 import type { PubSubHub } from "../pubsub.ts";
 import type { NodeStats } from "../stats.ts";
+import type { EncodingLimits } from "../store/collection.ts";
 import type { MapStore } from "../store/map-store.ts";
 import type { Acl } from "./acl.ts";
 import type { Args } from "./args.ts";
@@ -86,6 +88,16 @@ export interface CommandHost {
   readonly sessions: Set<ClientSession>;
   /** The default map plain Redis commands use. */
   readonly db: MapStore;
+  /** Keyspace notifications (notify-keyspace-events). */
+  readonly events: KeyspaceEvents;
+  /** When hashes and sets leave the compact encoding (CONFIG SET changes it for every map). */
+  readonly encoding: EncodingLimits;
+  /** maxmemory and maxmemory-policy as CONFIG GET shows them. */
+  readonly memoryLimits: { readonly maxmemory: number; readonly policy: "noeviction" | "allkeys-lru" };
+  /** Changes maxmemory and/or the policy; evicts what no longer fits. */
+  setMemoryLimits(change: { maxmemory?: number; policy?: "noeviction" | "allkeys-lru" }): void;
+  /** True when writes that add data must be refused with -OOM (noeviction past maxmemory). */
+  overMemory(): boolean;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */
   cachedNow: number;
   /** The cluster routing hook; null on a single node. */

@@ -370,6 +370,10 @@ export class ClientSession {
       );
       return;
     }
+    if (node.memoryLimits.maxmemory > 0 && command.flags.includes("denyoom") && node.overMemory()) {
+      this.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
+      return;
+    }
     command.calls++;
     this.lastCommand = command.name;
     try {

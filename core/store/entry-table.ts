@@ -1,6 +1,10 @@
 import { SlabArena } from "./arena.ts";
 
 const LIVE = 1;
+/** flags bits 1-2: the value's kind (see {@link EntryTable.kind}). */
+const KIND_SHIFT = 1;
+/** flags bit 3: a hash/set held in a FieldTable instead of the compact blob. */
+const BIG = 8;
 
 /** Writes the decimal digits of a non-negative integer; returns the new offset. */
 function writeUint(buf: Uint8Array, off: number, n: number): number {
@@ -91,6 +95,29 @@ export class EntryTable {
   /** True when entry `idx` is live. */
   isLive(idx: number): boolean {
     return idx < this.hiWater && (this.flags[idx]! & LIVE) !== 0;
+  }
+
+  /**
+   * Kind of the value of entry `idx`: 0 a string, 1 a hash, 2 a set (the
+   * tag travels with the entry in replication and snapshots).
+   */
+  kind(idx: number): number {
+    return (this.flags[idx]! >> KIND_SHIFT) & 3;
+  }
+
+  /** True when entry `idx` holds a hash or set in a FieldTable (its value is then an empty blob). */
+  isBig(idx: number): boolean {
+    return (this.flags[idx]! & BIG) !== 0;
+  }
+
+  /** Sets the kind (and big encoding) of a live entry. */
+  setKind(idx: number, kind: number, big: boolean): void {
+    this.flags[idx] = LIVE | (kind << KIND_SHIFT) | (big ? BIG : 0);
+  }
+
+  /** True when entry `idx` is a plain string (the common case, one compare). */
+  isString(idx: number): boolean {
+    return this.flags[idx] === LIVE;
   }
 
   /** Finds the entry for key bytes `buf[off, off+len)` with hash `h`; -1 when absent. */

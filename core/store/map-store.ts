@@ -1,10 +1,13 @@
 import type { Bytes, DMap, LockGrant, MapLimits, PutOptions, ScanPage } from "../api.ts";
 import type { Clock, Rng } from "../clock.ts";
-import { notFloat, notInteger, overflow, ShoalError } from "../errors.ts";
+import { notFloat, notInteger, overflow, ShoalError, wrongType } from "../errors.ts";
 import type { NodeStats } from "../stats.ts";
 import { SlabArena } from "./arena.ts";
+import { DEFAULT_ENCODING, dropBig, type EncodingLimits } from "./collection.ts";
+import { EMPTY } from "./compact.ts";
 import { addDecimal, formatDecimal, parseDecimal } from "./decimal.ts";
 import { EntryTable } from "./entry-table.ts";
+import type { FieldTable } from "./field-table.ts";
 import { globMatch } from "./glob.ts";
 import { hashBytes } from "./hash.ts";
 import { LockTable } from "./locks.ts";
@@ -73,6 +76,10 @@ export class MapStore implements DMap {
   private volatile = new Int32Array(64);
   private volCount = 0;
   readonly locks: LockTable;
+  /** The FieldTable of each big hash or set, by entry index (see collection.ts). */
+  readonly big = new Map<number, FieldTable>();
+  /** Metadata bytes of every FieldTable in {@link big} (their chunks are in the arena already). */
+  bigMetaBytes = 0;
 
   constructor(
     readonly name: string,
@@ -83,6 +90,8 @@ export class MapStore implements DMap {
     /** Version of a write made at wall time `now` (ms); the cluster layer re-stamps with its HLC. */
     private readonly nextVersion: (now: number) => number = (now) => now * 4096,
     fencingFloor?: () => number,
+    /** When hashes and sets leave the compact encoding (shared with the node; CONFIG SET changes it). */
+    readonly encoding: EncodingLimits = DEFAULT_ENCODING,
   ) {
     this.locks = new LockTable(clock, rng, fencingFloor);
   }
@@ -94,12 +103,12 @@ export class MapStore implements DMap {
    * 100-byte values).
    */
   inuseBytes(): number {
-    return this.table.arena.usedBytes + this.table.metaBytes() + this.volatile.length * 4;
+    return this.table.arena.usedBytes + this.table.metaBytes() + this.volatile.length * 4 + this.bigMetaBytes;
   }
 
   /** Bytes reserved from the runtime (pages, metadata arrays). */
   reservedBytes(): number {
-    return this.table.arena.reservedBytes + this.table.metaBytes() + this.volatile.length * 4;
+    return this.table.arena.reservedBytes + this.table.metaBytes() + this.volatile.length * 4 + this.bigMetaBytes;
   }
 
   // ---- raw, allocation-free paths used by the RESP hot path ----
@@ -141,6 +150,7 @@ export class MapStore implements DMap {
         if (e !== 0 && e <= now) expireAt = 0;
         else expireAt = e;
       }
+      if (!t.isString(idx)) this.toStringEntry(idx);
       t.setValue(idx, vb, vo, vl);
     } else {
       if (expireAt === -1) expireAt = 0;
@@ -152,6 +162,53 @@ export class MapStore implements DMap {
     t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
     return idx;
+  }
+
+  /** Turns a hash or set entry back into a string entry (SET over it): its fields go. */
+  private toStringEntry(idx: number): void {
+    if (this.table.isBig(idx)) dropBig(this, idx);
+    this.table.setKind(idx, 0, false);
+  }
+
+  /**
+   * Finds a live entry of `kind` (collection.ts Kind) for key bytes: its
+   * index, -1 when missing; throws WRONGTYPE when the key holds another kind.
+   */
+  lookupKind(buf: Uint8Array, off: number, len: number, kind: number, count = true): number {
+    const idx = this.lookup(buf, off, len, count);
+    if (idx >= 0 && this.table.kind(idx) !== kind) throw wrongType();
+    return idx;
+  }
+
+  /** Like {@link lookup} but throws WRONGTYPE unless the key is missing or a string. */
+  lookupString(buf: Uint8Array, off: number, len: number, count = true): number {
+    const idx = this.lookup(buf, off, len, count);
+    if (idx >= 0 && !this.table.isString(idx)) throw wrongType();
+    return idx;
+  }
+
+  /**
+   * Creates an empty hash or set under a key known to be absent (the caller
+   * looked it up); returns its entry index. The map's default TTL applies.
+   */
+  createCollection(kb: Uint8Array, ko: number, kl: number, kind: number): number {
+    const t = this.table;
+    const idx = t.insert(hashBytes(kb, ko, kl), kb, ko, kl, EMPTY, 0, EMPTY.length);
+    t.setKind(idx, kind, false);
+    const now = this.clock.now();
+    if (this.limits.ttlMs > 0) this.setExpire(idx, now + this.limits.ttlMs);
+    t.access[idx] = now;
+    t.version[idx] = this.nextVersion(now);
+    return idx;
+  }
+
+  /** Records a write to a hash or set entry (new version, access time) and evicts if a limit is passed. */
+  touchWrite(idx: number): void {
+    const t = this.table;
+    const now = this.clock.now();
+    t.access[idx] = now;
+    t.version[idx] = this.nextVersion(now);
+    if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
   }
 
   /** Sets the absolute expiry of a live entry (0 removes it). */
@@ -192,16 +249,29 @@ export class MapStore implements DMap {
   removeEntry(idx: number): void {
     const pos = this.table.volPos[idx]!;
     if (pos >= 0) this.dropVolatile(idx, pos);
+    if (this.table.isBig(idx)) dropBig(this, idx);
     this.table.remove(idx);
   }
 
+  /** Evicts until the map is within its limits again (after the limits were lowered). */
+  enforceLimits(): void {
+    if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(-1);
+  }
+
+  /**
+   * Told of every entry evicted to make room (LRU over max-keys/max-inuse),
+   * with its key, before it goes: keyspace notifications.
+   */
+  onEvicted: ((key: Uint8Array) => void) | null = null;
+
+  /** Evicts sampled least-recently-used entries while over a limit; `keep` (the entry just written, or -1) stays. */
   private evictIfNeeded(keep: number): void {
     const t = this.table;
     let guard = 0;
     while (
       ((this.limits.maxKeys > 0 && t.size > this.limits.maxKeys) ||
         (this.limits.maxInuse > 0 && this.inuseBytes() > this.limits.maxInuse)) &&
-      t.size > 1 &&
+      t.size > (keep >= 0 ? 1 : 0) &&
       guard++ < 10000
     ) {
       let victim = -1;
@@ -216,6 +286,7 @@ export class MapStore implements DMap {
         }
       }
       if (victim < 0) break;
+      if (this.onEvicted !== null) this.onEvicted(t.key(victim));
       this.removeEntry(victim);
       this.stats.evictions++;
     }
@@ -262,7 +333,7 @@ export class MapStore implements DMap {
 
   get(key: Bytes): Uint8Array | null {
     const kl = scratchKey.load(key);
-    const idx = this.lookup(scratchKey.out, 0, kl);
+    const idx = this.lookupString(scratchKey.out, 0, kl);
     return idx < 0 ? null : this.table.value(idx);
   }
 
@@ -328,7 +399,7 @@ export class MapStore implements DMap {
 
   incrBy(key: Bytes, by: number | bigint): bigint {
     const k = toBytes(key);
-    const idx = this.lookup(k, 0, k.length, false);
+    const idx = this.lookupString(k, 0, k.length, false);
     let cur = 0n;
     if (idx >= 0) {
       const parsed = parseInt64(this.table.valueView(idx));
@@ -344,7 +415,7 @@ export class MapStore implements DMap {
 
   incrByFloat(key: Bytes, by: number): string {
     const k = toBytes(key);
-    const idx = this.lookup(k, 0, k.length, false);
+    const idx = this.lookupString(k, 0, k.length, false);
     let cur = 0;
     if (idx >= 0) {
       const s = new TextDecoder().decode(this.table.valueView(idx));
@@ -368,20 +439,13 @@ export class MapStore implements DMap {
     const k = toBytes(key);
     const incr = parseFloatStrict(by);
     if (Number.isNaN(incr)) throw notFloat();
-    const idx = this.lookup(k, 0, k.length, false);
+    const idx = this.lookupString(k, 0, k.length, false);
     const curText = idx >= 0 ? new TextDecoder().decode(this.table.valueView(idx)) : "0";
     const cur = parseFloatStrict(curText);
     if (Number.isNaN(cur)) throw notFloat();
     const nanOrInf = (): ShoalError => new ShoalError("ERR", "increment would produce NaN or Infinity");
     if (!Number.isFinite(incr) || !Number.isFinite(cur)) throw nanOrInf();
-    const a = parseDecimal(curText);
-    const b = parseDecimal(by);
-    let out: string | null;
-    if (a && b) out = formatDecimal(addDecimal(a, b));
-    else {
-      const sum = cur + incr;
-      out = Number.isFinite(sum) ? formatFloat(sum) : null;
-    }
+    const out = addFloatText(curText, by);
     if (out === null) throw nanOrInf();
     const v = enc.encode(out);
     this.setRange(k, 0, k.length, v, 0, v.length, -1);
@@ -433,6 +497,19 @@ export class MapStore implements DMap {
   lockLease(key: Bytes, token: string, leaseMs: number): boolean {
     return this.locks.lease(toBytes(key), token, leaseMs);
   }
+}
+
+/**
+ * `cur + by` with INCRBYFLOAT's semantics: both parse as finite floats
+ * (checked by the caller); decimals are added exactly and formatted like
+ * Redis' "%.17Lf" output, hex through doubles. Null when the sum is not finite.
+ */
+export function addFloatText(cur: string, by: string): string | null {
+  const a = parseDecimal(cur);
+  const b = parseDecimal(by);
+  if (a && b) return formatDecimal(addDecimal(a, b));
+  const sum = parseFloatStrict(cur) + parseFloatStrict(by);
+  return Number.isFinite(sum) ? formatFloat(sum) : null;
 }
 
 /** Parses a float the way Redis' string2ld accepts it (no spaces, no empty, finite or inf). */

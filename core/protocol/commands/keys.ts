@@ -1,4 +1,6 @@
 import { ShoalError, syntaxError } from "../../errors.ts";
+import { EventClass } from "../../keyspace-events.ts";
+import { KIND_NAMES } from "../../store/collection.ts";
 import { globMatch } from "../../store/glob.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 
@@ -11,6 +13,7 @@ function del(ctx: CommandContext): void {
     const idx = find(ctx, i);
     if (idx >= 0) {
       ctx.node.db.removeEntry(idx);
+      ctx.node.events.notify(EventClass.generic, "del", ctx.args.bytes(i));
       n++;
     }
   }
@@ -47,8 +50,13 @@ function expireGeneric(ctx: CommandContext, name: string, toAt: (n: number, now:
   if (xx && cur === 0) return ctx.reply.int(0);
   if (gt && (cur === 0 || at <= cur)) return ctx.reply.int(0);
   if (lt && cur !== 0 && at >= cur) return ctx.reply.int(0);
-  if (at <= now) db.removeEntry(idx);
-  else db.setExpire(idx, at);
+  if (at <= now) {
+    db.removeEntry(idx);
+    ctx.node.events.notify(EventClass.generic, "del", a.bytes(1));
+  } else {
+    db.setExpire(idx, at);
+    ctx.node.events.notify(EventClass.generic, "expire", a.bytes(1));
+  }
   ctx.reply.int(1);
 }
 
@@ -123,9 +131,13 @@ export const keyCommands: Command[] = [
     const idx = find(ctx, 1);
     if (idx < 0 || ctx.node.db.table.expireAt[idx] === 0) return ctx.reply.int(0);
     ctx.node.db.setExpire(idx, 0);
+    ctx.node.events.notify(EventClass.generic, "persist", ctx.args.bytes(1));
     ctx.reply.int(1);
   }),
-  cmd("type", 2, "readonly fast", [1, 1, 1], (ctx) => ctx.reply.simple(find(ctx, 1) < 0 ? "none" : "string")),
+  cmd("type", 2, "readonly fast", [1, 1, 1], (ctx) => {
+    const idx = find(ctx, 1);
+    ctx.reply.simple(idx < 0 ? "none" : KIND_NAMES[ctx.node.db.table.kind(idx)]!);
+  }),
   cmd("scan", -2, "readonly", [0, 0, 0], scan),
   cmd("keys", 2, "readonly", [0, 0, 0], (ctx) => {
     const pat = ctx.args.bytes(1).slice();

@@ -3,6 +3,7 @@ import { joinHostPort } from "../../net-address.ts";
 import { REDIS_COMPAT_VERSION } from "../../version.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { authenticate } from "./acl.ts";
+import { configGet, configSet } from "./config.ts";
 import { infoText } from "./info.ts";
 
 /**
@@ -121,47 +122,16 @@ function command(ctx: CommandContext): void {
   throw new ShoalError("ERR", `unknown subcommand '${a.latin1(1)}'. Try COMMAND HELP.`);
 }
 
-const CONFIG_PARAMS = (ctx: CommandContext): [string, string][] => {
-  const c = ctx.node.config;
-  return [
-    ["maxclients", String(c.maxClients)],
-    ["proto-max-bulk-len", String(c.maxBulkBytes)],
-    ["timeout", String(Math.floor(c.idleTimeoutMs / 1000))],
-    ["port", String(c.port)],
-    ["bind", c.bind],
-    ["save", ""],
-    ["appendonly", "no"],
-    ["databases", "1"],
-    ["maxmemory", String(c.mapDefaults.maxInuse)],
-    ["maxmemory-policy", c.mapDefaults.maxInuse > 0 || c.mapDefaults.maxKeys > 0 ? "allkeys-lru" : "noeviction"],
-    ["requirepass", ""],
-    ["cluster-enabled", "no"],
-  ];
-};
-
 function config(ctx: CommandContext): void {
-  const a = ctx.args;
   const sub = checkSubcommand(ctx, "config", CONFIG_SUBS);
-  if (sub === "get") {
-    const pats: Uint8Array[] = [];
-    for (let i = 2; i < a.n; i++) pats.push(new TextEncoder().encode(a.lower(i)));
-    const out = CONFIG_PARAMS(ctx).filter(([k]) => pats.some((p) => globMatchStr(p, k)));
-    ctx.reply.map(out.length);
-    for (const [k, v] of out) {
-      ctx.reply.bulkStr(k);
-      ctx.reply.bulkStr(v);
-    }
-    return;
-  }
-  if (sub === "set") throw new ShoalError("ERR", "CONFIG SET is not supported: restart the node with new flags or shoal.yaml");
+  if (sub === "get") return configGet(ctx);
+  if (sub === "set") return configSet(ctx);
   if (sub === "resetstat") return ctx.reply.ok();
-  if (sub === "rewrite") throw new ShoalError("ERR", "CONFIG REWRITE is not supported");
-  throw new ShoalError("ERR", `unknown subcommand '${a.latin1(1)}'. Try CONFIG HELP.`);
+  if (sub === "rewrite") throw new ShoalError("ERR", "CONFIG REWRITE is not supported: settings live in flags, SHOAL_* variables and shoal.yaml");
+  const lines = ["CONFIG <subcommand> [<arg> ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT"];
+  ctx.reply.arr(lines.length);
+  for (const l of lines) ctx.reply.simple(l);
 }
-
-import { globMatch } from "../../store/glob.ts";
-
-const globMatchStr = (p: Uint8Array, s: string): boolean => globMatch(p, new TextEncoder().encode(s), true);
 
 function client(ctx: CommandContext): void {
   const a = ctx.args;

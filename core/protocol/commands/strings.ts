@@ -1,4 +1,5 @@
-import { ShoalError, syntaxError, tooLarge } from "../../errors.ts";
+import { ShoalError, syntaxError, tooLarge, wrongType } from "../../errors.ts";
+import { EventClass } from "../../keyspace-events.ts";
 import type { MapStore } from "../../store/map-store.ts";
 import { parseInt64 } from "../../store/map-store.ts";
 import type { Args } from "../args.ts";
@@ -15,25 +16,55 @@ export function checkSizes(ctx: CommandContext, keyArg: number, valArg: number):
   }
 }
 
-/** Looks up args[i] in the default map. */
+/** Looks up args[i] in the default map as a string: -1 when missing, WRONGTYPE when it holds a hash or set. */
 const find = (ctx: CommandContext, i: number, count = true): number =>
-  ctx.node.db.lookup(ctx.args.buf, ctx.args.off[i]!, ctx.args.len[i]!, count);
+  ctx.node.db.lookupString(ctx.args.buf, ctx.args.off[i]!, ctx.args.len[i]!, count);
 
-/** Writes a stored value as a bulk reply with a single copy. */
+/** Looks up args[i] in the default map whatever its type (existence checks). */
+const exists = (ctx: CommandContext, i: number): boolean =>
+  ctx.node.db.lookup(ctx.args.buf, ctx.args.off[i]!, ctx.args.len[i]!, false) >= 0;
+
+/** Writes a stored value as a bulk reply with a single copy (WRONGTYPE for a hash or set). */
 export const replyEntry = (ctx: CommandContext, db: MapStore, idx: number): void => {
   if (idx < 0) ctx.reply.nil();
   else {
+    if (!db.table.isString(idx)) throw wrongType();
     const r = ctx.reply;
     r.ensure(db.table.encodedLength(idx));
     r.len = db.table.copyEncoded(idx, r.buf, r.len);
   }
 };
 
-/** Stores args[v] under args[k] in the default map. */
+/**
+ * Publishes the keyspace events of a write to args[k]: `event` (class
+ * `cls`), "new" when the map grew from `sizeBefore` (a key was created),
+ * and "expire" when `expired` (SET EX and friends), in Redis' order.
+ */
+export function writeEvents(ctx: CommandContext, cls: number, event: string, k: number, sizeBefore: number, expired = false): void {
+  const ev = ctx.node.events;
+  if (ev.flags === 0) return;
+  const key = ctx.args.bytes(k);
+  if (ctx.node.db.table.size > sizeBefore) ev.notify(EventClass.newKey, "new", key);
+  ev.notify(cls, event, key);
+  if (expired) ev.notify(EventClass.generic, "expire", key);
+}
+
+/** Stores args[v] under args[k] in the default map (and publishes "set"). */
 const store = (ctx: CommandContext, k: number, v: number, expireAt: number): void => {
   const a = ctx.args;
-  ctx.node.db.setRange(a.buf, a.off[k]!, a.len[k]!, a.buf, a.off[v]!, a.len[v]!, expireAt);
+  const db = ctx.node.db;
+  const before = db.table.size;
+  db.setRange(a.buf, a.off[k]!, a.len[k]!, a.buf, a.off[v]!, a.len[v]!, expireAt);
+  if (ctx.node.events.flags !== 0) writeEvents(ctx, EventClass.string, "set", k, before, expireAt > 0);
 };
+
+/** Runs a write on args[1] and publishes `event` for it (with "new" when it created the key). */
+function withEvent<T>(ctx: CommandContext, event: string, write: () => T): T {
+  const before = ctx.node.db.table.size;
+  const r = write();
+  writeEvents(ctx, EventClass.string, event, 1, before);
+  return r;
+}
 
 /** Parses an EX/PX/EXAT/PXAT value into an absolute Unix ms; throws Redis' errors. */
 export function expiryFrom(ctx: CommandContext, unit: string, i: number, command: string): number {
@@ -73,7 +104,7 @@ function setCommand(ctx: CommandContext): void {
   const at = unit ? expiryFrom(ctx, unit, unitArg, "set") : keep ? -1 : 0;
   checkSizes(ctx, 1, 2);
   const db = ctx.node.db;
-  const idx = find(ctx, 1, false);
+  const idx = get ? find(ctx, 1, false) : db.lookup(a.buf, a.off[1]!, a.len[1]!, false);
   if (get) {
     if (idx < 0) ctx.reply.nil();
     else ctx.reply.bulk(db.table.value(idx));
@@ -88,7 +119,7 @@ function setCommand(ctx: CommandContext): void {
 
 function incrBy(ctx: CommandContext, by: bigint | number): void {
   const a = ctx.args;
-  ctx.reply.int(ctx.node.db.incrBy(a.bytes(1), by));
+  ctx.reply.int(withEvent(ctx, "incrby", () => ctx.node.db.incrBy(a.bytes(1), by)));
 }
 
 const int64Arg = (a: Args, i: number): bigint => {
@@ -115,10 +146,19 @@ function getex(ctx: CommandContext): void {
   const idx = find(ctx, 1);
   if (idx < 0) return ctx.reply.nil();
   ctx.reply.raw(db.table.encodedView(idx));
+  const ev = ctx.node.events;
   if (unit) {
-    if (at <= ctx.node.clock.now()) db.removeEntry(idx);
-    else db.setExpire(idx, at);
-  } else if (persist) db.setExpire(idx, 0);
+    if (at <= ctx.node.clock.now()) {
+      db.removeEntry(idx);
+      ev.notify(EventClass.generic, "del", a.bytes(1));
+    } else {
+      db.setExpire(idx, at);
+      ev.notify(EventClass.generic, "expire", a.bytes(1));
+    }
+  } else if (persist && db.table.expireAt[idx] !== 0) {
+    db.setExpire(idx, 0);
+    ev.notify(EventClass.generic, "persist", a.bytes(1));
+  }
 }
 
 /** GET/SET family on the default map. */
@@ -127,7 +167,7 @@ export const stringCommands: Command[] = [
   cmd("set", -3, "write denyoom", [1, 1, 1], setCommand),
   cmd("setnx", 3, "write denyoom fast", [1, 1, 1], (ctx) => {
     checkSizes(ctx, 1, 2);
-    if (find(ctx, 1, false) >= 0) return ctx.reply.int(0);
+    if (exists(ctx, 1)) return ctx.reply.int(0);
     store(ctx, 1, 2, 0);
     ctx.reply.int(1);
   }),
@@ -154,12 +194,20 @@ export const stringCommands: Command[] = [
     const db = ctx.node.db;
     const idx = find(ctx, 1);
     replyEntry(ctx, db, idx);
-    if (idx >= 0) db.removeEntry(idx);
+    if (idx >= 0) {
+      db.removeEntry(idx);
+      ctx.node.events.notify(EventClass.generic, "del", ctx.args.bytes(1));
+    }
   }),
   cmd("getex", -2, "write fast", [1, 1, 1], getex),
   cmd("mget", -2, "readonly fast", [1, -1, 1], (ctx) => {
-    ctx.reply.arr(ctx.args.n - 1);
-    for (let i = 1; i < ctx.args.n; i++) replyEntry(ctx, ctx.node.db, find(ctx, i));
+    const a = ctx.args;
+    const db = ctx.node.db;
+    ctx.reply.arr(a.n - 1);
+    for (let i = 1; i < a.n; i++) {
+      const idx = db.lookup(a.buf, a.off[i]!, a.len[i]!);
+      replyEntry(ctx, db, idx >= 0 && !db.table.isString(idx) ? -1 : idx); // MGET answers nil for a hash or set
+    }
   }),
   cmd("mset", -3, "write denyoom", [1, -1, 2], (ctx) => {
     if (ctx.args.n % 2 === 0) throw new ShoalError("ERR", "wrong number of arguments for 'mset' command");
@@ -170,7 +218,7 @@ export const stringCommands: Command[] = [
   cmd("msetnx", -3, "write denyoom", [1, -1, 2], (ctx) => {
     if (ctx.args.n % 2 === 0) throw new ShoalError("ERR", "wrong number of arguments for 'msetnx' command");
     for (let i = 1; i < ctx.args.n; i += 2) checkSizes(ctx, i, i + 1);
-    for (let i = 1; i < ctx.args.n; i += 2) if (find(ctx, i, false) >= 0) return ctx.reply.int(0);
+    for (let i = 1; i < ctx.args.n; i += 2) if (exists(ctx, i)) return ctx.reply.int(0);
     for (let i = 1; i < ctx.args.n; i += 2) store(ctx, i, i + 1, 0);
     ctx.reply.int(1);
   }),
@@ -183,7 +231,7 @@ export const stringCommands: Command[] = [
     incrBy(ctx, -by);
   }),
   cmd("incrbyfloat", 3, "write denyoom fast", [1, 1, 1], (ctx) => {
-    ctx.reply.bulkStr(ctx.node.db.incrByFloatText(ctx.args.bytes(1), ctx.args.latin1(2)));
+    ctx.reply.bulkStr(withEvent(ctx, "incrbyfloat", () => ctx.node.db.incrByFloatText(ctx.args.bytes(1), ctx.args.latin1(2))));
   }),
   cmd("append", 3, "write denyoom fast", [1, 1, 1], (ctx) => {
     const db = ctx.node.db;
@@ -196,7 +244,7 @@ export const stringCommands: Command[] = [
     v.set(old);
     v.set(add, old.length);
     const k = ctx.args.bytes(1);
-    db.setRange(k, 0, k.length, v, 0, v.length, -1);
+    withEvent(ctx, "append", () => db.setRange(k, 0, k.length, v, 0, v.length, -1));
     ctx.reply.int(total);
   }),
   cmd("strlen", 2, "readonly fast", [1, 1, 1], (ctx) => {
@@ -232,7 +280,7 @@ export const stringCommands: Command[] = [
     v.set(old);
     v.set(add, off);
     const k = ctx.args.bytes(1);
-    db.setRange(k, 0, k.length, v, 0, v.length, -1);
+    withEvent(ctx, "setrange", () => db.setRange(k, 0, k.length, v, 0, v.length, -1));
     ctx.reply.int(v.length);
   }),
 ];

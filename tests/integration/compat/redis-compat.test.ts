@@ -12,13 +12,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { describeIf, missingProgram } from "../../helpers/prerequisites.ts";
 import { type ServerProcess, startRedis, startShoal } from "../../helpers/processes.ts";
+import { collectionGroups } from "./compat-cases-collections.ts";
 import { keyGroups } from "./compat-cases-keys.ts";
 import { authGroups, serverGroups } from "./compat-cases-server.ts";
 import { stringGroups } from "./compat-cases-strings.ts";
 import { type Group, runGroup } from "./compat-runner.ts";
 
 const REPORT = "/tmp/compat-mismatches.txt";
-const groups: Group[] = [...stringGroups, ...keyGroups, ...serverGroups];
+const groups: Group[] = [...stringGroups, ...keyGroups, ...serverGroups, ...collectionGroups];
 const noRedis = missingProgram("redis-server", "redis-server");
 
 describeIf(noRedis)("redis compatibility (reply bytes vs redis-server)", () => {
