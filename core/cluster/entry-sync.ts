@@ -83,13 +83,14 @@ export class EntrySync {
     }
     m.table.version[idx] = version;
     this.tombs.get(map)?.delete(latin1(key));
-    return { map, key, value: m.table.value(idx), expireAt: m.table.expireAt[idx]!, version };
+    return { map, key, ...m.exportValue(idx), expireAt: m.table.expireAt[idx]!, version };
   }
 
   /** The current state of a live entry index of `map` (for rebalancing); versions are kept. */
   read(map: string, idx: number): EntryState {
-    const t = this.node.map(map).table;
-    return { map, key: t.key(idx), value: t.value(idx), expireAt: t.expireAt[idx]!, version: t.version[idx]! };
+    const m = this.node.map(map);
+    const t = m.table;
+    return { map, key: t.key(idx), ...m.exportValue(idx), expireAt: t.expireAt[idx]!, version: t.version[idx]! };
   }
 
   /**
@@ -102,7 +103,7 @@ export class EntrySync {
     if (idx >= 0) {
       const exp = m.table.expireAt[idx]!;
       if (exp === 0 || exp > this.clock.now()) {
-        return { map, key, value: m.table.value(idx), expireAt: exp, version: m.table.version[idx]! };
+        return { map, key, ...m.exportValue(idx), expireAt: exp, version: m.table.version[idx]! };
       }
     }
     const tomb = this.tombs.get(map)?.get(latin1(key));
@@ -126,7 +127,7 @@ export class EntrySync {
       if (prev.version > 0) this.remember(prev.map, prev.key, prev.version);
       return true;
     }
-    const at = m.setRange(prev.key, 0, prev.key.length, prev.value, 0, prev.value.length, prev.expireAt);
+    const at = m.importValue(prev.key, prev.kind ?? 0, prev.value, prev.expireAt);
     m.table.version[at] = prev.version;
     this.tombs.get(prev.map)?.delete(k);
     return true;
@@ -162,7 +163,12 @@ export class EntrySync {
       this.remember(e.map, e.key, e.version);
       return true;
     }
-    const at = m.setRange(e.key, 0, e.key.length, e.value, 0, e.value.length, e.expireAt);
+    let at: number;
+    try {
+      at = m.importValue(e.key, e.kind ?? 0, e.value, e.expireAt);
+    } catch {
+      return false; // an unknown kind or malformed hash/set bytes: refuse it rather than store garbage
+    }
     m.table.version[at] = e.version;
     if (tomb) this.tombs.get(e.map)?.delete(latin1(e.key));
     return true;

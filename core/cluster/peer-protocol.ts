@@ -19,6 +19,11 @@ import { Packr } from "msgpackr";
 export interface EntryState {
   map: string;
   key: Uint8Array;
+  /**
+   * Kind of the value (core/store/collection.ts Kind): 0 or absent a string,
+   * 1 a hash, 2 a set — whose `value` is then its canonical compact blob.
+   */
+  kind?: number;
   value: Uint8Array | null;
   /** Absolute expiry in Unix ms, 0 for none. */
   expireAt: number;
@@ -78,9 +83,10 @@ const fromUtf8 = new TextDecoder();
 
 /**
  * Entry states as one buffer: u32 entry count, u16 map-name count, each
- * name as u16 length + UTF-8; then per entry u16 map index, u32 key length,
- * key, i32 value length (−1 for a deletion), value, f64 expireAt, f64
- * version (little-endian). Throws RangeError past 65,535 distinct maps.
+ * name as u16 length + UTF-8; then per entry u16 map index, u8 value kind,
+ * u32 key length, key, i32 value length (−1 for a deletion), value, f64
+ * expireAt, f64 version (little-endian). Throws RangeError past 65,535
+ * distinct maps.
  */
 export function packEntries(entries: readonly EntryState[]): Uint8Array {
   const mapIndex = new Map<string, number>();
@@ -93,7 +99,7 @@ export function packEntries(entries: readonly EntryState[]): Uint8Array {
       names.push(b);
       size += 2 + b.length;
     }
-    size += 2 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
+    size += 2 + 1 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
   }
   if (names.length > 0xffff) throw new RangeError(`peer protocol: ${names.length} maps in one entry list, at most 65535`);
   const out = new Uint8Array(size);
@@ -108,9 +114,10 @@ export function packEntries(entries: readonly EntryState[]): Uint8Array {
   }
   for (const e of entries) {
     dv.setUint16(o, mapIndex.get(e.map)!, true);
-    dv.setUint32(o + 2, e.key.length, true);
-    out.set(e.key, o + 6);
-    o += 6 + e.key.length;
+    out[o + 2] = e.kind ?? 0;
+    dv.setUint32(o + 3, e.key.length, true);
+    out.set(e.key, o + 7);
+    o += 7 + e.key.length;
     if (e.value === null) {
       dv.setInt32(o, -1, true);
       o += 4;
@@ -146,10 +153,11 @@ export function unpackEntries(b: Uint8Array): EntryState[] {
   }
   const out: EntryState[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    if (o + 10 > b.length) bad();
+    if (o + 11 > b.length) bad();
     const map = names[dv.getUint16(o, true)] ?? bad();
-    const keyLen = dv.getUint32(o + 2, true);
-    o += 6;
+    const kind = b[o + 2]!;
+    const keyLen = dv.getUint32(o + 3, true);
+    o += 7;
     if (o + keyLen + 4 > b.length) bad();
     const key = b.subarray(o, o + keyLen);
     o += keyLen;
@@ -162,7 +170,7 @@ export function unpackEntries(b: Uint8Array): EntryState[] {
       o += valueLen;
     } else if (valueLen !== -1) bad();
     if (o + 16 > b.length) bad();
-    out[i] = { map, key, value, expireAt: dv.getFloat64(o, true), version: dv.getFloat64(o + 8, true) };
+    out[i] = { map, key, kind, value, expireAt: dv.getFloat64(o, true), version: dv.getFloat64(o + 8, true) };
     o += 16;
   }
   if (o !== b.length) bad();

@@ -39,7 +39,7 @@
  * questions go to an {@link OwnerAuthority} (ownership.ts).
  */
 import type { Args } from "../protocol/args.ts";
-import type { Command } from "../protocol/command.ts";
+import { type Command, keyIndices } from "../protocol/command.ts";
 import type { CommandHost, CommandRouter, Routed } from "../protocol/host.ts";
 import type { ClientSession } from "../protocol/session.ts";
 import { Forwarder } from "./forwarding.ts";
@@ -96,11 +96,10 @@ export class ClusterRouter implements CommandRouter {
     const table = this.c.table();
     if (table === null) return refuse(session, "CLUSTERDOWN The cluster is not ready yet");
     const map = command.name.startsWith("dm.") ? args.str(1) : "default";
-    const last = command.lastKey < 0 ? args.n + command.lastKey : command.lastKey;
     const write = command.flags.includes("write");
     const keys: Uint8Array[] = [];
     let p = -1;
-    for (let i = command.firstKey; i <= last && i < args.n; i += command.step) {
+    for (const i of keyIndices(command, args)) {
       const k = args.bytes(i);
       const kp = partitionOf(k, table.partitionCount);
       if (p === -1) p = kp;

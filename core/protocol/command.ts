@@ -27,6 +27,11 @@ export interface Command {
   inSubscribe?: boolean;
   /** Calls so far (bumped by the session). */
   calls: number;
+  /**
+   * Positions of the key arguments when they depend on the arguments
+   * (SINTERCARD numkeys key…); absent: firstKey..lastKey by step.
+   */
+  keyArgs?(args: Args): number[];
   /** Writes the reply to ctx.reply; may return a promise (blocking commands). */
   run(ctx: CommandContext): void | Promise<void>;
 }
@@ -51,6 +56,16 @@ export function cmd(
     run,
     ...extra,
   };
+}
+
+/** Positions of a command's key arguments in `args` (its keyArgs, or firstKey..lastKey by step). */
+export function keyIndices(command: Command, args: Args): number[] {
+  if (command.keyArgs) return command.keyArgs(args).filter((i) => i > 0 && i < args.n);
+  const out: number[] = [];
+  if (command.firstKey <= 0) return out;
+  const last = command.lastKey < 0 ? args.n + command.lastKey : command.lastKey;
+  for (let i = command.firstKey; i <= last && i < args.n; i += command.step) out.push(i);
+  return out;
 }
 
 /** Redis' wrong-arity error line. */

@@ -3,7 +3,7 @@ import type { Clock, Rng } from "../clock.ts";
 import { notFloat, notInteger, overflow, ShoalError, wrongType } from "../errors.ts";
 import type { NodeStats } from "../stats.ts";
 import { SlabArena } from "./arena.ts";
-import { DEFAULT_ENCODING, dropBig, type EncodingLimits } from "./collection.ts";
+import { DEFAULT_ENCODING, dropBig, type EncodingLimits, exportBlob, importBlob } from "./collection.ts";
 import { EMPTY } from "./compact.ts";
 import { addDecimal, formatDecimal, parseDecimal } from "./decimal.ts";
 import { EntryTable } from "./entry-table.ts";
@@ -209,6 +209,27 @@ export class MapStore implements DMap {
     t.access[idx] = now;
     t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
+  }
+
+  /**
+   * The kind (collection.ts Kind: 0 string, 1 hash, 2 set) and canonical
+   * bytes of a live entry's value (a copy): what replication, rebalancing
+   * and snapshots carry.
+   */
+  exportValue(idx: number): { kind: number; value: Uint8Array } {
+    const kind = this.table.kind(idx);
+    return { kind, value: kind === 0 ? this.table.value(idx) : exportBlob(this, idx) };
+  }
+
+  /**
+   * Makes `key` hold a value given as {@link exportValue} produced it,
+   * replacing what it held, with the given expiry; returns the entry
+   * index. Throws ShoalError on an unknown kind or malformed collection
+   * bytes (input from a peer or a file).
+   */
+  importValue(key: Uint8Array, kind: number, value: Uint8Array, expireAt: number): number {
+    if (kind === 0) return this.setRange(key, 0, key.length, value, 0, value.length, expireAt);
+    return importBlob(this, key, kind, value, expireAt);
   }
 
   /** Sets the absolute expiry of a live entry (0 removes it). */

@@ -24,11 +24,26 @@ function namedMap(ctx: CommandContext): MapStore {
  * The Redis command `name` on the default map and `dm.<name>` on the map
  * named in argument 1 (arity and key positions shifted by one).
  */
-export function both(name: string, arity: number, flags: string, keys: [number, number, number], run: CollectionRun): Command[] {
+export function both(
+  name: string,
+  arity: number,
+  flags: string,
+  keys: [number, number, number],
+  run: CollectionRun,
+  /** Key positions that depend on the arguments, given the index `k` of the first key-related argument. */
+  keysOf?: (args: Args, k: number) => number[],
+): Command[] {
   const dmKeys: [number, number, number] = [keys[0] + 1, keys[1] < 0 ? keys[1] : keys[1] + 1, keys[2]];
   return [
-    cmd(name, arity, flags, keys, (ctx) => run(ctx, ctx.node.db, keys[0])),
-    cmd(`dm.${name}`, arity < 0 ? arity - 1 : arity + 1, flags, dmKeys, (ctx) => run(ctx, namedMap(ctx), keys[0] + 1)),
+    cmd(name, arity, flags, keys, (ctx) => run(ctx, ctx.node.db, keys[0]), keysOf ? { keyArgs: (a) => keysOf(a, keys[0]) } : {}),
+    cmd(
+      `dm.${name}`,
+      arity < 0 ? arity - 1 : arity + 1,
+      flags,
+      dmKeys,
+      (ctx) => run(ctx, namedMap(ctx), keys[0] + 1),
+      keysOf ? { keyArgs: (a) => keysOf(a, keys[0] + 1) } : {},
+    ),
   ];
 }
 

@@ -251,6 +251,9 @@ export const setCommands: Command[] = [
   ...both("sinterstore", -3, "write denyoom", [1, -1, 1], algebra("inter", true)),
   ...both("sunionstore", -3, "write denyoom", [1, -1, 1], algebra("union", true)),
   ...both("sdiffstore", -3, "write denyoom", [1, -1, 1], algebra("diff", true)),
-  ...both("sintercard", -3, "readonly", [1, 1, 1], sintercard),
+  ...both("sintercard", -3, "readonly", [1, 1, 1], sintercard, (a, k) => {
+    const n = a.intOrNull(k);
+    return n === null || n <= 0 ? [] : Array.from({ length: Math.min(n, a.n - k - 1) }, (_, i) => k + 1 + i);
+  }),
   ...both("sscan", -3, "readonly", [1, 1, 1], (ctx, m, k) => scanCollection(ctx, m, k, Kind.Set)),
 ];

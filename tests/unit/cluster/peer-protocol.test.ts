@@ -11,11 +11,13 @@ import { decodeRequest, decodeResponse, type EntryState, encodePeer, packEntries
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const plain = (es: EntryState[]) =>
-  es.map((e) => ({ ...e, key: Array.from(e.key), value: e.value === null ? null : Array.from(e.value) }));
+  es.map((e) => ({ ...e, kind: e.kind ?? 0, key: Array.from(e.key), value: e.value === null ? null : Array.from(e.value) }));
 
 const entry = fc.record({
   map: fc.oneof(fc.constant("default"), fc.string({ maxLength: 12 }), fc.constant("größe·map")),
   key: fc.uint8Array({ maxLength: 40 }),
+  // the value's kind travels with it: 0 string, 1 hash, 2 set (the value is then a compact blob)
+  kind: fc.constantFrom(0, 1, 2),
   value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }),
   expireAt: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 47 })),
   version: fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.constant(1_763_900_000_000 * 65_536)),

@@ -336,6 +336,40 @@ describe("cluster router on the memory transport", () => {
     expect(fencingOf(second)).toBeGreaterThan(f1);
   });
 
+  test("hashes and sets replicate with their type, survive an owner failover, and keep WRONGTYPE on every copy", async () => {
+    const t = await startCluster(3, { replicaCount: 3, writeQuorum: 2, fastDetection: true });
+    const h = keyOwnedBy(t, 2, 1, "h");
+    const s = `{${h}}set`;
+    expect(await call(t.nodes[0]!, "HSET", h, "a", "1", "b", "2")).toBe(":2\r\n");
+    expect(await call(t.nodes[1]!, "HINCRBY", h, "a", "10")).toBe(":11\r\n");
+    // a big set (past the compact limit) travels in the same canonical form
+    const members = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    expect(await call(t.nodes[0]!, "SADD", s, ...members)).toBe(":300\r\n");
+    expect(await call(t.nodes[1]!, "SREM", s, "m0")).toBe(":1\r\n");
+    await Bun.sleep(50);
+    for (const n of t.nodes) {
+      const idx = n.db.lookup(utf8(h), 0, h.length, false);
+      expect(idx).toBeGreaterThanOrEqual(0);
+      expect(n.db.table.kind(idx)).toBe(1);
+      const sidx = n.db.lookup(utf8(s), 0, s.length, false);
+      expect(n.db.table.kind(sidx)).toBe(2);
+      expect(n.db.table.isBig(sidx)).toBe(true);
+      expect(() => n.db.get(h)).toThrow(/wrong kind/);
+    }
+    for (const n of t.nodes) expect(await call(n, "GET", h)).toStartWith("-WRONGTYPE");
+    // keys of another slot in one set command: CROSSSLOT; SINTERCARD routes by its keys, not by numkeys
+    expect(await call(t.nodes[0]!, "SUNIONSTORE", `${s}:u`, s, "elsewhere")).toStartWith("-CROSSSLOT");
+    expect(await call(t.nodes[0]!, "SINTERCARD", "1", s)).toBe(":299\r\n");
+    await t.clusters[2]!.stop(); // the owner goes; a replica takes over with the same hash and set
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && t.clusters[0]!.partitions!.members.length !== 2) await Bun.sleep(10);
+    expect(await call(t.nodes[0]!, "HGETALL", h)).toBe("*4\r\n$1\r\na\r\n$2\r\n11\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    expect(await call(t.nodes[1]!, "SCARD", s)).toBe(":299\r\n");
+    expect(await call(t.nodes[1]!, "SISMEMBER", s, "m0")).toBe(":0\r\n");
+    expect(await call(t.nodes[0]!, "DM.HSET", "users", h, "name", "ada")).toBe(":1\r\n");
+    expect(await call(t.nodes[1]!, "DM.HGET", "users", h, "name")).toBe("$3\r\nada\r\n");
+  });
+
   test("multi-key commands across partitions get CROSSSLOT; same-partition ones run", async () => {
     const t = await startCluster(3, { replicaCount: 1, writeQuorum: 1 });
     const table = t.clusters[0]!.partitions!;
