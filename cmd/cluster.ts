@@ -12,7 +12,7 @@
 import { ClusterNode } from "../core/cluster/cluster-node.ts";
 import { membershipTimings } from "../core/cluster/membership-config.ts";
 import { isLoopbackBind, peersAuthenticated, type ShoalConfig } from "../core/config.ts";
-import type { Discovery, Logger } from "../core/discovery.ts";
+import type { Discovery, DiscoveryStatus, Logger } from "../core/discovery.ts";
 import { joinHostPort } from "../core/net-address.ts";
 import type { ShoalNode } from "../core/node.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
@@ -48,12 +48,18 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   const discovery: Discovery = await discoveryFromConfig(cfg, log, { host, port: cfg.peerPort, name: cfg.nodeName });
   let cluster: ClusterNode | undefined;
   let known: string[] = [];
+  let lastChange: DiscoveryStatus["lastResult"] = null;
+  // plugins report their source's answers and errors; an external plugin without status() shows what reached onChange
+  const discoveryStatus = (): DiscoveryStatus =>
+    discovery.status?.() ?? { plugin: discovery.name, lastResult: lastChange, lastError: null, failuresSinceResult: 0 };
   await discovery.start((peers) => {
     const now = peers.map((p) => p.address);
     const added = now.filter((a) => !known.includes(a));
     const removed = known.filter((a) => !now.includes(a));
     known = now;
-    log.info("discovery changed", { plugin: discovery.name, peers: now.length, added, removed });
+    lastChange = { peers: now, at: Date.now() };
+    const source = discovery.status?.().lastResult?.detail;
+    log.info("discovery changed", { plugin: discovery.name, peers: now.length, added, removed, ...(source ? { source } : {}) });
     if (cluster) void cluster.membership.join(now);
   });
   const seeds = (await discovery.members()).map((p) => p.address);
@@ -94,6 +100,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,
     leaveTimeoutMs: cfg.leaveTimeoutMs,
+    discoveryStatus,
     log,
   });
   try {

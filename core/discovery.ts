@@ -22,6 +22,18 @@ export interface Logger {
   error(event: string, fields?: Record<string, unknown>): void;
 }
 
+/** What a discovery plugin last saw and when (GET /v1/cluster `discovery`, the log). Times are Unix epoch ms. */
+export interface DiscoveryStatus {
+  /** The plugin's name (`dns`, `static`, `consul`, `kubernetes`, an external plugin's). */
+  plugin: string;
+  /** The source's last answer: the full peer list, when, and plugin-specific facts (DNS: name, server, transport). */
+  lastResult: { peers: string[]; at: number; detail?: Record<string, unknown> } | null;
+  /** The last failure to read the source; null once the source answers again. */
+  lastError: { message: string; at: number } | null;
+  /** Failed reads since the last answer. */
+  failuresSinceResult: number;
+}
+
 /** A discovery plugin instance created from its validated config section. */
 export interface Discovery {
   readonly name: string;
@@ -31,4 +43,6 @@ export interface Discovery {
   members(): Promise<Peer[]>;
   /** Releases every timer, socket and request; safe to call twice. */
   stop(): Promise<void>;
+  /** What the source last answered and when, and its last error. Optional for external plugins (the node then reports what reached onChange). */
+  status?(): DiscoveryStatus;
 }

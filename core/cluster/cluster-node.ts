@@ -20,7 +20,7 @@
  * Runtime-neutral: Clock, Rng and Transport are injected.
  */
 import type { Clock, Rng, Timer } from "../clock.ts";
-import type { Logger } from "../discovery.ts";
+import type { DiscoveryStatus, Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import type { Listener, Transport } from "../transport.ts";
 import type { ClusterBugs } from "./bugs.ts";
@@ -80,6 +80,8 @@ export interface ClusterNodeOptions {
   batchSize?: number;
   /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
   leaveTimeoutMs?: number;
+  /** What the node's discovery last saw (shown in the view as `discovery`). */
+  discoveryStatus?(): DiscoveryStatus;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -283,7 +285,10 @@ export class ClusterNode {
         const t = this.ownership.table();
         return t === null || t.owner(partitionOf(key, t.partitionCount)) === this.o.self;
       },
-      view: () => clusterSnapshot(this),
+      view: () => {
+        const discovery = this.o.discoveryStatus?.();
+        return discovery ? { ...clusterSnapshot(this), discovery } : clusterSnapshot(this);
+      },
     });
   }
 

@@ -3,6 +3,7 @@
  * STATS, `shoal stats`). Types only: the node and the HTTP layer depend on
  * this shape, not on the cluster layer that fills it in (view.ts).
  */
+import type { DiscoveryStatus } from "../discovery.ts";
 import type { MembershipEventType, MembershipStats } from "./membership.ts";
 import type { MemberStatus } from "./membership-wire.ts";
 import type { RouterStats } from "./router-stats.ts";
@@ -64,6 +65,8 @@ export interface ClusterSnapshot extends ClusterSettings {
     pulled: number;
     syncing: boolean;
   };
+  /** What discovery last saw and when, and its last error (on nodes that run discovery). */
+  discovery?: DiscoveryStatus;
   /** Deletion tombstones held (kept past the GC horizon). */
   tombstones: number;
   /** SWIM protocol counters. */

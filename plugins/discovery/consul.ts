@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import type { DiscoveryStatus } from "../../core/discovery.ts";
 import { ConsulRegistration, type RegistrationConfig, registrationSchema } from "./consul-register.ts";
 import {
   type Discovery,
@@ -21,6 +22,7 @@ import {
   type PeersChanged,
   sleep,
 } from "./contract.ts";
+import { SourceStatus } from "./source-status.ts";
 
 /** Config section of the consul plugin. */
 export const consulSchema = z
@@ -68,13 +70,14 @@ export class ConsulDiscovery implements Discovery {
   private loop: Promise<void> | undefined;
   private registration: ConsulRegistration | undefined;
   private index = 0;
-  private failing = false;
   private stopped = false;
+  private readonly source: SourceStatus;
 
   constructor(
     private readonly config: ConsulConfig,
     private readonly logger: Logger,
   ) {
+    this.source = new SourceStatus("consul", logger);
     this.base = config.addr.replace(/\/$/, "");
     let token = config.token;
     if (!token && config.tokenFile) {
@@ -102,6 +105,10 @@ export class ConsulDiscovery implements Discovery {
 
   async members(): Promise<Peer[]> {
     return this.reporter.current();
+  }
+
+  status(): DiscoveryStatus {
+    return this.source.status();
   }
 
   async stop(): Promise<void> {
@@ -145,20 +152,15 @@ export class ConsulDiscovery implements Discovery {
       const next = Number(res.headers.get("X-Consul-Index") ?? "0");
       // Consul docs: reset when the index goes backwards; never block on index <= 0.
       this.index = !(next > 0) ? 0 : next < this.index ? 0 : next;
-      if (this.failing) this.logger.info("discovery.recovered", { plugin: "consul" });
-      this.failing = false;
-      if (!signal.aborted) this.reporter.update(toPeers(entries));
+      if (signal.aborted) return false;
+      const peers = toPeers(entries);
+      this.source.answered(peers, { service: this.config.service, index: this.index });
+      this.reporter.update(peers);
       return true;
     } catch (err) {
       if (signal.aborted) return false;
-      this.failing = true;
       this.index = 0;
-      this.logger.warn("discovery.source_unavailable", {
-        plugin: "consul",
-        url,
-        error: errorText(err),
-        keeping: this.reporter.current().length,
-      });
+      this.source.failed(err, { url });
       return false;
     }
   }

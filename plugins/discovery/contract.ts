@@ -4,10 +4,10 @@
  * (peer-list change detection, durations, host:port helpers, config errors).
  */
 import { z } from "zod";
-import type { Discovery, Logger, Peer, PeersChanged } from "../../core/discovery.ts";
+import type { Discovery, DiscoveryStatus, Logger, Peer, PeersChanged } from "../../core/discovery.ts";
 import { joinHostPort as coreJoinHostPort, splitHostPort as coreSplitHostPort } from "../../core/net-address.ts";
 
-export type { Discovery, Logger, Peer, PeersChanged };
+export type { Discovery, DiscoveryStatus, Logger, Peer, PeersChanged };
 
 /** Default peer transport port (DESIGN.md "Defaults"). */
 export const DEFAULT_PEER_PORT = 3322;

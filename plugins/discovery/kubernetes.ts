@@ -7,12 +7,12 @@
  * ready) or Ready pods, with the port named `portName`.
  */
 import { z } from "zod";
+import type { DiscoveryStatus } from "../../core/discovery.ts";
 import {
   DEFAULT_PEER_PORT,
   type Discovery,
   type DiscoveryPlugin,
   durationMs,
-  errorText,
   type Logger,
   type Peer,
   PeerListReporter,
@@ -21,6 +21,7 @@ import {
 } from "./contract.ts";
 import { type ApiConnection, resolveConnection, SERVICE_ACCOUNT_DIR } from "./kubernetes-config.ts";
 import { podPeers, slicePeers, type WatchEvent, type WatchedObject } from "./kubernetes-objects.ts";
+import { SourceStatus } from "./source-status.ts";
 
 /** Config section of the kubernetes plugin. */
 export const kubernetesSchema = z
@@ -75,13 +76,14 @@ export class KubernetesDiscovery implements Discovery {
   private rv = "";
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private failing = false;
+  private readonly source: SourceStatus;
 
   constructor(
     private readonly config: KubernetesConfig,
     private readonly logger: Logger,
     env: Record<string, string | undefined> = process.env,
   ) {
+    this.source = new SourceStatus("kubernetes", logger);
     this.conn = resolveConnection(config, env);
     const ns = encodeURIComponent(this.conn.namespace);
     this.watchingPods = !config.service;
@@ -109,6 +111,10 @@ export class KubernetesDiscovery implements Discovery {
 
   async members(): Promise<Peer[]> {
     return this.reporter.current();
+  }
+
+  status(): DiscoveryStatus {
+    return this.source.status();
   }
 
   async stop(): Promise<void> {
@@ -161,7 +167,6 @@ export class KubernetesDiscovery implements Discovery {
       this.slices.clear();
       for (const s of body.items) this.slices.set(s.metadata.name, s);
       this.rv = body.metadata.resourceVersion;
-      this.recovered();
       this.publish(signal);
       return true;
     } catch (err) {
@@ -200,7 +205,7 @@ export class KubernetesDiscovery implements Discovery {
       throw err;
     });
     if (!res) return "expired";
-    this.recovered();
+    this.publish(signal); // the watch is open: the source answers again (same list until an event)
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffered = "";
     try {
@@ -239,22 +244,13 @@ export class KubernetesDiscovery implements Discovery {
     const { portName, port } = this.config;
     const objects = this.slices.values();
     const peers = this.watchingPods ? podPeers(objects, portName, port) : slicePeers(objects, portName, port);
-    this.reporter.update(peers.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)));
-  }
-
-  private recovered(): void {
-    if (this.failing) this.logger.info("discovery.recovered", { plugin: "kubernetes" });
-    this.failing = false;
+    peers.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    this.source.answered(peers, { namespace: this.conn.namespace, resourceVersion: this.rv, [this.watchingPods ? "pods" : "endpointSlices"]: this.slices.size });
+    this.reporter.update(peers);
   }
 
   private warn(err: unknown): void {
-    this.failing = true;
-    this.logger.warn("discovery.source_unavailable", {
-      plugin: "kubernetes",
-      server: this.conn.server,
-      error: errorText(err),
-      keeping: this.reporter.current().length,
-    });
+    this.source.failed(err, { server: this.conn.server });
   }
 }
 

@@ -3,7 +3,16 @@
  * whole list every interval, report it when it changed, and on failure keep
  * the last known list and log a warning.
  */
-import { type Discovery, errorText, type Logger, type Peer, PeerListReporter, type PeersChanged, sleep } from "./contract.ts";
+import type { DiscoveryStatus } from "../../core/discovery.ts";
+import { type Discovery, type Logger, type Peer, PeerListReporter, type PeersChanged, sleep } from "./contract.ts";
+import { SourceStatus } from "./source-status.ts";
+
+/** One successful read: the full list and what the plugin wants reported about how it got it. */
+export interface PollResult {
+  peers: Peer[];
+  /** Plugin facts for /v1/cluster `discovery.lastResult.detail` (DNS: name, server, transport). */
+  detail?: Record<string, unknown>;
+}
 
 /** Options of a {@link PollingDiscovery}. */
 export interface PollingOptions {
@@ -12,7 +21,7 @@ export interface PollingOptions {
   /** Milliseconds between polls. */
   intervalMs: number;
   /** Reads the full current list; throws when the source is unavailable. */
-  poll(signal: AbortSignal): Promise<Peer[]>;
+  poll(signal: AbortSignal): Promise<PollResult>;
   logger: Logger;
 }
 
@@ -22,10 +31,11 @@ export class PollingDiscovery implements Discovery {
   private readonly reporter = new PeerListReporter();
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private failing = false;
+  private readonly source: SourceStatus;
 
   constructor(private readonly options: PollingOptions) {
     this.name = options.name;
+    this.source = new SourceStatus(options.name, options.logger);
   }
 
   /** Polls once (reporting the result, or an empty list if the source is down), then keeps polling in the background. */
@@ -40,6 +50,10 @@ export class PollingDiscovery implements Discovery {
 
   async members(): Promise<Peer[]> {
     return this.reporter.current();
+  }
+
+  status(): DiscoveryStatus {
+    return this.source.status();
   }
 
   async stop(): Promise<void> {
@@ -57,19 +71,13 @@ export class PollingDiscovery implements Discovery {
 
   private async pollOnce(signal: AbortSignal): Promise<void> {
     try {
-      const peers = await this.options.poll(signal);
+      const { peers, detail } = await this.options.poll(signal);
       if (signal.aborted) return;
-      if (this.failing) this.options.logger.info("discovery.recovered", { plugin: this.name });
-      this.failing = false;
+      this.source.answered(peers, detail);
       this.reporter.update(peers);
     } catch (err) {
       if (signal.aborted) return;
-      this.failing = true;
-      this.options.logger.warn("discovery.source_unavailable", {
-        plugin: this.name,
-        error: errorText(err),
-        keeping: this.reporter.current().length,
-      });
+      this.source.failed(err);
     }
   }
 }

@@ -63,7 +63,7 @@ export function createStaticDiscovery(config: StaticConfig, logger: Logger, reso
         for (const a of lastKnown.get(host) ?? []) peers.push({ address: joinHostPort(a, port) });
       }
       if (resolved === 0 && targets.length > 0) throw new Error("no peer hostname could be resolved");
-      return peers;
+      return { peers };
     },
   });
 }

@@ -5,13 +5,14 @@
  * whose CLUSTER NODES, MOVED and peers use IPv6 addresses that redis-cli -c
  * and ioredis Cluster follow.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { CLIENT_OPS } from "../../helpers/netns-client-ops.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { redisCliPath } from "../../helpers/processes.ts";
 import { type NodeView, OPS, type WriteResult } from "./ops.ts";
-import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./shoal-hosts.ts";
 
-describe.skipIf(SKIP)("advertised addresses on namespace hosts", () => {
+describeIf(UNAVAILABLE)("advertised addresses on namespace hosts", () => {
   let s: ShoalHosts | undefined;
   afterAll(async () => {
     await s?.destroy();

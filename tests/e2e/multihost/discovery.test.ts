@@ -6,12 +6,13 @@
  * Each cluster must agree on the three members and serve ioredis Cluster
  * from the client host at the advertised addresses.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { CLIENT_OPS } from "../../helpers/netns-client-ops.ts";
 import type { Host } from "../../helpers/netns-hosts.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { startDnsmasqIn } from "./dnsmasq-host.ts";
 import { OPS, type WriteResult } from "./ops.ts";
-import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./shoal-hosts.ts";
 
 let s: ShoalHosts | undefined;
 afterEach(async () => {
@@ -35,7 +36,7 @@ async function formsOneCluster(lab: ShoalHosts, args: (h: Host) => string[]): Pr
   expect(r.nodes.sort()).toEqual(hosts.map((h) => `${h.ip}:${RESP_PORT}`).sort());
 }
 
-describe.skipIf(SKIP)("discovery across namespace hosts", () => {
+describeIf(UNAVAILABLE)("discovery across namespace hosts", () => {
   test("DNS with A records only (dnsmasq in another host)", async () => {
     requireLab();
     s = await ShoalHosts.create({ hosts: 3, clients: 1 });

@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { Cluster } from "ioredis";
-import { UdpDnsResolver } from "../../../plugins/discovery/dns-client.ts";
+import { DnsClient } from "../../../plugins/discovery/dns-client.ts";
 import { RecordType } from "../../../plugins/discovery/dns-wire.ts";
 import { toJson } from "../../helpers/netns-client-ops.ts";
 import { RawClient } from "../../helpers/raw-client.ts";
@@ -17,7 +17,7 @@ import { encodeCommand, parseReply } from "../../helpers/resp.ts";
 export const OPS = resolve(import.meta.dir, "ops.ts");
 
 /** The value written for key number `i` of `prefix`. */
-export const valueOf = (prefix: string, i: number): string => `${prefix}-value-${i}`;
+export const valueFor = (prefix: string, i: number): string => `${prefix}-value-${i}`;
 /** Key number `i` of `prefix`. */
 export const keyOf = (prefix: string, i: number): string => `${prefix}:${i}`;
 
@@ -45,7 +45,7 @@ export async function writeKeys(host: string, port: number, prefix: string, from
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
         client ??= await RawClient.connect(port, host, 2000);
-        client.send(Buffer.concat(ids.map((i) => encodeCommand(["SET", keyOf(prefix, i), valueOf(prefix, i)]))));
+        client.send(Buffer.concat(ids.map((i) => encodeCommand(["SET", keyOf(prefix, i), valueFor(prefix, i)]))));
         for (const i of ids) {
           const reply = toJson(parseReply(await client.readReply(5000)));
           if (reply === "OK") acked.push(i);
@@ -77,7 +77,7 @@ export async function readKeysPlain(host: string, port: number, prefix: string, 
       client.send(Buffer.concat(ids.map((i) => encodeCommand(["GET", keyOf(prefix, i)]))));
       for (const i of ids) {
         const got = toJson(parseReply(await client.readReply(5000)));
-        if (got !== valueOf(prefix, i)) wrong.push(`${keyOf(prefix, i)}=${JSON.stringify(got)}`);
+        if (got !== valueFor(prefix, i)) wrong.push(`${keyOf(prefix, i)}=${JSON.stringify(got)}`);
       }
     }
   } finally {
@@ -100,7 +100,7 @@ export async function readKeysCluster(seeds: { host: string; port: number }[], p
       const ids = indices.slice(s, s + 200);
       const got = await Promise.all(ids.map((i) => cluster.get(keyOf(prefix, i)).catch((e: Error) => `error: ${e.message}`)));
       ids.forEach((i, k) => {
-        if (got[k] !== valueOf(prefix, i)) wrong.push(`${keyOf(prefix, i)}=${JSON.stringify(got[k])}`);
+        if (got[k] !== valueFor(prefix, i)) wrong.push(`${keyOf(prefix, i)}=${JSON.stringify(got[k])}`);
       });
     }
     return { wrong, nodes: cluster.nodes("all").map((n) => `${n.options.host}:${n.options.port}`) };
@@ -169,7 +169,7 @@ export async function movedCount(httpHosts: string[], httpPort: number): Promise
 
 /** Queries `name` (A) at server host:port until it answers with an address, bounded by `timeoutMs`. @throws Error with the last failure. */
 export async function waitDns(host: string, port: number, name: string, timeoutMs = 10_000): Promise<string[]> {
-  const resolver = new UdpDnsResolver(host, port, 500, 1);
+  const resolver = new DnsClient({ nameservers: [{ host, port }], timeoutMs: 500, attempts: 1 });
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {

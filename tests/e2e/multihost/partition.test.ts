@@ -7,12 +7,13 @@
  * formerly cut-off one included. The client host reaches all three nodes
  * throughout (the cut is between the server hosts).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { CLIENT_OPS, type JsonReply } from "../../helpers/netns-client-ops.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { OPS, type WriteResult } from "./ops.ts";
-import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./shoal-hosts.ts";
 
-describe.skipIf(SKIP)("a host cut off and healed", () => {
+describeIf(UNAVAILABLE)("a host cut off and healed", () => {
   let s: ShoalHosts | undefined;
   afterAll(async () => {
     await s?.destroy();

@@ -19,8 +19,6 @@ export const HTTP_PORT = 3380;
 
 /** Why these tests cannot run here (null: they can). In CI a reason fails the test instead of skipping it. */
 export const UNAVAILABLE = hostLabUnavailable();
-/** Skip outside CI when namespaces cannot be made. */
-export const SKIP = UNAVAILABLE !== null && !process.env.CI;
 
 /** Throws when the tests must run (CI) but cannot. */
 export function requireLab(): void {

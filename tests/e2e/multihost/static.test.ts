@@ -6,15 +6,16 @@
  * of one node with RF=2 W=2 loses no acknowledged key; CLUSTER NODES/SLOTS
  * name only the hosts' real addresses.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Host } from "../../helpers/netns-hosts.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { redisCliPath } from "../../helpers/processes.ts";
-import { keyOf, type NodeView, OPS, valueOf, type WriteResult } from "./ops.ts";
-import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { keyOf, type NodeView, OPS, valueFor, type WriteResult } from "./ops.ts";
+import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./shoal-hosts.ts";
 
 const KEYS = 5000;
 
-describe.skipIf(SKIP)("three hosts, static peers, bound to 0.0.0.0 with --advertise", () => {
+describeIf(UNAVAILABLE)("three hosts, static peers, bound to 0.0.0.0 with --advertise", () => {
   let s: ShoalHosts;
   let hosts: Host[];
   const ips = () => hosts.map((h) => h.ip);
@@ -76,7 +77,7 @@ describe.skipIf(SKIP)("three hosts, static peers, bound to 0.0.0.0 with --advert
     const redirects = lines.filter((l) => l.startsWith("-> Redirected"));
     const values = lines.filter((l) => !l.startsWith("-> Redirected"));
     expect(values.length).toBe(KEYS);
-    const wrong = values.filter((v, i) => v !== valueOf("static", i));
+    const wrong = values.filter((v, i) => v !== valueFor("static", i));
     expect(wrong.slice(0, 5)).toEqual([]);
     const targets = new Set(redirects.map((l) => l.split(" located at ")[1]));
     expect([...targets].sort()).toEqual(hosts.map((h) => `${h.ip}:${RESP_PORT}`).sort());

@@ -93,21 +93,6 @@ describe("dns plugin (dnsmasq)", () => {
     expect(got.sort()).toEqual([...peers].sort());
   });
 
-  test("an answer too big even for EDNS0 (truncated) keeps the last list instead of reporting a partial one", async () => {
-    const dnsmasq = await DnsmasqFixture.start(recordsFor(["127.0.0.1:3322"]));
-    started.push(dnsmasq);
-    const logger = new RecordingLogger();
-    const config = dnsSchema.parse({ name: SRV, server: dnsmasq.server, interval: "100ms" });
-    const d = createDnsDiscovery(config, logger);
-    const reports: string[][] = [];
-    await d.start((p) => reports.push(p.map((x) => x.address)));
-    await dnsmasq.setRecords(recordsFor(Array.from({ length: 80 }, (_, i) => `127.0.2.${i + 1}:${6000 + i}`)));
-    await until(() => logger.warnings() > 0, 5000, "truncation warning");
-    await d.stop();
-    expect(String(logger.lines.find((l) => l.level === "warn")?.fields?.error)).toContain("truncated");
-    expect(reports).toEqual([["127.0.0.1:3322"]]);
-  });
-
   test("an unknown name in a local zone is an empty list, not an outage", async () => {
     const dnsmasq = await DnsmasqFixture.start({});
     started.push(dnsmasq);
