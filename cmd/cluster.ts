@@ -20,6 +20,7 @@ import { AdvertisedTransport } from "../transports/advertised.ts";
 import { FaultyTransport } from "../transports/faulty.ts";
 import { RefusalLog } from "../transports/resp-server.ts";
 import { resolveAdvertise } from "./advertise.ts";
+import { peerListenErrors } from "./listen-errors.ts";
 import { createPeerTransport } from "./peer-transport.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 
@@ -72,7 +73,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
   const peerRefusals = new RefusalLog(log, "peer");
   const peerTransport = createPeerTransport(cfg, (reason, remote) => peerRefusals.refuse(reason, { remote, transport: cfg.peerTransport }));
   // listen on --bind, known to everyone as the advertised address
-  const named = new AdvertisedTransport(peerTransport, self, joinHostPort(cfg.bind, cfg.peerPort));
+  const named = new AdvertisedTransport(peerListenErrors(peerTransport, cfg.bind, cfg.peerPort), self, joinHostPort(cfg.bind, cfg.peerPort));
   const faults = cfg.faultInjection ? new FaultyTransport(named, { clock: systemClock, rng: systemRng() }) : undefined;
   if (faults) log.warn("fault injection is on: /v1/faults can break this node's peer traffic (tests and chaos runs only)", {});
   cluster = new ClusterNode({

@@ -12,6 +12,7 @@ import type { NodeSettings, ShoalNode } from "../core/node.ts";
 import { RespGuard } from "../transports/resp-server.ts";
 import { listenRespTls, type ReloadableRespListener, type RespTlsOptions } from "../transports/resp-tls.ts";
 import { type Fetch, idleTimeoutSeconds } from "./http-limits.ts";
+import { listening } from "./listen-errors.ts";
 
 /** Reads a file named by `flag`; the error names the flag and path, never the content. */
 export function readFlagFile(flag: string, path: string): string {
@@ -85,10 +86,10 @@ export class ClientTls {
   static start(node: ShoalNode, cfg: ShoalConfig, guard: RespGuard, fetch: Fetch, log: Logger): ClientTls {
     const pem = cfg.tlsPort > 0 || cfg.httpTlsPort > 0 ? clientTlsMaterial(cfg) : null;
     if (pem === null) return new ClientTls(cfg, log, fetch, null, null, 0);
-    const respTls = cfg.tlsPort > 0 ? listenRespTls(node, cfg.bind, cfg.tlsPort, pem, guard) : null;
+    const respTls = cfg.tlsPort > 0 ? listening("TLS", cfg.bind, cfg.tlsPort, "--tls-port", () => listenRespTls(node, cfg.bind, cfg.tlsPort, pem, guard)) : null;
     let https: Server<undefined> | null = null;
     try {
-      https = cfg.httpTlsPort > 0 ? serveHttps(cfg, pem, fetch, cfg.httpTlsPort) : null;
+      https = cfg.httpTlsPort > 0 ? listening("HTTPS", cfg.bind, cfg.httpTlsPort, "--http-tls-port", () => serveHttps(cfg, pem, fetch, cfg.httpTlsPort)) : null;
     } catch (e) {
       respTls?.stop();
       throw e;

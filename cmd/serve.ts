@@ -11,6 +11,7 @@ import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { idleTimeoutSeconds, limitedFetch, sseKeepAliveMs } from "./http-limits.ts";
+import { listening } from "./listen-errors.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
 
@@ -35,7 +36,7 @@ export interface RunningServer {
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
   const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log });
   const guard = respGuard(cfg, log);
-  const resp = listenResp(node, cfg.bind, cfg.port, guard);
+  const resp = listening("RESP", cfg.bind, cfg.port, "--port", () => listenResp(node, cfg.bind, cfg.port, guard));
   let cluster: RunningCluster | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
@@ -58,7 +59,9 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const { respTls } = tls;
   let http: ReturnType<typeof Bun.serve>;
   try {
-    http = Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch, idleTimeout: idleTimeoutSeconds(cfg), maxRequestBodySize: cfg.maxValueBytes + 1 });
+    http = listening("HTTP", cfg.bind, cfg.httpPort, "--http-port", () =>
+      Bun.serve({ hostname: cfg.bind, port: cfg.httpPort, fetch, idleTimeout: idleTimeoutSeconds(cfg), maxRequestBodySize: cfg.maxValueBytes + 1 }),
+    );
   } catch (e) {
     resp.stop();
     await tls.stop();

@@ -12,6 +12,7 @@ import { runCli } from "./cli.ts";
 import { helpFor, MAIN_HELP } from "./help.ts";
 import { type CommandIO, UsageError } from "./io.ts";
 import { runKeygen } from "./keygen.ts";
+import { ListenError } from "./listen-errors.ts";
 import { createLogger } from "./log.ts";
 /**
  * The `shoal` binary: serve | cli | stats | bench | version | help.
@@ -72,6 +73,12 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
   try {
     server = await startServer(config, log);
   } catch (err) {
+    if (err instanceof ListenError) {
+      // one line a person can act on; JSON logs get the fields too
+      io.err(`shoal: ${err.message}\n`);
+      if (config.logFormat === "json") log.error("start failed", { listener: err.listener, address: err.address, code: err.code, setting: err.setting, error: err.message });
+      return 1;
+    }
     log.error("start failed", { error: (err as Error).message });
     return 1;
   } finally {
