@@ -1,6 +1,7 @@
 /**
  * A real dnsmasq (Debian dnsmasq-base) inside a namespace host, answering on
- * `<host ip>:53` for the `shoal.test` zone only (no upstream): SRV records
+ * `<host ip>:53` for the `shoal.test` zone only (no upstream; or, with
+ * `localZone: false`, for its records only, refusing the rest): SRV records
  * (`srv-host`) and A/AAAA records (`host-record`) from a conf file.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +19,14 @@ export interface DnsmasqHost {
 }
 
 /** Starts dnsmasq in `host` with `records` and waits (through `agent`) until it answers `probe` with an address. */
-export async function startDnsmasqIn(lab: HostLab, host: Host, agent: HostAgent, records: DnsmasqRecords, probe: string): Promise<DnsmasqHost> {
+export async function startDnsmasqIn(
+  lab: HostLab,
+  host: Host,
+  agent: HostAgent,
+  records: DnsmasqRecords,
+  probe: string,
+  options: { localZone?: boolean } = {},
+): Promise<DnsmasqHost> {
   const dir = mkdtempSync(join(tmpdir(), "shf-dnsmasq-"));
   const lines: string[] = [];
   for (const r of records.srv ?? []) lines.push(`srv-host=${r.name},${r.target},${r.port},${r.priority ?? 0},${r.weight ?? 0}`);
@@ -31,7 +39,8 @@ export async function startDnsmasqIn(lab: HostLab, host: Host, agent: HostAgent,
     `--conf-file=${join(dir, "records.conf")}`,
     "--no-resolv",
     "--no-hosts",
-    "--local=/shoal.test/",
+    // localZone false: no zone and no upstream, so dnsmasq REFUSES every name and type it has no record for (AAAA of an A-only name too)
+    ...(options.localZone === false ? [] : ["--local=/shoal.test/"]),
     "--port=53",
     `--listen-address=${host.ip}`,
     "--bind-interfaces",
