@@ -9,17 +9,18 @@
  * and a new pod with the same name starts on another host with a new IP; the
  * cluster heals to three members and every acknowledged key is still there.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { endpointSlice, makeSelfSignedCert } from "../../fixtures/k8s-server.ts";
 import { CLIENT_OPS } from "../../helpers/netns-client-ops.ts";
 import type { Host, LabProcess } from "../../helpers/netns-hosts.ts";
+import { describeIf } from "../../helpers/prerequisites.ts";
 import { requireBinary } from "../binary.ts";
 import { type ClusterFacts, containerPort, loadManifests, type PodSpec, runPod } from "./kubelet.ts";
 import { type NodeView, OPS, type WriteResult } from "./ops.ts";
-import { RESP_PORT, requireLab, ShoalHosts, SKIP } from "./shoal-hosts.ts";
+import { RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./shoal-hosts.ts";
 
 const NS = "shoal";
 
@@ -30,7 +31,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 }
 const TOKEN = "shoal-test-sa-token";
 
-describe.skipIf(SKIP)("deploy/kubernetes on namespace hosts", () => {
+describeIf(UNAVAILABLE)("deploy/kubernetes on namespace hosts", () => {
   let s: ShoalHosts | undefined;
   const dir = mkdtempSync(join(tmpdir(), "shf-k8s-"));
   afterAll(async () => {
