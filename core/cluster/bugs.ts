@@ -18,6 +18,8 @@ export interface ClusterBugs {
   skipTombstone?: boolean;
   /** Quorum reads return the newest copy but never repair stale replicas (or the owner). */
   noReadRepair?: boolean;
+  /** A write whose quorum failed stays on the replicas that took it (no undo). */
+  keepFailedWrites?: boolean;
 }
 
 /** The {@link ClusterBugs} flags for a list of bug names; throws on an unknown name. */

@@ -50,6 +50,8 @@ const bytesOf = (s: string): Uint8Array => {
 /** Reads and applies entry states on one node. */
 export class EntrySync {
   readonly horizonMs: number;
+  /** Entry states refused because their version was too far ahead of this node's clock. */
+  driftRefused = 0;
   readonly maxPerMap: number;
   private readonly skipTombstone: boolean;
   private readonly tombs = new Map<string, Map<string, Tombstone>>();
@@ -140,13 +142,27 @@ export class EntrySync {
     }
   }
 
-  /** Applies `e` if it is newer than what this node holds; returns whether it was taken. */
+  /**
+   * Why `e` must not be applied here (its version is further ahead of this
+   * node's wall clock than the HLC allows: the sender's clock drifted), or
+   * null.
+   */
+  refusal(e: EntryState): string | null {
+    return this.hlc.refusal(e.version);
+  }
+
+  /**
+   * Applies `e` if it is newer than what this node holds; returns whether it
+   * was taken. A version too far ahead of this node's clock (see
+   * {@link refusal}) is not taken (counted in `driftRefused`): a copy from a
+   * node whose clock ran ahead would otherwise win over every later write.
+   */
   apply(e: EntryState): boolean {
-    try {
-      this.hlc.update(e.version);
-    } catch {
-      // a peer far ahead in time: still compare versions, just do not follow its clock
+    if (this.hlc.refusal(e.version) !== null) {
+      this.driftRefused++;
+      return false;
     }
+    this.hlc.update(e.version);
     const m = this.node.map(e.map);
     const idx = m.lookup(e.key, 0, e.key.length, false);
     if (idx >= 0 && m.table.version[idx]! >= e.version) return false;

@@ -87,6 +87,17 @@ export class HybridClock {
     return this.advance(wall);
   }
 
+  /**
+   * Why `remote` must not be taken (it is more than `maxDriftMs` ahead of
+   * local wall time, or not a version at all), or null when it may; the
+   * clock is not changed.
+   */
+  refusal(remote: number): string | null {
+    if (!Number.isSafeInteger(remote) || remote < 0) return `HLC: remote version must be a non-negative safe integer, got ${remote}`;
+    const ahead = physicalOf(remote) - physicalOf(this.wall());
+    return ahead > this.maxDriftMs ? new ClockDriftError(physicalOf(remote), physicalOf(this.wall()), this.maxDriftMs).message : null;
+  }
+
   /** The last version issued or observed, without ticking. */
   peek(): number {
     return this.last;

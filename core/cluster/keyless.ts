@@ -3,16 +3,16 @@
  * cache: DBSIZE, KEYS and SCAN cover every member (each key counted once,
  * on its owner); Redis Cluster clients get per-node answers (owned keys
  * only), as from a Redis Cluster master. FLUSHDB/FLUSHALL/DM.DESTROY and
- * PUBLISH reach every member. DM.SCAN goes to the partition's owner. DM.MAPS
- * and DM.SCANALL (a whole named map) cover every member like KEYS and SCAN.
+ * PUBLISH reach every member. DM.SCAN goes to the partition's owner.
  */
 import type { Args } from "../protocol/args.ts";
 import type { Command } from "../protocol/command.ts";
 import type { CommandHost, Routed } from "../protocol/host.ts";
 import type { ClientSession } from "../protocol/session.ts";
+import { clusterScan } from "./cluster-scan.ts";
 import { copyArgs, type Forwarder, latin1 } from "./forwarding.ts";
 import type { PartitionTable } from "./partition-table.ts";
-import { LOCAL, running } from "./routed.ts";
+import { LOCAL, refuse, running } from "./routed.ts";
 
 /** Commands {@link KeylessRouter} handles. */
 export const KEYLESS: Record<string, true> = {
@@ -24,30 +24,28 @@ export const KEYLESS: Record<string, true> = {
   flushdb: true,
   flushall: true,
   "dm.destroy": true,
-  "dm.maps": true,
   "dm.scanall": true,
 };
-
-/** Cluster SCAN cursors carry the member index in their low part. */
-const MAX_MEMBERS = 1024;
 
 /** Routes the keyless commands of {@link KEYLESS}. */
 export class KeylessRouter {
   constructor(
     private readonly node: CommandHost,
-    private readonly c: { self: string; table(): PartitionTable | null },
+    private readonly c: { self: string; table(): PartitionTable | null; catchingUp?(p: number): readonly string[] | undefined },
     private readonly f: Forwarder,
   ) {}
 
   /** The decision for a keyless command; commands run for a peer (`internal`) always run here. */
   route(session: ClientSession, command: Command, args: Args, internal: boolean): Routed {
-    if (internal || args.n < 1) return LOCAL;
+    if (args.n < 1) return LOCAL;
+    if (internal) return command.name === "dm.scan" ? this.internalScan(session, args) : LOCAL;
     const table = this.c.table();
     if (table === null) return LOCAL;
     switch (command.name) {
       case "dm.scan": {
         const p = args.intOrNull(1);
         if (p === null || p < 0 || p >= table.partitionCount) return LOCAL;
+
         for (let i = 4; i < args.n; i++) if (args.is(i, "replica")) return LOCAL;
         const owner = table.owner(p);
         return owner === this.c.self ? LOCAL : this.f.forward(session, owner, args, 1);
@@ -58,15 +56,12 @@ export class KeylessRouter {
       case "keys":
         if (session.clusterAware) return LOCAL;
         return running(this.fanOut(session, args, table.members, command.name === "dbsize" ? "sum" : "concat", true));
-      case "dm.maps":
-        if (session.clusterAware) return LOCAL;
-        return running(this.fanOut(session, args, table.members, "concat", true));
       case "scan":
         if (session.clusterAware) return LOCAL;
-        return running(this.clusterScan(session, args, table.members, 1));
+        return running(this.clusterScan(session, args, table, 1));
       case "dm.scanall":
         if (session.clusterAware || args.n < 3) return LOCAL;
-        return running(this.clusterScan(session, args, table.members, 2));
+        return running(this.clusterScan(session, args, table, 2));
       default:
         if (args.n < 2 && command.name === "dm.destroy") return LOCAL;
         return running(this.fanOut(session, args, table.members, "ok", false));
@@ -119,40 +114,21 @@ export class KeylessRouter {
     for (const b of bodies) reply.raw(b);
   }
 
-  /** SCAN (DM.SCANALL) over every member in turn: the cursor (argument `at`) is localCursor · 1024 + member index (members in table order). */
-  private async clusterScan(session: ClientSession, args: Args, members: readonly string[], at: number): Promise<void> {
-    const text = args.latin1(at);
-    if (!/^\d{1,20}$/.test(text)) return command0(session, args, this.node);
-    const cursor = Number(text);
-    let idx = cursor % MAX_MEMBERS;
-    let local = Math.floor(cursor / MAX_MEMBERS);
-    const argv = copyArgs(args);
-    const reply = session.reply;
-    if (idx >= members.length) {
-      reply.arr(2);
-      reply.bulkStr("0");
-      reply.arr(0);
-      return;
-    }
-    argv[at] = new TextEncoder().encode(String(local));
-    let b: Uint8Array;
-    try {
-      b = await this.f.execOn(members[idx]!, argv, reply.proto, true, session.user);
-    } catch (e) {
-      reply.error(`CLUSTERDOWN ${members[idx]}: ${e instanceof Error ? e.message : String(e)}`);
-      return;
-    }
-    if (b[0] !== 42 /* * */) return reply.raw(b);
-    // *2\r\n$<n>\r\n<cursor>\r\n<keys array>
-    const l1 = b.indexOf(10);
-    const l2 = b.indexOf(10, l1 + 1);
-    const l3 = b.indexOf(10, l2 + 1);
-    local = Number(latin1(b.subarray(l2 + 1, l3 - 1)));
-    if (local === 0) idx++;
-    const next = local === 0 && idx >= members.length ? 0 : local * MAX_MEMBERS + idx;
-    reply.arr(2);
-    reply.bulkStr(String(next));
-    reply.raw(b.subarray(l3 + 1));
+  /** DM.SCAN run for a peer (a cluster SCAN): a partition this node took over and has not pulled yet may lack keys. */
+  private internalScan(session: ClientSession, args: Args): Routed {
+    const p = args.intOrNull(1);
+    if (p !== null && (this.c.catchingUp?.(p)?.length ?? 0) > 0) return refuse(session, `TRYAGAIN partition ${p} is being handed over to this node; retry`);
+    return LOCAL;
+  }
+
+  /**
+   * SCAN (cursor argument 1, map `default`) or DM.SCANALL (map argument 1,
+   * cursor argument 2) over the whole cluster by partition (cluster-scan.ts);
+   * bad arguments are answered by the local command.
+   */
+  private async clusterScan(session: ClientSession, args: Args, table: PartitionTable, at: 1 | 2): Promise<void> {
+    const map = at === 1 ? "default" : args.str(1);
+    if (map.length === 0 || !(await clusterScan(session, args, table, this.f, map, at))) return command0(session, args, this.node);
   }
 }
 

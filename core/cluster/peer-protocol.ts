@@ -12,6 +12,9 @@
  *   CLUSTER SLOTS/NODES.
  * - `pull` pages through the receiver's entries of some partitions (a
  *   joining node's initial sync); `after` is the cursor of the previous page.
+ * - `undo` takes back a write whose quorum failed: for each entry, the
+ *   receiver restores the given earlier state if the key is still at the
+ *   failed write's version (`versions[i]`), and answers how many it undid.
  */
 import { Packr } from "msgpackr";
 
@@ -48,7 +51,8 @@ export type PeerRequest =
   | { t: "pull"; partitions: number[]; after: PullCursor | null; from?: string; strict?: boolean; asOwner?: boolean }
   /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner (and has the same `view`). */
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean; view?: number }
-  | { t: "hello" };
+  | { t: "hello" }
+  | { t: "undo"; entries: EntryState[]; versions: number[]; from?: string };
 
 /** Position in a node's entries: map name and entry index to resume after. */
 export interface PullCursor {
@@ -74,7 +78,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  * than the apply itself.
  */
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
-  if (msg.t === "apply" || msg.t === "entries") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
+  if (msg.t === "apply" || msg.t === "entries" || msg.t === "undo") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
   return packr.pack(msg);
 }
 
@@ -196,6 +200,12 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "apply", entries: decodeEntries(m.entries), from, strict: m.strict === true, view: viewOf(m.view) };
   }
   if (m?.t === "hello") return { t: "hello" };
+  if (m?.t === "undo" && m.entries && Array.isArray(m.versions)) {
+    const entries = decodeEntries(m.entries);
+    const versions = m.versions.map(Number);
+    if (versions.length !== entries.length || !versions.every((v) => Number.isSafeInteger(v) && v > 0)) throw new TypeError("peer protocol: malformed undo");
+    return { t: "undo", entries, versions, from: typeof m.from === "string" ? m.from : undefined };
+  }
   if (m?.t === "fetch" && Array.isArray(m.keys)) {
     const keys = m.keys.map((k) => ({ map: String(k?.map), key: asBytes(k?.key) }));
     return { t: "fetch", keys, from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true, view: viewOf(m.view) };

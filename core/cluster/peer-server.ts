@@ -8,8 +8,16 @@
 import type { EntrySync } from "./entry-sync.ts";
 import type { Membership } from "./membership.ts";
 import type { QuorumGate } from "./ownership.ts";
-import { decodeRequest, encodePeer, type PeerRequest, type PeerResponse, type PullCursor } from "./peer-protocol.ts";
+import { decodeRequest, type EntryState, encodePeer, type PeerRequest, type PeerResponse, type PullCursor } from "./peer-protocol.ts";
 import { type ClientAddress, splitAddress } from "./redis-cluster.ts";
+
+function firstRefusal(entries: readonly EntryState[], sync: EntrySync): string | null {
+  for (const e of entries) {
+    const r = sync.refusal(e);
+    if (r !== null) return r;
+  }
+  return null;
+}
 
 /** What the server needs from the cluster layer. */
 export interface PeerServerContext {
@@ -54,9 +62,18 @@ export class PeerServer {
     if (req.t === "apply") {
       const refused = req.strict ? c.gate.refuseQuorum(req.from, req.entries, req.view) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
+      // a client write's replication is taken whole or not at all: a version from a clock that ran ahead is refused
+      // (the owner then counts no ack from here), not applied and acknowledged
+      const drift = req.strict ? firstRefusal(req.entries, c.sync) : null;
+      if (drift) return encodePeer({ t: "error", message: drift });
       let taken = 0;
       for (const e of req.entries) if (c.sync.apply(e)) taken++;
       return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
+    }
+    if (req.t === "undo") {
+      let taken = 0;
+      for (let i = 0; i < req.entries.length; i++) if (c.sync.restore(req.entries[i]!, req.versions[i]!)) taken++;
+      return encodePeer({ t: "applied", taken });
     }
     return encodePeer({ t: "reply", resp: await c.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });
   }

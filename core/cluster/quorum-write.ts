@@ -28,6 +28,12 @@ export interface WritePlan {
   w: number;
 }
 
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Runs writes on the owner and replicates them. */
 export class QuorumWriter {
   constructor(
@@ -48,7 +54,7 @@ export class QuorumWriter {
     const reply = session.reply;
     const startLen = reply.len;
     const deferrable = session.canDefer;
-    const { map, keys, holders, w } = plan;
+    const { map, keys, holders } = plan;
     const before = keys.map((k) => this.c.sync.current(map, k));
     const r = command.run({ node: this.node, session, reply, args });
     if (r || !deferrable) return running(this.finish(session, r, startLen, plan, before));
@@ -60,12 +66,7 @@ export class QuorumWriter {
       void this.replicas.replicate(holders, entries, holders.length);
       return ANSWERED;
     }
-    const need = w - 1;
-    const outcome = this.replicas.replicate(holders, entries, need).then((acks) => {
-      if (acks >= need) return null;
-      this.rollback(before, entries);
-      return errorBytes(this.quorumFailure(acks, w, holders));
-    });
+    const outcome = this.settle(plan, entries, before).then((failure) => (failure === null ? null : errorBytes(failure)));
     this.waits.holdUntil(
       "unsettled",
       map,
@@ -79,7 +80,7 @@ export class QuorumWriter {
   /** The awaited form of {@link write} (a command still running, or too many in flight). */
   private async finish(session: ClientSession, r: void | Promise<void>, startLen: number, plan: WritePlan, before: EntryState[]): Promise<void> {
     const reply = session.reply;
-    const { map, keys, holders, w } = plan;
+    const { map, keys, holders } = plan;
     if (r) await r;
     if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
     const entries = this.stampAll(map, keys);
@@ -89,21 +90,38 @@ export class QuorumWriter {
       void this.replicas.replicate(holders, entries, holders.length);
       return;
     }
-    const need = w - 1;
-    const replicated = this.replicas.replicate(holders, entries, need).then((acks) => {
-      if (acks < need) this.rollback(before, entries);
-      return acks;
-    });
+    const settled = this.settle(plan, entries, before);
     this.waits.holdUntil(
       "unsettled",
       map,
       entries.map((e) => e.key),
-      replicated,
+      settled,
     );
-    const acks = await replicated;
-    if (acks >= need) return;
+    const failure = await settled;
+    if (failure === null) return;
     reply.len = startLen;
-    reply.error(this.quorumFailure(acks, w, holders));
+    reply.error(failure);
+  }
+
+  /**
+   * Waits for the write's quorum. Met: null. Failed: the write is rolled back
+   * here and taken back from the replicas that took it (`undo`), then the
+   * `-WRITEQUORUM` line says whether that left no trace anywhere (every
+   * replica refused it or confirmed the undo) or the outcome is unknown (a
+   * replica that did not answer may hold it, and would spread it).
+   */
+  private async settle(plan: WritePlan, entries: EntryState[], before: EntryState[]): Promise<string | null> {
+    const { holders, w } = plan;
+    const need = w - 1;
+    const repl = this.replicas.replicate(holders, entries, need);
+    const acks = await repl.acks;
+    if (acks >= need) return null;
+    const prev = entries.map((e) => before.find((b) => sameKey(b.key, e.key)) ?? { ...e, value: null, expireAt: 0, version: 0 });
+    this.rollback(prev, entries);
+    const answers = await repl.all;
+    const undone = answers.took.length > 0 && !this.c.bugs?.keepFailedWrites ? await this.replicas.undo(answers.took, prev, entries) : [];
+    const traces = [...answers.unreachable, ...answers.took.filter((h) => !undone.includes(h))];
+    return this.quorumFailure(acks, w, holders, traces);
   }
 
   /**
@@ -112,11 +130,8 @@ export class QuorumWriter {
    * and a write computed on a stale copy — an owner the others had already
    * replaced — would then win over acknowledged ones).
    */
-  private rollback(before: EntryState[], entries: EntryState[]): void {
-    for (const e of entries) {
-      const prev = before.find((b) => b.key.length === e.key.length && b.key.every((x, i) => x === e.key[i]));
-      if (prev && this.c.sync.restore(prev, e.version)) this.stats.rolledBack++;
-    }
+  private rollback(prev: EntryState[], entries: EntryState[]): void {
+    for (let i = 0; i < entries.length; i++) if (this.c.sync.restore(prev[i]!, entries[i]!.version)) this.stats.rolledBack++;
   }
 
   private stampAll(map: string, keys: Uint8Array[]): EntryState[] {
@@ -128,8 +143,12 @@ export class QuorumWriter {
     return entries;
   }
 
-  private quorumFailure(acks: number, w: number, holders: string[]): string {
+  /** The -WRITEQUORUM line: how many copies took the write, and whether it may still hold somewhere (`traces`). */
+  private quorumFailure(acks: number, w: number, holders: string[], traces: string[]): string {
     this.stats.quorumFailures++;
-    return `WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`;
+    const head = `WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`;
+    if (traces.length === 0) return `${head}; nothing was applied: undone on every copy`;
+    this.stats.unknownOutcomes++;
+    return `${head}; outcome unknown: ${traces.join(", ")} did not confirm it is undone and may apply it later`;
   }
 }

@@ -21,6 +21,8 @@ export interface RouterStats {
   tryAgain: number;
   /** Writes undone locally after their quorum failed. */
   rolledBack: number;
+  /** Failed writes answered "outcome unknown": a replica that may hold the write did not confirm the undo. */
+  unknownOutcomes: number;
   /** Commands that first fetched their keys because this node had just taken the partition over. */
   catchUps: number;
   /** Replica pushes (apply) that failed or timed out. */
@@ -47,6 +49,7 @@ export function newRouterStats(): RouterStats {
     reforwarded: 0,
     tryAgain: 0,
     rolledBack: 0,
+    unknownOutcomes: 0,
     replicaFailures: 0,
     clusterQuorumRefusals: 0,
     moved: 0,

@@ -116,7 +116,9 @@ function scan(ctx: CommandContext): void {
   const part = a.intOrNull(1);
   const pc = ctx.node.config.partitionCount;
   if (part === null || part < 0 || part >= pc) throw new ShoalError("ERR", `DM.SCAN: partition id must be an integer 0-${pc - 1}`);
-  const m = mapArg(ctx, 2);
+  const name = a.str(2);
+  if (name.length === 0) throw new ShoalError("ERR", "map name must not be empty");
+  const m = ctx.node.findMap(name); // a read never creates a map
   const cursor = a.intOrNull(3);
   if (cursor === null || cursor < 0) throw new ShoalError("ERR", "invalid cursor");
   let count = 10;
@@ -130,7 +132,7 @@ function scan(ctx: CommandContext): void {
     else if (o === "replica") continue;
     else throw syntaxError();
   }
-  const page = m.scan(cursor, count, match);
+  const page = m?.scan(cursor, count, match) ?? { cursor: 0, keys: [] };
   const keys = page.keys.filter((k) => partitionOf(k, pc) === part);
   ctx.reply.arr(2);
   ctx.reply.int(page.cursor);
