@@ -9,8 +9,10 @@
  * partition its new owner is still catching up answers TRYAGAIN; the call
  * then returns what it has with a cursor that resumes there.
  *
- * Cursor layout (unsigned 64-bit, decimal): bits 0–19 owner tag, 20–33
- * partition, 34–63 entry position on the owner. 0 starts (and ends) a scan.
+ * Cursor layout: an integer below 2^53 (exact in JSON and JavaScript
+ * numbers, as HTTP hands it out): bits 0–15 owner tag, then ⌈log2 P⌉ bits
+ * of partition, the rest the entry position on the owner (28 bits with the
+ * default 271 partitions). 0 starts (and ends) a scan.
  */
 import type { Args } from "../protocol/args.ts";
 import type { ClientSession } from "../protocol/session.ts";
@@ -18,9 +20,8 @@ import type { Forwarder } from "./forwarding.ts";
 import { fnv1a64, utf8 } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
 
-const TAG_BITS = 20n;
-const PARTITION_BITS = 14n;
-const MAX_CURSOR = (1n << 64n) - 1n;
+const TAG_BITS = 16;
+const TAG_RANGE = 2 ** TAG_BITS;
 /** Owner scans one client call may make before it answers with what it has. */
 const SCANS_PER_CALL = 8;
 
@@ -33,24 +34,38 @@ export interface ScanCursor {
   tag: number;
 }
 
-/** 20 bits identifying a member name (a changed owner is told apart with probability 1 − 2⁻²⁰). */
+/** 16 bits identifying a member name (a changed owner is told apart with probability 1 − 2⁻¹⁶). */
 export function ownerTag(member: string): number {
-  return fnv1a64(utf8(member)).lo & 0xfffff;
+  return fnv1a64(utf8(member)).lo & (TAG_RANGE - 1);
 }
 
-/** Encodes a cursor; "0" never encodes a position inside a scan (partition 0 at position 0 is the start). */
-export function encodeCursor(c: ScanCursor): string {
-  return ((BigInt(c.position) << (TAG_BITS + PARTITION_BITS)) | (BigInt(c.partition) << TAG_BITS) | BigInt(c.tag)).toString();
+/** How many values the partition field holds for `partitionCount` partitions (a power of two). */
+function partitionRange(partitionCount: number): number {
+  return 2 ** Math.max(1, Math.ceil(Math.log2(partitionCount)));
 }
 
-/** Decodes a cursor; null when it is not one this layout produces for `partitionCount` partitions. */
+/**
+ * Encodes a cursor for `partitionCount` partitions. Throws RangeError when
+ * the position does not fit (a map of more than 2^28 entries on one node).
+ */
+export function encodeCursor(c: ScanCursor, partitionCount: number): string {
+  const pr = partitionRange(partitionCount);
+  const v = (c.position * pr + c.partition) * TAG_RANGE + c.tag;
+  if (!Number.isSafeInteger(v)) throw new RangeError(`cluster SCAN: entry position ${c.position} does not fit in a cursor`);
+  return String(v);
+}
+
+/** Decodes a cursor; null when it is not one {@link encodeCursor} produces for `partitionCount` partitions. */
 export function decodeCursor(text: string, partitionCount: number): ScanCursor | null {
-  if (!/^\d{1,20}$/.test(text)) return null;
-  const v = BigInt(text);
-  if (v > MAX_CURSOR) return null;
-  const partition = Number((v >> TAG_BITS) & ((1n << PARTITION_BITS) - 1n));
+  if (!/^\d{1,16}$/.test(text)) return null;
+  const v = Number(text);
+  if (!Number.isSafeInteger(v)) return null;
+  const pr = partitionRange(partitionCount);
+  const tag = v % TAG_RANGE;
+  const rest = Math.floor(v / TAG_RANGE);
+  const partition = rest % pr;
   if (partition >= partitionCount) return null;
-  return { partition, position: Number(v >> (TAG_BITS + PARTITION_BITS)), tag: Number(v & ((1n << TAG_BITS) - 1n)) };
+  return { partition, position: Math.floor(rest / pr), tag };
 }
 
 /** SCAN options a plain client may give. */
@@ -123,7 +138,7 @@ export async function clusterScan(session: ClientSession, args: Args, table: Par
     } else position = page.cursor;
   }
   reply.arr(2);
-  reply.bulkStr(p >= table.partitionCount ? "0" : encodeCursor({ partition: p, position, tag }));
+  reply.bulkStr(p >= table.partitionCount ? "0" : encodeCursor({ partition: p, position, tag }, table.partitionCount));
   reply.arr(keys.length);
   for (const k of keys) reply.bulk(k);
   return true;

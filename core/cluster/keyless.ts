@@ -3,7 +3,8 @@
  * cache: DBSIZE, KEYS and SCAN cover every member (each key counted once,
  * on its owner); Redis Cluster clients get per-node answers (owned keys
  * only), as from a Redis Cluster master. FLUSHDB/FLUSHALL/DM.DESTROY and
- * PUBLISH reach every member. DM.SCAN goes to the partition's owner.
+ * PUBLISH reach every member. DM.SCAN goes to the partition's owner. DM.MAPS
+ * and DM.SCANALL (a whole named map) cover every member like KEYS and SCAN.
  */
 import type { Args } from "../protocol/args.ts";
 import type { Command } from "../protocol/command.ts";
@@ -24,6 +25,7 @@ export const KEYLESS: Record<string, true> = {
   flushdb: true,
   flushall: true,
   "dm.destroy": true,
+  "dm.maps": true,
   "dm.scanall": true,
 };
 
@@ -45,7 +47,6 @@ export class KeylessRouter {
       case "dm.scan": {
         const p = args.intOrNull(1);
         if (p === null || p < 0 || p >= table.partitionCount) return LOCAL;
-
         for (let i = 4; i < args.n; i++) if (args.is(i, "replica")) return LOCAL;
         const owner = table.owner(p);
         return owner === this.c.self ? LOCAL : this.f.forward(session, owner, args, 1);
@@ -56,6 +57,9 @@ export class KeylessRouter {
       case "keys":
         if (session.clusterAware) return LOCAL;
         return running(this.fanOut(session, args, table.members, command.name === "dbsize" ? "sum" : "concat", true));
+      case "dm.maps":
+        if (session.clusterAware) return LOCAL;
+        return running(this.fanOut(session, args, table.members, "concat", true));
       case "scan":
         if (session.clusterAware) return LOCAL;
         return running(this.clusterScan(session, args, table, 1));

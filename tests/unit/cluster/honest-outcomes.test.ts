@@ -156,8 +156,10 @@ describe("a failed quorum write", () => {
 
 describe("cluster SCAN", () => {
   test("cursors encode partition, position and owner; a bad cursor is refused like Redis", async () => {
-    const c = { partition: 17, position: 123_456, tag: 0xabcde };
-    expect(decodeCursor(encodeCursor(c), 31)).toEqual(c);
+    const c = { partition: 17, position: 123_456, tag: 0xabcd };
+    expect(decodeCursor(encodeCursor(c, 31), 31)).toEqual(c);
+    expect(Number.isSafeInteger(Number(encodeCursor({ partition: 270, position: 2 ** 28 - 1, tag: 0xffff }, 271)))).toBe(true);
+    expect(() => encodeCursor({ partition: 0, position: 2 ** 40, tag: 0 }, 271)).toThrow(RangeError);
     expect(decodeCursor("18446744073709551616", 31)).toBeNull();
     expect(decodeCursor("abc", 31)).toBeNull();
     expect(parseScanReply(enc.encode("*2\r\n:5\r\n*2\r\n$1\r\na\r\n$2\r\nbc\r\n"))).toEqual({ cursor: 5, keys: [utf8("a"), utf8("bc")] });
