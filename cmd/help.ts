@@ -23,8 +23,21 @@ Commands:
 Run 'shoal <command> --help' for the options of a command.
 `;
 
+/** The connection options of cli, stats and bench (redis-cli's names). */
+const CONNECTION_HELP = `  -h <host>        server host (default 127.0.0.1)
+  -p <port>        server RESP port (default $SHOAL_PORT or 3320; the --tls-port with --tls)
+  -a <password>    AUTH password (default $SHOAL_REQUIREPASS, then $REDISCLI_AUTH); also --pass
+  --user <name>    ACL user to AUTH as (with -a/--pass)
+  --tls            connect over TLS (implied by the options below)
+  --cacert <file>  CA certificate to verify the server with (default: the system's)
+  --cert <file>    client certificate, with --key (servers started with --tls-ca ask for one)
+  --key <file>     private key of --cert
+  --sni <name>     server name to send and verify (default: the host)
+  --insecure       do not verify the server's certificate
+`;
+
 /** `shoal cli --help`. */
-export const CLI_HELP = `Usage: shoal cli [-h host] [-p port] [-a password] [--raw] [command [arg …]]
+export const CLI_HELP = `Usage: shoal cli [-h host] [-p port] [-a password] [--user name] [--tls …] [--raw] [command [arg …]]
 
 With a command, runs it once and prints the reply like redis-cli; the exit
 status is 1 when the reply is an error. Without one, starts an interactive
@@ -32,15 +45,12 @@ prompt (host:port>) that reads commands from stdin; quote arguments with
 "double quotes" (escapes \\n, \\xHH) or 'single quotes'. 'quit' or Ctrl-D leaves.
 
 Options:
-  -h <host>        server host (default 127.0.0.1)
-  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
-  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
-  --raw            print replies raw, without quotes and types
+${CONNECTION_HELP}  --raw            print replies raw, without quotes and types
   --help           show this help
 `;
 
 /** `shoal stats --help`. */
-export const STATS_HELP = `Usage: shoal stats [-h host] [-p port] [-a password] [--json]
+export const STATS_HELP = `Usage: shoal stats [-h host] [-p port] [-a password] [--user name] [--tls …] [--json]
 
 Prints a running node's statistics (the STATS command: keys, memory, hits,
 misses, connections, commands, maps) followed by its INFO sections. On a
@@ -49,15 +59,12 @@ incarnation and owned/replica partitions, table epoch, replication and
 quorum settings, migration state, and router and membership counters.
 
 Options:
-  -h <host>        server host (default 127.0.0.1)
-  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
-  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
-  --json           print the raw STATS JSON only (with a "cluster" field when clustered)
+${CONNECTION_HELP}  --json           print the raw STATS JSON only (with a "cluster" field when clustered)
   --help           show this help
 `;
 
 /** `shoal bench --help`. */
-export const BENCH_HELP = `Usage: shoal bench [-h host] [-p port] [-a password] [-c clients] [-n requests]
+export const BENCH_HELP = `Usage: shoal bench [-h host] [-p port] [-a password] [--user name] [--tls …] [-c clients] [-n requests]
                    [-d size] [-P pipeline] [-t tests] [-r keyspace] [-q]
 
 Runs a redis-benchmark style workload over real connections against a
@@ -65,10 +72,7 @@ running node (or any Redis server) and prints, per test, requests per
 second with p50 and p99 latency in milliseconds. Progress goes to stderr.
 
 Options:
-  -h <host>        server host (default 127.0.0.1)
-  -p <port>        server RESP port (default $SHOAL_PORT or 3320)
-  -a <password>    AUTH password (default $SHOAL_REQUIREPASS)
-  -c <clients>     parallel connections (default 50)
+${CONNECTION_HELP}  -c <clients>     parallel connections (default 50)
   -n <requests>    requests per test (default 100000)
   -d <bytes>       value size of SET (default 100)
   -P <n>           pipeline n requests per round trip (default 1)

@@ -2,6 +2,8 @@
  * What a subcommand gets from the process (so tests can run subcommands
  * in-process) and the redis-cli style option parsing the client tools share.
  */
+import { readFileSync } from "node:fs";
+import type { ClientTlsOptions } from "./resp-client.ts";
 
 /** Process surface handed to each subcommand. */
 export interface CommandIO {
@@ -73,7 +75,7 @@ export function parseOptions(args: readonly string[], spec: OptionSpec): ParsedO
   return { options, rest: args.slice(i), help };
 }
 
-/** Options every client tool accepts (-h host -p port -a password). */
+/** Options every client tool accepts, as redis-cli spells them (-h host -p port -a password --user --tls …). */
 export const CONNECTION_OPTIONS: OptionSpec = {
   "-h": { key: "host", value: true },
   "--host": { key: "host", value: true },
@@ -81,16 +83,63 @@ export const CONNECTION_OPTIONS: OptionSpec = {
   "--port": { key: "port", value: true },
   "-a": { key: "password", value: true },
   "--pass": { key: "password", value: true },
+  "--user": { key: "user", value: true },
+  "--tls": { key: "tls", value: false },
+  "--cacert": { key: "cacert", value: true },
+  "--cert": { key: "cert", value: true },
+  "--key": { key: "key", value: true },
+  "--insecure": { key: "insecure", value: false },
+  "--sni": { key: "sni", value: true },
 };
 
-/** Host, port and password from options, falling back to SHOAL_PORT/SHOAL_REQUIREPASS and defaults. */
-export function connectionTarget(options: Record<string, string>, env: CommandIO["env"]) {
+/** Where a client tool connects, and how. */
+export interface ConnectionTarget {
+  host: string;
+  port: number;
+  password?: string;
+  user?: string;
+  tls?: ClientTlsOptions;
+}
+
+/** Reads a PEM file an option names; a UsageError names the option when it cannot. */
+function pemFile(option: string, path: string, readFile: (path: string) => string): string {
+  try {
+    return readFile(path);
+  } catch (e) {
+    throw new UsageError(`${option}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Host, port, credentials and TLS from options, falling back to
+ * SHOAL_PORT/SHOAL_REQUIREPASS (REDISCLI_AUTH) and defaults. Any of
+ * --cacert/--cert/--key/--insecure/--sni implies --tls.
+ */
+export function connectionTarget(
+  options: Record<string, string>,
+  env: CommandIO["env"],
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): ConnectionTarget {
   const host = options["host"] ?? "127.0.0.1";
   const portText = options["port"] ?? env["SHOAL_PORT"] ?? "3320";
   const port = positiveInt(portText, "-p");
   if (port > 65535) throw new UsageError(`-p: expected a port 1-65535, got "${portText}"`);
-  const password = options["password"] ?? env["SHOAL_REQUIREPASS"] ?? env["REDISCLI_AUTH"];
-  return { host, port, password: password === "" ? undefined : password };
+  const raw = options["password"] ?? env["SHOAL_REQUIREPASS"] ?? env["REDISCLI_AUTH"];
+  const password = raw === "" ? undefined : raw;
+  const user = options["user"];
+  if (user !== undefined && password === undefined) throw new UsageError("--user needs a password: add --pass <password> (or -a)");
+  const wantsTls = ["tls", "cacert", "cert", "key", "insecure", "sni"].some((k) => options[k] !== undefined);
+  if ((options["cert"] === undefined) !== (options["key"] === undefined)) throw new UsageError("--cert and --key go together (the client certificate and its key)");
+  const tls: ClientTlsOptions | undefined = wantsTls
+    ? {
+        ca: options["cacert"] === undefined ? undefined : pemFile("--cacert", options["cacert"], readFile),
+        cert: options["cert"] === undefined ? undefined : pemFile("--cert", options["cert"], readFile),
+        key: options["key"] === undefined ? undefined : pemFile("--key", options["key"], readFile),
+        insecure: options["insecure"] === "true",
+        serverName: options["sni"],
+      }
+    : undefined;
+  return { host, port, password, user, tls };
 }
 
 /** Parses a positive integer option or throws a UsageError naming the option. */

@@ -4,6 +4,7 @@
  * resolve as RespError values (use {@link RespClient.call} to throw instead).
  */
 import type { Socket } from "bun";
+import { connectFailure } from "./connect-errors.ts";
 import { encodeCommand, RespError, RespParser, type RespReply } from "./resp-parser.ts";
 
 export { encodeCommand, RespError, RespMap, RespParser, type RespReply, RespSimple, replyText } from "./resp-parser.ts";
@@ -14,8 +15,25 @@ export interface ConnectOptions {
   port?: number;
   /** Sent with AUTH right after connecting. */
   password?: string;
+  /** ACL user for AUTH (with `password`); default: the default user. */
+  user?: string;
+  /** Connect over TLS (redis-cli --tls); CA and client certificate as PEM text. */
+  tls?: ClientTlsOptions;
   /** Connect (and AUTH) deadline in ms. Default 5000. */
   timeoutMs?: number;
+}
+
+/** TLS settings of a client connection. */
+export interface ClientTlsOptions {
+  /** CA certificates to trust (PEM); default: the system's. */
+  ca?: string;
+  /** Client certificate and key (PEM), for servers started with --tls-ca. */
+  cert?: string;
+  key?: string;
+  /** Skip verifying the server's certificate (redis-cli --insecure). */
+  insecure?: boolean;
+  /** Server name to verify (redis-cli --sni); default the host. */
+  serverName?: string;
 }
 
 type Waiter = (reply: RespReply | Error) => void;
@@ -42,29 +60,48 @@ export class RespClient {
     const port = opts.port ?? 3320;
     const timeoutMs = opts.timeoutMs ?? 5000;
     const client = new RespClient();
+    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`could not connect to ${host}:${port}: timed out after ${timeoutMs}ms`)), timeoutMs);
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "TIMEOUT" })), timeoutMs);
     });
+    const t = opts.tls;
+    let handshake: Promise<void> = Promise.resolve();
+    let settle: (err?: Error) => void = () => {};
+    if (t) handshake = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
     try {
       client.socket = await Promise.race([
         Bun.connect({
           hostname: host,
           port,
+          tls: t ? { ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.insecure !== true, serverName: t.serverName } : undefined,
           socket: {
             data: (_s, chunk) => client.onData(chunk),
             drain: (s) => client.flush(s),
-            close: () => client.onClose(new Error("connection closed")),
-            error: (_s, err) => client.onClose(err),
+            close: () => {
+              settle(Object.assign(new Error("the server closed the connection during the TLS handshake"), { code: "ECONNRESET" }));
+              client.onClose(new Error("connection closed"));
+            },
+            error: (_s, err) => {
+              settle(err);
+              client.onClose(err);
+            },
+            handshake: (_s, ok, authError) => settle(ok && (authError === null || t?.insecure) ? undefined : (authError ?? new Error("TLS handshake failed"))),
           },
         }),
         deadline,
-      ]).catch((err: Error) => {
-        throw new Error(err.message.startsWith("could not connect") ? err.message : `could not connect to ${host}:${port}: ${err.message}`);
-      });
+      ]);
+      await Promise.race([handshake, deadline]);
+    } catch (err) {
+      client.close();
+      clearTimeout(timer);
+      throw new Error(connectFailure(address, err, t !== undefined));
+    }
+    try {
       client.socket.setNoDelay(true);
       if (opts.password !== undefined) {
-        const reply = await Promise.race([client.send(["AUTH", opts.password]), deadline]);
+        const auth = opts.user === undefined ? ["AUTH", opts.password] : ["AUTH", opts.user, opts.password];
+        const reply = await Promise.race([client.send(auth), deadline]);
         if (reply instanceof RespError) throw new Error(`AUTH failed: ${reply.message}`);
       }
       return client;

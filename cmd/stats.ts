@@ -119,9 +119,10 @@ export async function runStats(args: readonly string[], io: CommandIO): Promise<
     return 0;
   }
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  const target = connectionTarget(options, io.env);
   let client: RespClient;
   try {
-    client = await RespClient.connect(connectionTarget(options, io.env));
+    client = await RespClient.connect(target);
   } catch (err) {
     io.err(`${(err as Error).message}\n`);
     return 1;
