@@ -93,3 +93,46 @@ export interface PubSub {
   /** Subscribes to a glob pattern; returns an unsubscribe function. */
   psubscribe(pattern: Bytes, listener: PubSubListener): () => void;
 }
+
+/**
+ * A named map whose every call returns a promise: the embedded API's map in
+ * a cluster (each call is routed to the key's owner, replicated with the
+ * write quorum, like a RESP command) and, alone, a thin wrapper of the
+ * local {@link DMap}. Cluster errors reject with a ShoalError carrying their
+ * code (`WRITEQUORUM`, `CLUSTERDOWN`, `TRYAGAIN`, …).
+ */
+export interface AsyncDMap {
+  readonly name: string;
+  /** The value, or null when missing/expired. */
+  get(key: Bytes): Promise<Uint8Array | null>;
+  /** Stores a value; false when NX/XX prevented it. */
+  put(key: Bytes, value: Bytes, opts?: PutOptions): Promise<boolean>;
+  /** Stores and returns the previous value. */
+  getPut(key: Bytes, value: Bytes): Promise<Uint8Array | null>;
+  /** Deletes; true when a live key was removed. */
+  delete(key: Bytes): Promise<boolean>;
+  /** Remaining TTL in ms: -2 when missing, -1 when it has none. */
+  ttl(key: Bytes): Promise<number>;
+  /** Sets a relative TTL (ms); <= 0 deletes. False when missing. */
+  expire(key: Bytes, ttlMs: number): Promise<boolean>;
+  /** Sets an absolute expiry (Unix ms). False when missing. */
+  expireAt(key: Bytes, atMs: number): Promise<boolean>;
+  /** Removes the TTL; true when there was one. */
+  persist(key: Bytes): Promise<boolean>;
+  /** Adds `by` to an integer value (missing = 0). */
+  incrBy(key: Bytes, by: number | bigint): Promise<bigint>;
+  /** Adds `by` to a float value; the new value as Redis formats it. */
+  incrByFloat(key: Bytes, by: number): Promise<string>;
+  /** Cursor scan over the whole map (every member in a cluster); `match` is a Redis glob. */
+  scan(cursor: number, count: number, match?: string): Promise<ScanPage>;
+  /** Live keys (cluster-wide, each key once). */
+  size(): Promise<number>;
+  /** Removes every key (on every member). */
+  clear(): Promise<void>;
+  /** Acquires a lock on key, waiting up to `waitMs`; null when not acquired. */
+  lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null>;
+  /** Releases a lock; false when the token does not hold it. */
+  unlock(key: Bytes, token: string): Promise<boolean>;
+  /** Extends a held lock's lease; false when the token does not hold it. */
+  lockLease(key: Bytes, token: string, leaseMs: number): Promise<boolean>;
+}

@@ -8,7 +8,7 @@
 export type RespValue =
   | { kind: "simple"; text: string }
   | { kind: "error"; code: string; message: string }
-  | { kind: "int"; value: number }
+  | { kind: "int"; value: number; /** Exact value when outside ±2^53. */ big?: bigint }
   | { kind: "bulk"; value: Uint8Array }
   | { kind: "nil" }
   | { kind: "array"; items: RespValue[] };
@@ -61,8 +61,9 @@ class Reader {
         return errorValue(t === 33 ? this.blob() : this.line());
       case 58 /* : */:
       case 40 /* ( */: {
-        const n = Number(this.line());
-        return { kind: "int", value: n };
+        const text = this.line();
+        const n = Number(text);
+        return Number.isSafeInteger(n) ? { kind: "int", value: n } : { kind: "int", value: n, big: BigInt(text) };
       }
       case 44 /* , */:
         return { kind: "bulk", value: new TextEncoder().encode(this.line()) };

@@ -18,7 +18,7 @@ function quorumArg(ctx: CommandContext, i: number, name: string): void {
   if (n < 1 || n > 16) throw new ShoalError("ERR", `${name} must be between 1 and 16`);
 }
 
-/** DM.PUT dmap key value [EX s | PX ms | EXAT s | PXAT ms] [NX | XX] [W n] */
+/** DM.PUT dmap key value [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] [NX | XX] [W n] */
 function put(ctx: CommandContext): void {
   const a = ctx.args;
   let unit = "";
@@ -27,7 +27,8 @@ function put(ctx: CommandContext): void {
   let xx = false;
   for (let i = 4; i < a.n; i++) {
     const o = a.lower(i);
-    if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && !unit) {
+    if (o === "keepttl" && !unit) unit = o;
+    else if ((o === "ex" || o === "px" || o === "exat" || o === "pxat") && !unit) {
       if (i + 1 >= a.n) throw new ShoalError("ERR", `DM.PUT: ${o.toUpperCase()} expects a value`);
       unit = o;
       unitArg = ++i;
@@ -36,7 +37,7 @@ function put(ctx: CommandContext): void {
     else if (o === "w") quorumArg(ctx, ++i, "DM.PUT: W");
     else throw syntaxError();
   }
-  const at = unit ? expiryFrom(ctx, unit, unitArg, "dm.put") : 0;
+  const at = unit === "keepttl" ? -1 : unit ? expiryFrom(ctx, unit, unitArg, "dm.put") : 0;
   checkSizes(ctx, 2, 3);
   const m = mapArg(ctx, 1);
   if (nx || xx) {
