@@ -13,6 +13,7 @@ import { startServer } from "../../../cmd/serve.ts";
 import { defaultConfig } from "../../../core/config.ts";
 import { generateDevCerts } from "../../fixtures/certs.ts";
 import { freePorts } from "../../helpers/ports.ts";
+import { firstMissing, missingProgram, missingRoot, testIf } from "../../helpers/prerequisites.ts";
 import { childEnv, shoalCommand } from "../../helpers/processes.ts";
 
 const certs = generateDevCerts();
@@ -67,8 +68,8 @@ describe("listen failures name the listener, address, reason and setting", () =>
     );
   });
 
-  const canDrop = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
-  test.skipIf(!canDrop)("a port below 1024 without privileges: EACCES", async () => {
+  // dropping to an unprivileged user needs root and setpriv (util-linux)
+  testIf(firstMissing(missingRoot(), missingProgram("setpriv", "util-linux")))("a port below 1024 without privileges: EACCES", async () => {
     const [p2] = (await freePorts(1)) as [number];
     const r = await serve(["--port", "80", "--http-port", String(p2)], { asNobody: true });
     expect(r.code).toBe(1);
