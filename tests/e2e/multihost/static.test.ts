@@ -54,6 +54,9 @@ describeIf(UNAVAILABLE)("three hosts, static peers, bound to 0.0.0.0 with --adve
       let covered = 0;
       for (const r of slots) covered += (r[1] as number) - (r[0] as number) + 1;
       expect(covered).toBe(16384);
+      const shards = JSON.stringify(await s.agent.call("tests/helpers/netns-client-ops.ts", "resp", [h.ip, RESP_PORT, ["CLUSTER", "SHARDS"]]));
+      for (const x of hosts) expect(shards).toContain(`"${x.ip}"`);
+      expect(shards).not.toMatch(/0\.0\.0\.0|127\.\d+\.\d+\.\d+/);
     }
   }, 30_000);
 
