@@ -196,6 +196,7 @@ export class HostLab {
   private readonly namespaces: string[] = [];
   private readonly procs = new Set<LabProcess>();
   private readonly cutOff = new Set<string>();
+  private readonly cleanups: (() => void)[] = [];
   private destroyed = false;
 
   private constructor(readonly options: Required<HostLabOptions>) {
@@ -402,6 +403,11 @@ export class HostLab {
     }
   }
 
+  /** Runs `fn` (synchronously) when the lab is destroyed, after its processes are killed: temp files of helpers that live in a host. */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
   /**
    * Kills every process inside the lab's namespaces (started through this
    * lab or not) and deletes the namespaces, which removes the veths and the
@@ -426,6 +432,13 @@ export class HostLab {
       }
     }
     for (const ns of [...this.namespaces].reverse()) deleteNamespace(ns);
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn();
+      } catch {
+        // best effort: a cleanup must not stop the others
+      }
+    }
   }
 
   private checkOpen(): void {

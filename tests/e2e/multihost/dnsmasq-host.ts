@@ -28,6 +28,7 @@ export async function startDnsmasqIn(
   options: { localZone?: boolean } = {},
 ): Promise<DnsmasqHost> {
   const dir = mkdtempSync(join(tmpdir(), "shf-dnsmasq-"));
+  lab.onDestroy(() => rmSync(dir, { recursive: true, force: true }));
   const lines: string[] = [];
   for (const r of records.srv ?? []) lines.push(`srv-host=${r.name},${r.target},${r.port},${r.priority ?? 0},${r.weight ?? 0}`);
   for (const [name, addrs] of Object.entries(records.hosts ?? {})) for (const a of addrs) lines.push(`host-record=${name},${a}`);
