@@ -37,9 +37,21 @@ class Reader {
   constructor(private readonly b: Uint8Array) {}
 
   private line(): string {
-    const nl = this.b.indexOf(10, this.pos);
-    if (nl < 1 || this.b[nl - 1] !== 13) throw new Error("truncated reply line");
-    const s = dec.decode(this.b.subarray(this.pos + 1, nl - 1));
+    const b = this.b;
+    const nl = b.indexOf(10, this.pos);
+    if (nl < 1 || b[nl - 1] !== 13) throw new Error("truncated reply line");
+    // most lines are short ASCII (lengths, integers, OK): no decoder call for them
+    let s = "";
+    let ascii = true;
+    for (let i = this.pos + 1; i < nl - 1; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      s += String.fromCharCode(c);
+    }
+    if (!ascii) s = dec.decode(b.subarray(this.pos + 1, nl - 1));
     this.pos = nl + 1;
     return s;
   }

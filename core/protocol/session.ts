@@ -78,6 +78,8 @@ export class ClientSession {
   /** Deferred replies in order (see {@link defer}); flushed once all are settled. */
   private slots: Slot[] = [];
   private unresolved = 0;
+  /** The buffer {@link runArgv} lays its arguments out in. */
+  private argvBuf: Uint8Array | null = null;
   /** Set while an async command runs; later input queues behind it. */
   private busy: Promise<void> | null = null;
 
@@ -307,7 +309,9 @@ export class ClientSession {
     const a = this.args;
     let size = 0;
     for (const b of argv) size += b.length;
-    const buf = new Uint8Array(size);
+    // one buffer per session, reused like a connection's read buffer (the router copies what outlives the call)
+    let buf = this.argvBuf;
+    if (buf === null || buf.length < size || buf.length > Math.max(size * 4, 1 << 16)) buf = this.argvBuf = new Uint8Array(Math.max(size, 256));
     a.reserve(argv.length);
     let o = 0;
     for (let i = 0; i < argv.length; i++) {
