@@ -172,9 +172,13 @@ Example:
 `;
 
 /** `shoal version --help`. */
-export const VERSION_HELP = `Usage: shoal version
+export const VERSION_HELP = `Usage: shoal version [--json]
 
-Prints the name and version of this build.
+Prints the version, the 7-character commit this binary was built from and
+the platform it runs on, e.g.
+  shoal 0.1.0 (commit abc1234, linux-arm64, bun 1.4.5)
+
+  --json   the same as one JSON object: name, version, commit, platform, runtime
 `;
 
 /** `shoal help --help`. */

@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import { ConfigError, loadConfig, wantsCluster } from "../core/config.ts";
-import pkg from "../package.json" with { type: "json" };
 import { resolveAdvertise } from "./advertise.ts";
 import { runBench } from "./bench.ts";
+import { buildInfo, versionLine } from "./build-info.ts";
 import { runCerts } from "./certs.ts";
 import { runChaos } from "./chaos.ts";
 import { runCli } from "./cli.ts";
@@ -120,7 +120,9 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
       case "--version":
       case "-v":
         if (isHelp(rest)) io.out(helpFor("version")!);
-        else io.out(`${pkg.name} ${pkg.version}\n`);
+        else if (rest.length === 1 && rest[0] === "--json") io.out(`${JSON.stringify(buildInfo())}\n`);
+        else if (rest.length > 0) throw new UsageError(`version takes no arguments but --json, got ${JSON.stringify(rest[0])}`);
+        else io.out(`${versionLine()}\n`);
         return 0;
       case "serve":
         return await serve(rest, io);

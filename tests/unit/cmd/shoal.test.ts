@@ -36,10 +36,15 @@ describe("help and version", () => {
     expect(io.stdout).toBe(configHelp());
   });
 
-  test("version prints name and version from package.json", async () => {
+  test("version prints name, version from package.json, the 7-character commit and the platform", async () => {
     const io = captureIO();
     expect(await run(["version"], io)).toBe(0);
-    expect(io.stdout).toBe(`shoal ${pkg.version}\n`);
+    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"]).stdout.toString().trim().slice(0, 7);
+    expect(io.stdout).toBe(`shoal ${pkg.version} (commit ${head}, ${process.platform}-${process.arch}, bun ${Bun.version})\n`);
+    const json = captureIO();
+    expect(await run(["version", "--json"], json)).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ name: "shoal", version: pkg.version, commit: head, platform: `${process.platform}-${process.arch}`, runtime: `bun ${Bun.version}` });
+    expect(await run(["version", "--yaml"], captureIO())).toBe(2);
   });
 
   test("unknown commands and options exit 2 with a hint", async () => {
