@@ -37,25 +37,37 @@ export function limitedFetch(fetch: Fetch, cfg: ShoalConfig, log: Logger): Fetch
   if (cfg.httpMaxRequests === 0 && cfg.httpMaxRequestsPerIp === 0) return fetch;
   const admission = new HttpAdmission({ maxRequests: cfg.httpMaxRequests, maxRequestsPerIp: cfg.httpMaxRequestsPerIp });
   const refusals = new RefusalLog(log, "http client");
-  return async (req, server) => {
-    const ip = server.requestIP(req)?.address ?? "";
+  const perIp = cfg.httpMaxRequestsPerIp > 0;
+  const done = (res: Response, release: () => void): Response => {
+    if (res.body === null || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+      release();
+      return res;
+    }
+    return new Response(untilDone(res.body, release), res);
+  };
+  // no async/await here: this runs on every request, and most replies are not promises' worth of work
+  return (req, server) => {
+    const ip = perIp ? (server.requestIP(req)?.address ?? "") : "";
     const admitted = admission.admit(ip);
     if (typeof admitted !== "function") {
-      refusals.refuse(admitted.kind === "total" ? "too many HTTP requests at once" : "too many HTTP requests from one IP address", { remote: ip });
+      refusals.refuse(admitted.kind === "total" ? "too many HTTP requests at once" : "too many HTTP requests from one IP address", perIp ? { remote: ip } : {});
       return Response.json(refusalBody(admitted), { status: 503, headers: { "retry-after": "1" } });
     }
-    let res: Response;
+    let res: Response | Promise<Response>;
     try {
-      res = await fetch(req, server);
+      res = fetch(req, server);
     } catch (e) {
       admitted();
       throw e;
     }
-    if (res.body === null || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
-      admitted();
-      return res;
-    }
-    return new Response(untilDone(res.body, admitted), res);
+    if (!(res instanceof Promise)) return done(res, admitted);
+    return res.then(
+      (r) => done(r, admitted),
+      (e: unknown) => {
+        admitted();
+        throw e;
+      },
+    );
   };
 }
 
