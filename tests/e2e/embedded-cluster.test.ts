@@ -3,7 +3,8 @@
  * processes and two programs embedding shoal (tests/fixtures/
  * embedded-member.ts, startShoal over TCP), each in its own process, RF=2
  * W=2. Keys written through embedded member A read back through member B
- * and over RESP and HTTP through both servers; keys PUT and DELETEd over
+ * and over RESP and HTTP through both servers, and its deletes are seen
+ * there too; keys PUT and DELETEd over
  * HTTP on a server are seen by the embedded members; then member A — which
  * took its writes — is killed with kill -9 and none of them is lost.
  */
@@ -113,7 +114,8 @@ describe("e2e: embedded members (separate processes, TCP) in a cluster with dist
     embedded.push(a, b);
     expect(await a.next<{ ready: boolean }>(30_000)).toMatchObject({ ready: true });
     expect(await b.next<{ ready: boolean }>(30_000)).toMatchObject({ ready: true });
-    const fourMembers = () => servers.every((s) => s.members() === 4);
+    const membersOf = async (e: EmbeddedProc) => (await e.ask<{ members: number }>({ op: "members" })).members;
+    const fourMembers = async () => servers.every((s) => s.members() === 4) && (await membersOf(a)) === 4 && (await membersOf(b)) === 4;
     if (!(await until(fourMembers, 20_000, 100))) {
       throw new Error(`members: ${servers.map((s) => s.members())}\n${servers.map((s) => s.output().slice(-3000)).join("\n---\n")}\n--- embedded\n${a.log().slice(-2000)}`);
     }
@@ -143,6 +145,15 @@ describe("e2e: embedded members (separate processes, TCP) in a cluster with dist
     expect((await fetch(`${base(servers[0]!)}/v1/maps/orders/keys/from-http`, { method: "PUT", body: "h" })).status).toBe(204);
     expect((await fetch(`${base(servers[1]!)}/v1/maps/orders/keys/n:0`, { method: "DELETE" })).status).toBe(204);
     expect(await a.ask({ op: "get", map: "orders", keys: ["from-http", "n:0", "n:1"] })).toEqual({ values: { "from-http": "h", "n:0": null, "n:1": "named-1" } });
+
+    // deletes through embedded member A are seen through the servers (RESP and HTTP) and member B
+    const gone = entries.slice(0, 20).map(([k]) => k);
+    expect(await a.ask({ op: "del", map: "default", keys: gone })).toEqual({ deleted: gone.length });
+    for (const k of gone) expected.set(k, null);
+    await waitComplete(servers, expected, 10_000, "embedded deletes through the servers");
+    for (const s of servers) expect((await fetch(`${base(s)}/v1/maps/default/keys/${gone[0]}`)).status).toBe(404);
+    const deletedViaB = await b.ask<{ values: Record<string, string | null> }>({ op: "get", map: "default", keys: gone });
+    expect(Object.values(deletedViaB.values).every((v) => v === null)).toBe(true);
 
     // kill -9 the member that took the writes: every acknowledged one survives
     await a.kill9();
