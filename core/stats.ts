@@ -99,6 +99,8 @@ export class NodeStats {
   misses = 0;
   evictions = 0;
   expirations = 0;
+  /** Entry changes (writes, expiry changes, removals) since start; the snapshot layer compares it with its count at the last save. */
+  changes = 0;
   connectionsTotal = 0;
   connectionsCurrent = 0;
   rejectedConnections = 0;

@@ -298,8 +298,20 @@ export class EntryTable {
     return this.arena.bufferOf(r).subarray(o, o + this.keyLen[idx]!);
   }
 
-  private grow(): void {
-    const cap = this.capacity * 2;
+  /**
+   * Makes room for `n` live entries at once (metadata arrays and slot
+   * table), so a bulk load does not grow and rehash step by step.
+   */
+  reserve(n: number): void {
+    if (n > this.capacity) this.grow(n);
+    let nslots = this.mask + 1;
+    while (n * 4 > nslots * 3) nslots *= 2;
+    if (nslots !== this.mask + 1) this.rehash(nslots);
+  }
+
+  private grow(atLeast = 0): void {
+    let cap = this.capacity * 2;
+    while (cap < atLeast) cap *= 2;
     const g = <T extends Float64Array | Uint32Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);

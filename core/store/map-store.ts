@@ -67,6 +67,18 @@ export function formatFloat(v: number): string {
 }
 
 /**
+ * Told of entry changes while a snapshot is being written (core/snapshot/cut.ts
+ * keeps the snapshot a point-in-time copy with it). Every change of an
+ * entry's value, expiry or version, and every removal, calls `before(idx)`
+ * first; every insert calls `inserted(idx)` after. A new way of changing
+ * entries (another value type, another command) must call them too.
+ */
+export interface ChangeWatcher {
+  before(idx: number): void;
+  inserted(idx: number): void;
+}
+
+/**
  * One named map on this node: the Olric DMap fragment. Implements TTL
  * (lazy + sampled active expiry), max-idle, MaxKeys / MaxInuse with
  * approximated LRU eviction (Redis-style sampling), locks with fencing.
@@ -80,6 +92,8 @@ export class MapStore implements DMap {
   readonly big = new Map<number, FieldTable>();
   /** Metadata bytes of every FieldTable in {@link big} (their chunks are in the arena already). */
   bigMetaBytes = 0;
+  /** Set while a snapshot of this map is being written; see {@link ChangeWatcher}. */
+  watcher: ChangeWatcher | null = null;
 
   constructor(
     readonly name: string,
@@ -144,7 +158,9 @@ export class MapStore implements DMap {
     const h = hashBytes(kb, ko, kl);
     let idx = t.find(kb, ko, kl, h);
     const now = this.clock.now();
+    this.stats.changes++;
     if (idx >= 0) {
+      if (this.watcher !== null) this.watcher.before(idx);
       if (expireAt === -1) {
         const e = t.expireAt[idx]!;
         if (e !== 0 && e <= now) expireAt = 0;
@@ -155,9 +171,10 @@ export class MapStore implements DMap {
     } else {
       if (expireAt === -1) expireAt = 0;
       idx = t.insert(h, kb, ko, kl, vb, vo, vl);
+      if (this.watcher !== null) this.watcher.inserted(idx);
     }
     if (expireAt === 0 && this.limits.ttlMs > 0) expireAt = now + this.limits.ttlMs;
-    this.setExpire(idx, expireAt);
+    this.applyExpire(idx, expireAt);
     t.access[idx] = now;
     t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
@@ -209,6 +226,32 @@ export class MapStore implements DMap {
     t.access[idx] = now;
     t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
+  /**
+   * Puts an entry read from a snapshot, with its own expiry and version and
+   * last access `now` (no default TTL, no eviction: call
+   * {@link enforceLimits} once loading is done). A key already present keeps
+   * the higher version. Not counted as a change.
+   */
+  restore(kb: Uint8Array, ko: number, kl: number, vb: Uint8Array, vo: number, vl: number, expireAt: number, version: number, now: number): void {
+    const t = this.table;
+    const h = hashBytes(kb, ko, kl);
+    let idx = t.find(kb, ko, kl, h);
+    if (idx >= 0) {
+      if (t.version[idx]! > version) return;
+      t.setValue(idx, vb, vo, vl);
+    } else idx = t.insert(h, kb, ko, kl, vb, vo, vl);
+    this.applyExpire(idx, expireAt);
+    t.version[idx] = version;
+    t.access[idx] = now;
+  }
+
+  /** Evicts down to MaxKeys / MaxInuse (after a bulk {@link restore}). */
+  enforceLimits(): void {
+    if (this.limits.maxKeys === 0 && this.limits.maxInuse === 0) return;
+    for (let before = -1; before !== this.table.size; ) {
+      before = this.table.size;
+      this.evictIfNeeded(-1); // evicts at most 10 000 per call
+    }
   }
 
   /**
@@ -234,6 +277,18 @@ export class MapStore implements DMap {
 
   /** Sets the absolute expiry of a live entry (0 removes it). */
   setExpire(idx: number, at: number): void {
+    if (this.watcher !== null) this.watcher.before(idx);
+    this.stats.changes++;
+    this.applyExpire(idx, at);
+  }
+
+  /** Sets the version of a live entry (the cluster layer's stamp). */
+  setVersion(idx: number, version: number): void {
+    if (this.watcher !== null) this.watcher.before(idx);
+    this.table.version[idx] = version;
+  }
+
+  private applyExpire(idx: number, at: number): void {
     const t = this.table;
     t.expireAt[idx] = at;
     const pos = t.volPos[idx]!;
@@ -255,7 +310,6 @@ export class MapStore implements DMap {
     this.table.volPos[idx] = -1;
   }
 
-  /** Removes a live entry and its side indexes. */
   /**
    * Told of every entry removed because its TTL ran out (not idle or LRU
    * eviction, which are local), with its key and version: the cluster layer
@@ -267,7 +321,10 @@ export class MapStore implements DMap {
     if (this.onExpired !== null) this.onExpired(this.table.key(idx), this.table.version[idx]!);
   }
 
+  /** Removes a live entry and its side indexes. */
   removeEntry(idx: number): void {
+    if (this.watcher !== null) this.watcher.before(idx);
+    this.stats.changes++;
     const pos = this.table.volPos[idx]!;
     if (pos >= 0) this.dropVolatile(idx, pos);
     if (this.table.isBig(idx)) dropBig(this, idx);
