@@ -15,6 +15,7 @@ import { isLoopbackBind, peersAuthenticated, type ShoalConfig } from "../core/co
 import type { Discovery, DiscoveryStatus, Logger } from "../core/discovery.ts";
 import { joinHostPort } from "../core/net-address.ts";
 import type { ShoalNode } from "../core/node.ts";
+import type { ClusterCut } from "../core/snapshot/writer.ts";
 import { discoveryFromConfig } from "../plugins/discovery/from-config.ts";
 import { AdvertisedTransport } from "../transports/advertised.ts";
 import { FaultyTransport } from "../transports/faulty.ts";
@@ -43,7 +44,7 @@ async function advertisedHost(cfg: ShoalConfig): Promise<string> {
 }
 
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
-export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number): Promise<RunningCluster> {
+export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number, restored?: ClusterCut): Promise<RunningCluster> {
   const host = await advertisedHost(cfg);
   const self = joinHostPort(host, cfg.peerPort);
   const discovery: Discovery = await discoveryFromConfig(cfg, log, { host, port: cfg.peerPort, name: cfg.nodeName });
@@ -103,6 +104,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     leaveTimeoutMs: cfg.leaveTimeoutMs,
     discoveryStatus,
     log,
+    restored,
   });
   try {
     await cluster.start();

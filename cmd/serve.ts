@@ -12,6 +12,7 @@ import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { idleTimeoutSeconds, limitedFetch, sseKeepAliveMs } from "./http-limits.ts";
 import { listening } from "./listen-errors.ts";
+import { type NodePersistence, openPersistence } from "./persistence.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
 
@@ -35,8 +36,17 @@ export interface RunningServer {
  */
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
   const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log });
+  // the snapshot is loaded before any port opens: no client ever sees a half-loaded node
+  const dataDir = cfg.dataDir;
+  const persisted: NodePersistence | null = dataDir !== undefined ? openPersistence(node, { ...cfg, dataDir }, log, wantsCluster(cfg)) : null;
   const guard = respGuard(cfg, log);
-  const resp = listening("RESP", cfg.bind, cfg.port, "--port", () => listenResp(node, cfg.bind, cfg.port, guard));
+  let resp: ReturnType<typeof listenResp>;
+  try {
+    resp = listening("RESP", cfg.bind, cfg.port, "--port", () => listenResp(node, cfg.bind, cfg.port, guard));
+  } catch (e) {
+    persisted?.release();
+    throw e;
+  }
   let cluster: RunningCluster | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
@@ -54,6 +64,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     tls = ClientTls.start(node, cfg, guard, fetch, log);
   } catch (e) {
     resp.stop();
+    persisted?.release();
     throw e;
   }
   const { respTls } = tls;
@@ -65,19 +76,26 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   } catch (e) {
     resp.stop();
     await tls.stop();
+    persisted?.release();
     throw e;
   }
   node.start();
   const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
   try {
-    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port) : null;
+    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port, persisted?.restored ?? undefined) : null;
   } catch (e) {
     lagSampler.stop();
     node.stop();
     resp.stop();
     await tls.stop();
     await http.stop(true);
+    persisted?.release();
     throw e;
+  }
+  if (persisted) {
+    const layer = cluster?.cluster;
+    if (layer) persisted.persistence.attachCluster(() => layer.snapshotState());
+    persisted.persistence.start();
   }
   log.info("shoal listening", {
     node: node.config.nodeName,
@@ -98,6 +116,8 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
       reloadAclFile(node, cfg, log);
     },
     async close() {
+      // the final snapshot comes first: a graceful leave hands this node's partitions off and drops them here
+      await persisted?.close();
       await cluster?.close();
       lagSampler.stop();
       node.stop();

@@ -80,7 +80,8 @@ async function serve(args: readonly string[], io: CommandIO): Promise<number> {
       return 1;
     }
     log.error("start failed", { error: (err as Error).message });
-    return 1;
+    // 2: the configuration or the data directory needs the operator (a corrupt snapshot, a directory in use)
+    return (err as { exitCode?: number }).exitCode ?? 1;
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);

@@ -92,6 +92,18 @@ export const ShoalConfigFields = z.object({
     .default({})
     .meta({ group: "Maps", description: "per-map overrides: maps: { name: { ttl, max_idle, max_keys, max_inuse, write_quorum, read_quorum } }", arg: "", kind: "record", yamlOnly: true }),
 
+  dataDir: stringField({
+    group: "Persistence",
+    description: "directory for snapshots: set = load the snapshot at start, save on SIGTERM, every --snapshot-interval and on SAVE/BGSAVE",
+    arg: "<dir>",
+    shown: "none (no persistence)",
+  }).optional(),
+  snapshotIntervalMs: durationField({ group: "Persistence", description: "background snapshot this often when anything changed (0 = only on SAVE/BGSAVE/SIGTERM)" }).default(300_000),
+  snapshotOnError: enumField(["exit", "start-empty"], {
+    group: "Persistence",
+    description: "a corrupt or truncated snapshot at start: exit with status 2, or set the file aside and start empty",
+  }).default("exit"),
+
   preset: enumField(["local", "lan", "wan"], { group: "Cluster", description: "failure-detection timing preset" }).default("lan"),
   peers: addressListField({ group: "Cluster", description: "static seed peers", shown: "none" }).default([]),
   replicaCount: intField(1, 16, { group: "Cluster", description: "copies of each key" }).default(1),

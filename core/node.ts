@@ -9,6 +9,7 @@ import { infoSections } from "./protocol/commands/info.ts";
 import type { ClusterInfo, CommandHost, CommandRouter } from "./protocol/host.ts";
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
+import type { Persistence } from "./snapshot/persistence.ts";
 import { NodeStats } from "./stats.ts";
 import { DEFAULT_ENCODING, type EncodingLimits } from "./store/collection.ts";
 import { MapStore } from "./store/map-store.ts";
@@ -68,6 +69,8 @@ export class ShoalNode implements CommandHost {
   cachedNow = 0;
   /** The clock maps use: reads the batch-cached time when one is set. */
   readonly storeClock: Clock;
+  /** Snapshots (SAVE, BGSAVE, INFO persistence); null without --data-dir. */
+  persistence: Persistence | null = null;
   /** True once the node serves its data (single node: right after start). */
   ready = false;
   /** The default map plain Redis commands use. */

@@ -22,6 +22,7 @@
 import type { Clock, Rng, Timer } from "../clock.ts";
 import type { DiscoveryStatus, Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
+import type { ClusterCut } from "../snapshot/writer.ts";
 import type { Listener, Transport } from "../transport.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import { CatchUp } from "./catch-up.ts";
@@ -82,6 +83,8 @@ export interface ClusterNodeOptions {
   leaveTimeoutMs?: number;
   /** What the node's discovery last saw (shown in the view as `discovery`). */
   discoveryStatus?(): DiscoveryStatus;
+  /** The clock and tombstones of a snapshot this node's data was loaded from (cmd/persistence.ts). */
+  restored?: ClusterCut;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -118,6 +121,11 @@ export class ClusterNode {
     this.data = mux.channel(DATA_CHANNEL);
     this.hlc = new HybridClock(o.clock);
     this.sync = new EntrySync(o.node, this.hlc, o.clock, { ...o.tombstones, bugs: o.bugs });
+    if (o.restored) {
+      // versions this node issues stay above the ones it issued before the restart, even if the wall clock went back
+      this.hlc.restore(o.restored.hlc);
+      this.sync.importTombstones(o.restored.tombstones);
+    }
     this.membership = new Membership({
       self: o.self,
       clock: o.clock,
@@ -192,6 +200,11 @@ export class ClusterNode {
         return { host: res.host, port: res.port };
       },
     });
+  }
+
+  /** The clock and every tombstone, for a snapshot's cut. */
+  snapshotState(): ClusterCut {
+    return { hlc: this.hlc.peek(), tombstones: this.sync.exportTombstones() };
   }
 
   /** True until the initial pull after joining is done. */

@@ -11,10 +11,12 @@
  * that stays cut off for longer than the horizon and then pushes an older
  * version of a deleted key can resurrect it; the horizon must exceed the
  * longest partition/rejoin the operator expects (a restarted process comes
- * back empty, so only live, partitioned replicas matter).
+ * back empty unless it has a snapshot, whose tombstones come back with their
+ * original age).
  */
 import type { Clock } from "../clock.ts";
 import type { ShoalNode } from "../node.ts";
+import type { TombstoneRecord } from "../snapshot/writer.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import type { HybridClock } from "./hlc.ts";
 import type { EntryState } from "./peer-protocol.ts";
@@ -24,6 +26,9 @@ interface Tombstone {
   /** Wall ms when recorded. */
   at: number;
 }
+
+/** Default tombstone GC horizon, ms: a snapshot older than this cannot rejoin a cluster as it is (see cmd/persistence.ts). */
+export const DEFAULT_TOMBSTONE_HORIZON_MS = 600_000;
 
 /** Options for {@link EntrySync}. */
 export interface EntrySyncOptions {
@@ -62,7 +67,7 @@ export class EntrySync {
     private readonly clock: Clock,
     options: EntrySyncOptions = {},
   ) {
-    this.horizonMs = options.horizonMs ?? 600_000;
+    this.horizonMs = options.horizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS;
     this.maxPerMap = options.maxPerMap ?? 100_000;
     this.skipTombstone = options.bugs?.skipTombstone === true;
   }
@@ -83,7 +88,7 @@ export class EntrySync {
       this.remember(map, key, version);
       return { map, key, value: null, expireAt: 0, version };
     }
-    m.table.version[idx] = version;
+    m.setVersion(idx, version);
     this.tombs.get(map)?.delete(latin1(key));
     return { map, key, ...m.exportValue(idx), expireAt: m.table.expireAt[idx]!, version };
   }
@@ -139,6 +144,35 @@ export class EntrySync {
   *tombstones(): Generator<EntryState> {
     for (const [map, t] of this.tombs) {
       for (const [k, v] of t) yield { map, key: bytesOf(k), value: null, expireAt: 0, version: v.version };
+    }
+  }
+
+  /** Every tombstone with the time it was recorded, oldest first per map (for snapshots). */
+  exportTombstones(): TombstoneRecord[] {
+    const out: TombstoneRecord[] = [];
+    for (const [map, t] of this.tombs) for (const [k, v] of t) out.push({ map, key: bytesOf(k), version: v.version, at: v.at });
+    return out;
+  }
+
+  /**
+   * Puts back tombstones read from a snapshot, keeping the time each was
+   * first recorded (so the GC horizon counts the time the node was down).
+   * One this node holds at a higher version already wins.
+   */
+  importTombstones(list: readonly TombstoneRecord[]): void {
+    const sorted = [...list].sort((a, b) => a.at - b.at);
+    for (const r of sorted) {
+      let t = this.tombs.get(r.map);
+      if (!t) this.tombs.set(r.map, (t = new Map()));
+      const k = latin1(r.key);
+      const had = t.get(k);
+      if (had && had.version >= r.version) continue;
+      t.delete(k);
+      t.set(k, { version: r.version, at: r.at });
+      if (t.size > this.maxPerMap) {
+        const oldest = t.keys().next().value;
+        if (oldest !== undefined) t.delete(oldest);
+      }
     }
   }
 

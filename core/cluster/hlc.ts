@@ -98,6 +98,14 @@ export class HybridClock {
     return ahead > this.maxDriftMs ? new ClockDriftError(physicalOf(remote), physicalOf(this.wall()), this.maxDriftMs).message : null;
   }
 
+  /**
+   * Raises the clock to at least `version` (this node's own clock saved in a
+   * snapshot), without the drift check {@link update} applies to peers.
+   */
+  restore(version: number): void {
+    if (Number.isSafeInteger(version) && version > this.last) this.last = version;
+  }
+
   /** The last version issued or observed, without ticking. */
   peek(): number {
     return this.last;

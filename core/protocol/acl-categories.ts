@@ -83,6 +83,8 @@ const KNOWN: Record<string, string> = {
   info: "slow dangerous",
   time: "fast",
   lastsave: "admin fast dangerous",
+  save: "admin slow dangerous",
+  bgsave: "admin slow dangerous",
   publish: "pubsub fast",
   subscribe: "pubsub slow",
   psubscribe: "pubsub slow",

@@ -6,6 +6,7 @@ import { dmapCommands } from "./commands/dmap.ts";
 import { dmapKeyspaceCommands } from "./commands/dmap-keyspace.ts";
 import { hashCommands } from "./commands/hashes.ts";
 import { keyCommands } from "./commands/keys.ts";
+import { persistenceCommands } from "./commands/persistence.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
 import { serverCommands } from "./commands/server.ts";
 import { setCommands } from "./commands/sets.ts";
@@ -18,7 +19,7 @@ export class CommandTable {
   private readonly set: Command;
 
   constructor() {
-    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands, ...hashCommands, ...setCommands]) {
+    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands, ...hashCommands, ...setCommands, ...persistenceCommands]) {
       // each node counts its own calls: copy the shared definitions
       this.byName.set(c.name, { ...c, calls: 0 });
     }

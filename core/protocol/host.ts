@@ -68,6 +68,20 @@ export interface ClusterInfo {
   info(): Record<string, string | number>;
 }
 
+/** Snapshots as SAVE/BGSAVE/LASTSAVE/INFO see them (core/snapshot/persistence.ts implements it). */
+export interface SnapshotControl {
+  /** SAVE: a whole snapshot now; rejects with a ShoalError (one running already, or the write failed). */
+  save(): Promise<unknown>;
+  /** BGSAVE: starts one; throws a ShoalError when one runs or it cannot start; the promise reports the outcome. */
+  bgsave(): Promise<unknown>;
+  /** BGSAVE SCHEDULE. */
+  schedule(): "started" | "scheduled";
+  /** Unix seconds of the last successful save. */
+  readonly lastSaveUnix: number;
+  /** INFO's `# Persistence` fields. */
+  info(): [string, string | number][];
+}
+
 /** The commands a node serves. */
 export interface CommandCatalog {
   readonly byName: Map<string, Command>;
@@ -100,6 +114,8 @@ export interface CommandHost {
   overMemory(): boolean;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */
   cachedNow: number;
+  /** Snapshots; null without --data-dir. */
+  readonly persistence: SnapshotControl | null;
   /** The cluster routing hook; null on a single node. */
   readonly router: CommandRouter | null;
   /** The Redis Cluster face; null on a single node (CLUSTER commands then answer as a cluster-disabled Redis). */

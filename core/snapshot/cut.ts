@@ -18,6 +18,8 @@
  * written, even when it reuses a freed index the walk has not reached.
  * Indices past the cut's high-water mark were all born after it.
  */
+
+import { exportBlob } from "../store/collection.ts";
 import type { EntryTable } from "../store/entry-table.ts";
 import type { ChangeWatcher, MapStore } from "../store/map-store.ts";
 import { BlockBuilder, BlockType, EntryFlag, ValueType } from "./format.ts";
@@ -39,14 +41,14 @@ export class EntryBlocks {
     private readonly emit: EmitBlock,
   ) {}
 
-  /** Appends entry `idx` of `t` as it is now. */
-  add(t: EntryTable, idx: number): void {
-    let b = this.b;
-    if (b === null) {
-      b = this.b = new BlockBuilder(BlockType.Entries, Math.min(this.target + 1024, 64 * 1024));
-      b.u32(this.mapId);
-      b.u32(0); // count, patched by flush
+  /** Appends entry `idx` of map `m` as it is now. */
+  add(m: MapStore, idx: number): void {
+    const t = m.table;
+    if (!t.isString(idx)) {
+      this.addBlob(t, idx, t.kind(idx), exportBlob(m, idx));
+      return;
     }
+    const b = this.open();
     const arena = t.arena;
     const r = t.ref[idx]!;
     const page = arena.bufferOf(r);
@@ -64,9 +66,42 @@ export class EntryBlocks {
     b.bytes(page, o + kl + t.hdrLen[idx]!, vl);
     if (exp !== 0) b.f64(exp);
     if (ver !== 0) b.f64(ver);
+    this.added(b, kl + vl);
+  }
+
+  /** Appends a hash or set entry: its canonical blob as the value. */
+  private addBlob(t: EntryTable, idx: number, kind: number, blob: Uint8Array): void {
+    const b = this.open();
+    const kl = t.keyLen[idx]!;
+    const exp = t.expireAt[idx]!;
+    const ver = t.version[idx]!;
+    const r = t.ref[idx]!;
+    b.ensure(2 + 16 + kl + blob.length + 16);
+    b.u8(kind);
+    b.u8((exp !== 0 ? EntryFlag.Expiry : 0) | (ver !== 0 ? EntryFlag.Version : 0));
+    b.varint(kl);
+    b.bytes(t.arena.bufferOf(r), t.arena.offsetOf(r), kl);
+    b.varint(blob.length);
+    b.bytes(blob, 0, blob.length);
+    if (exp !== 0) b.f64(exp);
+    if (ver !== 0) b.f64(ver);
+    this.added(b, kl + blob.length);
+  }
+
+  private open(): BlockBuilder {
+    let b = this.b;
+    if (b === null) {
+      b = this.b = new BlockBuilder(BlockType.Entries, Math.min(this.target + 1024, 64 * 1024));
+      b.u32(this.mapId);
+      b.u32(0); // count, patched by flush
+    }
+    return b;
+  }
+
+  private added(b: BlockBuilder, bytes: number): void {
     this.count++;
     this.entries++;
-    this.bytes += kl + vl;
+    this.bytes += bytes;
     if (b.payloadBytes >= this.target) this.flush();
   }
 
@@ -138,7 +173,7 @@ export class MapCut implements ChangeWatcher {
     const t = this.store.table;
     const exp = t.expireAt[idx]!;
     if (exp !== 0 && exp <= this.cutAt) return false;
-    this.out.add(t, idx);
+    this.out.add(this.store, idx);
     return true;
   }
 }

@@ -22,8 +22,9 @@
  * - TOMBSTONES: u32 map id | u32 count | count × (varint key length | key | f64 version | f64 recorded at)
  * - END: f64 entries | f64 tombstones | u32 maps | u32 blocks before this one
  *
- * Value types: 0 = string (the value bytes). Other types (hashes, sets) get
- * their own tag and keep their value bytes opaque to the framing; a reader
+ * Value types: 0 = string (the value bytes), 1 = hash, 2 = set (the value is
+ * the collection's canonical blob, core/store/compact.ts, whatever its
+ * encoding in memory). The framing treats value bytes as opaque; a reader
  * that meets a tag it does not know refuses the file rather than guess.
  */
 import { crc32c } from "./crc32c.ts";
@@ -43,8 +44,10 @@ export const MAX_BLOCK_PAYLOAD = 1 << 30;
 export const BlockType = { Header: 1, Map: 2, Entries: 3, Tombstones: 4, End: 0x7f } as const;
 export type BlockType = (typeof BlockType)[keyof typeof BlockType];
 
-/** Value type tags of entries. */
-export const ValueType = { String: 0 } as const;
+/** Value type tags of entries: the store's kinds (core/store/collection.ts Kind). */
+export const ValueType = { String: 0, Hash: 1, Set: 2 } as const;
+/** The highest value type this version reads. */
+export const MAX_VALUE_TYPE = 2;
 
 /** Entry flag bits. */
 export const EntryFlag = { Expiry: 1, Version: 2 } as const;
@@ -83,6 +86,9 @@ export class SnapshotCorrupt extends Error {
     this.name = "SnapshotCorrupt";
   }
 }
+
+/** Thrown by a {@link SnapshotTarget} that cannot take an entry (a malformed value): the reader names the block. */
+export class BadEntry extends Error {}
 
 const enc = new TextEncoder();
 

@@ -5,9 +5,9 @@
  * bring them back), tombstones and the clock come back for the cluster
  * layer. A bad block anywhere means nothing of the file is kept.
  */
-import type { ShoalNode } from "../node.ts";
+import { restoreCollection } from "../store/collection.ts";
 import type { MapStore } from "../store/map-store.ts";
-import { SnapshotCorrupt } from "./format.ts";
+import { BadEntry, SnapshotCorrupt, ValueType } from "./format.ts";
 import { type SnapshotHeader, type SnapshotMapMeta, SnapshotReader, type SnapshotTarget, type SnapshotTotals } from "./reader.ts";
 import type { ClusterCut, TombstoneRecord } from "./writer.ts";
 
@@ -25,6 +25,13 @@ export interface LoadResult {
   cluster: ClusterCut;
 }
 
+/** The node a snapshot loads into ({@link ShoalNode} is one). */
+export interface LoadableNode {
+  map(name: string): MapStore;
+  mapNames(): string[];
+  destroyMap(name: string): boolean;
+}
+
 class NodeTarget implements SnapshotTarget {
   head: SnapshotHeader | null = null;
   readonly stores = new Map<number, MapStore>();
@@ -35,7 +42,7 @@ class NodeTarget implements SnapshotTarget {
   expired = 0;
 
   constructor(
-    private readonly node: ShoalNode,
+    private readonly node: LoadableNode,
     private readonly now: number,
   ) {}
 
@@ -51,13 +58,18 @@ class NodeTarget implements SnapshotTarget {
     this.metas.push(meta);
   }
 
-  entry(map: number, _type: number, buf: Uint8Array, keyAt: number, keyLen: number, valueAt: number, valueLen: number, expireAt: number, version: number): void {
+  entry(map: number, type: number, buf: Uint8Array, keyAt: number, keyLen: number, valueAt: number, valueLen: number, expireAt: number, version: number): void {
     if (expireAt !== 0 && expireAt <= this.now) {
       this.expired++;
       if (version > 0) this.tombstones.push({ map: this.names.get(map)!, key: buf.slice(keyAt, keyAt + keyLen), version, at: this.now });
       return;
     }
-    this.stores.get(map)!.restore(buf, keyAt, keyLen, buf, valueAt, valueLen, expireAt, version, this.now);
+    const store = this.stores.get(map)!;
+    if (type === ValueType.String) store.restore(buf, keyAt, keyLen, buf, valueAt, valueLen, expireAt, version, this.now);
+    else {
+      const bad = restoreCollection(store, type, buf, keyAt, keyLen, buf.subarray(valueAt, valueAt + valueLen), expireAt, version, this.now);
+      if (bad !== null) throw new BadEntry(bad);
+    }
     this.keys++;
   }
 
@@ -72,7 +84,7 @@ class NodeTarget implements SnapshotTarget {
  * {@link SnapshotCorrupt} at a bad block, after emptying every map it had
  * loaded into (a bad file is never served, not even in part).
  */
-export function loadSnapshot(node: ShoalNode, chunks: Iterable<Uint8Array>, now: number): LoadResult {
+export function loadSnapshot(node: LoadableNode, chunks: Iterable<Uint8Array>, now: number): LoadResult {
   const target = new NodeTarget(node, now);
   const reader = new SnapshotReader(target);
   let totals: SnapshotTotals;

@@ -8,6 +8,7 @@
  * loaded (see load.ts).
  */
 import {
+  BadEntry,
   BlockType,
   blockCrc,
   blockName,
@@ -16,9 +17,9 @@ import {
   FRAME_TAIL,
   MAGIC,
   MAX_BLOCK_PAYLOAD,
+  MAX_VALUE_TYPE,
   PayloadCursor,
   SnapshotCorrupt,
-  ValueType,
 } from "./format.ts";
 
 /** What the HEADER block says. */
@@ -59,6 +60,7 @@ export interface SnapshotTarget {
   /**
    * One entry. `buf[keyAt, keyAt+keyLen)` is the key and `buf[valueAt, valueAt+valueLen)`
    * the value: views valid only during the call. `expireAt` 0 = none; `version` 0 = none.
+   * Throws {@link BadEntry} for a value it cannot take.
    */
   entry(map: number, type: number, buf: Uint8Array, keyAt: number, keyLen: number, valueAt: number, valueLen: number, expireAt: number, version: number): void;
   tombstone(map: number, key: Uint8Array, version: number, recordedAtMs: number): void;
@@ -252,7 +254,7 @@ export class SnapshotReader {
 
   private entry(c: PayloadCursor, map: number, k: number): void {
     const type = c.u8("value type");
-    if (type !== ValueType.String) c.fail(`entry ${k} has value type ${type}, which this shoal cannot read (written by a newer shoal?)`);
+    if (type > MAX_VALUE_TYPE) c.fail(`entry ${k} has value type ${type}, which this shoal cannot read (written by a newer shoal?)`);
     const flags = c.u8("entry flags");
     if (flags > 3) c.fail(`entry ${k} has unknown flags ${flags}`);
     const keyLen = c.varint("key length");
@@ -263,7 +265,12 @@ export class SnapshotReader {
     const version = flags & EntryFlag.Version ? c.f64("version") : 0;
     if (!(expireAt >= 0 && Number.isFinite(expireAt))) c.fail(`entry ${k} has a bad expiry ${expireAt}`);
     if (!(version >= 0 && Number.isSafeInteger(version))) c.fail(`entry ${k} has a bad version ${version}`);
-    this.target.entry(map, type, c.buf, keyAt, keyLen, valueAt, valueLen, expireAt, version);
+    try {
+      this.target.entry(map, type, c.buf, keyAt, keyLen, valueAt, valueLen, expireAt, version);
+    } catch (e) {
+      if (e instanceof BadEntry) c.fail(`entry ${k}: ${e.message}`);
+      throw e;
+    }
   }
 
   private tombstonesBlock(c: PayloadCursor): void {

@@ -101,6 +101,7 @@ function fitsCompact(m: MapStore, kind: number, count: number, len: number, allI
  * Returns true when the field or member is new.
  */
 export function put(m: MapStore, idx: number, f: Uint8Array, v: Uint8Array): boolean {
+  if (m.watcher !== null) m.watcher.before(idx); // a snapshot being written copies the entry first
   const t = m.table;
   const kind = t.kind(idx);
   if (!t.isBig(idx)) {
@@ -141,6 +142,7 @@ export function put(m: MapStore, idx: number, f: Uint8Array, v: Uint8Array): boo
 
 /** Removes a field or member; returns whether it was there. The caller deletes the key once it is empty. */
 export function remove(m: MapStore, idx: number, f: Uint8Array): boolean {
+  if (m.watcher !== null) m.watcher.before(idx); // a snapshot being written copies the entry first
   const t = m.table;
   if (t.isBig(idx)) {
     const ft = m.big.get(idx)!;
@@ -301,6 +303,28 @@ export function importBlob(m: MapStore, key: Uint8Array, kind: number, blob: Uin
   const bad = validate(blob, stride);
   if (bad !== null) throw new ShoalError("ERR", `malformed ${KIND_NAMES[kind]} value: ${bad}`);
   const idx = m.setRange(key, 0, key.length, EMPTY, 0, EMPTY.length, expireAt);
+  fill(m, idx, kind, blob);
+  return idx;
+}
+
+/**
+ * Puts a hash or set read from a snapshot: its canonical `blob`, expiry and
+ * version (MapStore.restore's rules: no default TTL, not counted as a
+ * change). Returns an error message for a malformed blob (nothing changed),
+ * else null.
+ */
+export function restoreCollection(m: MapStore, kind: number, key: Uint8Array, ko: number, kl: number, blob: Uint8Array, expireAt: number, version: number, now: number): string | null {
+  if (kind !== Kind.Hash && kind !== Kind.Set) return `unknown value kind ${kind}`;
+  const bad = validate(blob, kind === Kind.Hash ? 2 : 1);
+  if (bad !== null) return `malformed ${KIND_NAMES[kind]} value: ${bad}`;
+  const idx = m.restore(key, ko, kl, EMPTY, 0, EMPTY.length, expireAt, version, now);
+  if (idx >= 0) fill(m, idx, kind, blob);
+  return null;
+}
+
+/** Makes string entry `idx` (holding an empty value) the collection in a valid canonical `blob`. */
+function fill(m: MapStore, idx: number, kind: number, blob: Uint8Array): void {
+  const stride = kind === Kind.Hash ? 2 : 1;
   m.table.setKind(idx, kind, false);
   const count = countOf(blob);
   let longest = 0;
@@ -310,7 +334,7 @@ export function importBlob(m: MapStore, key: Uint8Array, kind: number, blob: Uin
   }
   if (count === 0 || fitsCompact(m, kind, count, longest, () => allIntegers(blob))) {
     m.table.setValue(idx, blob, 0, blob.length);
-    return idx;
+    return;
   }
   // big: insert element by element (toBig would read the blob from the entry; build the table directly)
   let cap = 16;
@@ -334,7 +358,6 @@ export function importBlob(m: MapStore, key: Uint8Array, kind: number, blob: Uin
   m.table.setKind(idx, kind, true);
   m.big.set(idx, ft);
   m.bigMetaBytes += ft.metaBytes();
-  return idx;
 }
 
 /** True when `b` is an integer in Redis' canonical form (what an intset holds). */

@@ -211,6 +211,8 @@ export class MapStore implements DMap {
   createCollection(kb: Uint8Array, ko: number, kl: number, kind: number): number {
     const t = this.table;
     const idx = t.insert(hashBytes(kb, ko, kl), kb, ko, kl, EMPTY, 0, EMPTY.length);
+    if (this.watcher !== null) this.watcher.inserted(idx);
+    this.stats.changes++;
     t.setKind(idx, kind, false);
     const now = this.clock.now();
     if (this.limits.ttlMs > 0) this.setExpire(idx, now + this.limits.ttlMs);
@@ -219,33 +221,44 @@ export class MapStore implements DMap {
     return idx;
   }
 
-  /** Records a write to a hash or set entry (new version, access time) and evicts if a limit is passed. */
+  /**
+   * Records a write to a hash or set entry (new version, access time) and
+   * evicts if a limit is passed. The write itself went through collection.ts,
+   * which told the {@link watcher} before changing anything.
+   */
   touchWrite(idx: number): void {
+    if (this.watcher !== null) this.watcher.before(idx);
+    this.stats.changes++;
     const t = this.table;
     const now = this.clock.now();
     t.access[idx] = now;
     t.version[idx] = this.nextVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
+  }
+
   /**
    * Puts an entry read from a snapshot, with its own expiry and version and
    * last access `now` (no default TTL, no eviction: call
    * {@link enforceLimits} once loading is done). A key already present keeps
-   * the higher version. Not counted as a change.
+   * the higher version (returns -1 then). Not counted as a change. The entry
+   * is a string; collection.ts restoreCollection makes it a hash or set.
    */
-  restore(kb: Uint8Array, ko: number, kl: number, vb: Uint8Array, vo: number, vl: number, expireAt: number, version: number, now: number): void {
+  restore(kb: Uint8Array, ko: number, kl: number, vb: Uint8Array, vo: number, vl: number, expireAt: number, version: number, now: number): number {
     const t = this.table;
     const h = hashBytes(kb, ko, kl);
     let idx = t.find(kb, ko, kl, h);
     if (idx >= 0) {
-      if (t.version[idx]! > version) return;
+      if (t.version[idx]! > version) return -1;
+      if (!t.isString(idx)) this.toStringEntry(idx);
       t.setValue(idx, vb, vo, vl);
     } else idx = t.insert(h, kb, ko, kl, vb, vo, vl);
     this.applyExpire(idx, expireAt);
     t.version[idx] = version;
     t.access[idx] = now;
+    return idx;
   }
 
-  /** Evicts down to MaxKeys / MaxInuse (after a bulk {@link restore}). */
+  /** Evicts until the map is within its limits again (after the limits were lowered, or a bulk {@link restore}). */
   enforceLimits(): void {
     if (this.limits.maxKeys === 0 && this.limits.maxInuse === 0) return;
     for (let before = -1; before !== this.table.size; ) {
@@ -329,11 +342,6 @@ export class MapStore implements DMap {
     if (pos >= 0) this.dropVolatile(idx, pos);
     if (this.table.isBig(idx)) dropBig(this, idx);
     this.table.remove(idx);
-  }
-
-  /** Evicts until the map is within its limits again (after the limits were lowered). */
-  enforceLimits(): void {
-    if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(-1);
   }
 
   /**

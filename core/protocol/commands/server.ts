@@ -265,5 +265,4 @@ export const serverCommands: Command[] = [
     ctx.reply.bulkStr(String(Math.floor(now / 1000)));
     ctx.reply.bulkStr(String(Math.floor((now % 1000) * 1000)));
   }),
-  cmd("lastsave", 1, "fast", [0, 0, 0], (ctx) => ctx.reply.int(Math.floor(ctx.node.stats.startedAtMs / 1000))),
 ];
