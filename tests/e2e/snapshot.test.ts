@@ -60,12 +60,17 @@ describe("warm restart with --data-dir", () => {
         for (let i = 0; i < 1000; i++) c.send(`*5\r\n$3\r\nSET\r\n$${`short:${i}`.length}\r\nshort:${i}\r\n$1\r\nv\r\n$2\r\nPX\r\n$4\r\n6000\r\n`);
         for (let i = 0; i < 1000; i++) await c.readReply(10_000);
         c.close();
-        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 2000}\r\n`);
+        // a hash past the compact encoding and a small set come back too
+        const fields: string[] = [];
+        for (let i = 0; i < 200; i++) fields.push(`f${i}`, `v${i}`);
+        expect(await call(node.port, "HSET", "profile", ...fields)).toBe(":200\r\n");
+        expect(await call(node.port, "SADD", "tags", "a", "b", "c")).toBe(":3\r\n");
+        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 2002}\r\n`);
 
         // SIGTERM: a final snapshot, exit 0
         expect(await node.stop(60_000)).toBe(0);
         const saved = /snapshot saved .*keys=(\d+)/.exec(node.output());
-        expect(saved?.[1]).toBe(String(KEYS + 2000));
+        expect(saved?.[1]).toBe(String(KEYS + 2002));
         expect(existsSync(join(dir, "snapshot.shoal"))).toBe(true);
         expect(existsSync(join(dir, "shoal.lock"))).toBe(false);
         // let the short TTLs run out while the node is down
@@ -73,8 +78,11 @@ describe("warm restart with --data-dir", () => {
 
         node = await start(dir);
         // loaded before the port opened: everything is there at the first PING
-        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 1000}\r\n`);
-        expect(node.output()).toMatch(new RegExp(`snapshot loaded .*keys=${KEYS + 1000} expiredWhileDown=1000 `));
+        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 1002}\r\n`);
+        expect(node.output()).toMatch(new RegExp(`snapshot loaded .*keys=${KEYS + 1002} expiredWhileDown=1000 `));
+        expect(await call(node.port, "HLEN", "profile")).toBe(":200\r\n");
+        expect(await call(node.port, "HGET", "profile", "f199")).toBe("$4\r\nv199\r\n");
+        expect(await call(node.port, "SISMEMBER", "tags", "b")).toBe(":1\r\n");
         expect(await bulkCheck(node.port, 0, KEYS, key, value)).toEqual([]);
         expect(await bulkCheck(node.port, 0, 1000, (i) => `short:${i}`, () => null)).toEqual([]);
         expect(await bulkCheck(node.port, 0, 1000, (i) => `long:${i}`, () => "v")).toEqual([]);
@@ -82,7 +90,7 @@ describe("warm restart with --data-dir", () => {
         expect(ttl).toBeGreaterThan(3500);
         expect(ttl).toBeLessThanOrEqual(3600);
         const info = await call(node.port, "INFO", "persistence");
-        expect(infoField(info, "rdb_last_load_keys_loaded")).toBe(String(KEYS + 1000));
+        expect(infoField(info, "rdb_last_load_keys_loaded")).toBe(String(KEYS + 1002));
         expect(infoField(info, "rdb_last_load_keys_expired")).toBe("1000");
 
         // kill -9 in the middle of a BGSAVE: the temporary file is left, the snapshot is the previous one
@@ -97,7 +105,7 @@ describe("warm restart with --data-dir", () => {
         expect(readFileSync(join(dir, "snapshot.shoal")).equals(before)).toBe(true);
 
         node = await start(dir);
-        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 1000}\r\n`);
+        expect(await call(node.port, "DBSIZE")).toBe(`:${KEYS + 1002}\r\n`);
         expect(await call(node.port, "GET", "after-the-snapshot")).toBe("$-1\r\n");
         expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
       } finally {

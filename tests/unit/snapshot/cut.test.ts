@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { loadSnapshot } from "../../../core/snapshot/load.ts";
 import { SnapshotWriter } from "../../../core/snapshot/writer.ts";
-import { concat, contents, ManualClock, makeNode } from "./helpers.ts";
+import { addToCollection, concat, contents, ManualClock, makeNode, removeFromCollection } from "./helpers.ts";
 
 const MAPS = ["default", "a", "b"];
 const key = fc.integer({ min: 0, max: 60 }).map((i) => `k${i}`);
@@ -19,6 +19,10 @@ const opArb = fc.oneof(
   fc.record({ op: fc.constant("incr" as const), map: fc.constantFrom(...MAPS), key }),
   fc.record({ op: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 3000 }) }),
   fc.record({ op: fc.constant("clear" as const) }),
+  fc.record({ op: fc.constant("hset" as const), map: fc.constantFrom(...MAPS), key, field: fc.integer({ min: 0, max: 12 }).map((i) => `f${i}`), value }),
+  fc.record({ op: fc.constant("sadd" as const), map: fc.constantFrom(...MAPS), key, field: fc.integer({ min: 0, max: 12 }).map((i) => `m${i}`) }),
+  fc.record({ op: fc.constant("hdel" as const), map: fc.constantFrom(...MAPS), key, field: fc.integer({ min: 0, max: 12 }).map((i) => `f${i}`) }),
+  fc.record({ op: fc.constant("srem" as const), map: fc.constantFrom(...MAPS), key, field: fc.integer({ min: 0, max: 12 }).map((i) => `m${i}`) }),
   fc.record({ op: fc.constant("destroy" as const), map: fc.constantFrom("a", "b") }),
 );
 
@@ -30,10 +34,19 @@ describe("snapshot cut: point-in-time under concurrent writes", () => {
         fc.array(fc.tuple(fc.constantFrom(...MAPS), key), { maxLength: 40 }),
         fc.array(opArb, { maxLength: 120 }),
         fc.integer({ min: 0, max: 50 }),
-        (initial, deleted, ops, maxKeysB) => {
+        fc.integer({ min: 0, max: 40 }),
+        (initial, deleted, ops, maxKeysB, initialCollections) => {
           const clock = new ManualClock();
           const node = makeNode(clock);
           for (const m of MAPS) node.map(m);
+          // hashes and sets past 4 fields move from the compact blob to a FieldTable
+          node.encoding.hashMaxListpackEntries = 4;
+          node.encoding.setMaxListpackEntries = 4;
+          node.encoding.setMaxIntsetEntries = 4;
+          for (let i = 0; i < initialCollections; i++) {
+            addToCollection(node, MAPS[i % 3]!, 1, `h${i % 7}`, `f${i % 9}`, `v${i}`);
+            addToCollection(node, MAPS[(i + 1) % 3]!, 2, `s${i % 5}`, `m${i % 11}`);
+          }
           // map b evicts (LRU) past maxKeys: evictions during the walk are removals too
           if (maxKeysB > 0) node.map("b").limits = { ...node.map("b").limits, maxKeys: maxKeysB };
           for (const [m, k, v, ttl] of initial) node.map(m).put(k, v, ttl ? { ttlMs: ttl } : {});
@@ -53,6 +66,10 @@ describe("snapshot cut: point-in-time under concurrent writes", () => {
           for (const o of ops) {
             if (o.op === "walk") done = w.step(o.n) || done;
             else if (o.op === "put") node.map(o.map).put(o.key, o.value, o.ttl ? { ttlMs: o.ttl } : {});
+            else if (o.op === "hset") addToCollection(node, o.map, 1, `h${o.key.length % 7}`, o.field, o.value);
+            else if (o.op === "sadd") addToCollection(node, o.map, 2, `s${o.key.length % 5}`, o.field);
+            else if (o.op === "hdel") removeFromCollection(node, o.map, `h${o.key.length % 7}`, o.field);
+            else if (o.op === "srem") removeFromCollection(node, o.map, `s${o.key.length % 5}`, o.field);
             else if (o.op === "del") node.map(o.map).delete(o.key);
             else if (o.op === "expire") node.map(o.map).expire(o.key, o.ttl);
             else if (o.op === "persist") node.map(o.map).persist(o.key);

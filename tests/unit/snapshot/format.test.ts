@@ -3,7 +3,14 @@ import fc from "fast-check";
 import { BlockBuilder, BlockType, MAGIC, SnapshotCorrupt, ValueType } from "../../../core/snapshot/format.ts";
 import { loadSnapshot } from "../../../core/snapshot/load.ts";
 import type { ClusterCut } from "../../../core/snapshot/writer.ts";
-import { chunked, concat, contents, latin1, ManualClock, makeNode, snapshotBytes } from "./helpers.ts";
+import { addToCollection, chunked, concat, contents, latin1, ManualClock, makeNode, snapshotBytes } from "./helpers.ts";
+
+/** One framed block built by `fill`. */
+function frame(index: number, type: BlockType, fill: (b: BlockBuilder) => void): Uint8Array {
+  const b = new BlockBuilder(type);
+  fill(b);
+  return b.finish(index).slice();
+}
 
 const MAPS = ["default", "users", "with space", "ünïcode"];
 
@@ -72,6 +79,57 @@ describe("snapshot format: round trip", () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  test("hashes and sets, compact and big, come back with their fields, TTLs and versions", () => {
+    const clock = new ManualClock();
+    const node = makeNode(clock);
+    for (let i = 0; i < 300; i++) addToCollection(node, "default", 1, "big-hash", `field-${i}`, `value-${i}`);
+    for (let i = 0; i < 5; i++) addToCollection(node, "default", 1, "small-hash", `f${i}`, "x".repeat(i));
+    for (let i = 0; i < 700; i++) addToCollection(node, "users", 2, "big-set", `member-${i}`);
+    for (let i = 0; i < 3; i++) addToCollection(node, "users", 2, "int-set", String(i * 7));
+    node.db.put("plain", "string");
+    node.db.expire("big-hash", 60_000);
+    const before = contents(node);
+    expect(node.db.table.isBig(node.db.lookup(new TextEncoder().encode("big-hash"), 0, 8, false))).toBe(true);
+    for (const cuts of [[], [100, 2000, 9000]]) {
+      const back = makeNode(clock);
+      const res = loadSnapshot(back, chunked(snapshotBytes(node, { blockBytes: 1024 }), cuts), clock.now());
+      expect(res.keys).toBe(5);
+      expect(contents(back)).toEqual(before);
+      expect(back.db.table.isBig(back.db.lookup(new TextEncoder().encode("big-hash"), 0, 8, false))).toBe(true);
+      expect(back.db.ttl("big-hash")).toBe(60_000);
+    }
+  });
+
+  test("a malformed hash value with a good checksum is refused, naming the block", () => {
+    const file = concat([
+      MAGIC,
+      frame(0, BlockType.Header, (b) => {
+        b.u16(1);
+        b.f64(0);
+        b.str("t");
+        b.str("n");
+        b.u32(1);
+        b.f64(0);
+      }),
+      frame(1, BlockType.Map, (b) => {
+        b.u32(0);
+        b.str("default");
+        for (let i = 0; i < 5; i++) b.f64(0);
+      }),
+      frame(2, BlockType.Entries, (b) => {
+        b.u32(0);
+        b.u32(1);
+        b.u8(ValueType.Hash);
+        b.u8(0);
+        b.varint(1);
+        b.u8(65);
+        b.varint(6);
+        b.bytes(new Uint8Array([1, 0, 0, 0, 9, 1]), 0, 6); // one field claiming 9 bytes, holding 1
+      }),
+    ]);
+    expect(refused(file, 0).message).toMatch(/^block 2 .*entry 0: malformed hash value/);
   });
 
   test("map settings are written as configured", () => {

@@ -3,6 +3,7 @@ import type { Clock, Timer } from "../../../core/clock.ts";
 import { SeededRng } from "../../../core/clock.ts";
 import { ShoalNode } from "../../../core/node.ts";
 import { type ClusterCut, SnapshotWriter } from "../../../core/snapshot/writer.ts";
+import * as coll from "../../../core/store/collection.ts";
 
 /** A clock the test moves by hand; timers run when {@link advance} passes them. */
 export class ManualClock implements Clock {
@@ -84,7 +85,11 @@ export function chunked(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[
 
 const dec = new TextDecoder();
 
-/** Every live entry of every map as "map/key" → [value, expireAt, version] (latin1 keys, for comparison). */
+/**
+ * Every live entry of every map as "map/key" → [value, expireAt, version]
+ * (latin1, for comparison); a hash or set's value is "hash:" / "set:" and its
+ * sorted fields, whatever its encoding in memory.
+ */
 export function contents(node: ShoalNode): Map<string, [string, number, number]> {
   const out = new Map<string, [string, number, number]>();
   for (const name of node.mapNames()) {
@@ -93,7 +98,15 @@ export function contents(node: ShoalNode): Map<string, [string, number, number]>
       if (!t.isLive(i)) continue;
       const exp = t.expireAt[i]!;
       if (exp !== 0 && exp <= node.clock.now()) continue;
-      out.set(`${name}/${latin1(t.key(i))}`, [latin1(t.value(i)), exp, t.version[i]!]);
+      const m = node.map(name);
+      const value = t.isString(i)
+        ? latin1(t.value(i))
+        : `${t.kind(i) === 1 ? "hash" : "set"}:${coll
+            .entries(m, i)
+            .map(([f, v]) => `${latin1(f)}=${v === null ? "" : latin1(v)}`)
+            .sort()
+            .join(",")}`;
+      out.set(`${name}/${latin1(t.key(i))}`, [value, exp, t.version[i]!]);
     }
   }
   return out;
@@ -107,3 +120,27 @@ export function latin1(b: Uint8Array): string {
 }
 
 export { dec };
+
+const utf8 = new TextEncoder();
+
+/** HSET / SADD on a map through the store's collection API (what the commands do). */
+export function addToCollection(node: ShoalNode, map: string, kind: 1 | 2, key: string, field: string, value = ""): void {
+  const m = node.map(map);
+  const k = utf8.encode(key);
+  let idx = m.lookup(k, 0, k.length, false);
+  if (idx >= 0 && m.table.kind(idx) !== kind) return; // WRONGTYPE: nothing changes
+  if (idx < 0) idx = m.createCollection(k, 0, k.length, kind);
+  coll.put(m, idx, utf8.encode(field), utf8.encode(kind === 1 ? value : field));
+  m.touchWrite(idx);
+}
+
+/** HDEL / SREM; the key goes when it is empty. */
+export function removeFromCollection(node: ShoalNode, map: string, key: string, field: string): void {
+  const m = node.map(map);
+  const k = utf8.encode(key);
+  const idx = m.lookup(k, 0, k.length, false);
+  if (idx < 0 || m.table.isString(idx)) return;
+  coll.remove(m, idx, utf8.encode(field));
+  if (coll.size(m, idx) === 0) m.removeEntry(idx);
+  else m.touchWrite(idx);
+}
