@@ -61,6 +61,9 @@ export function fieldMeta(key: ConfigKey): FieldMeta {
   throw new Error(`config field ${key} has no help metadata`);
 }
 
+/** The variables the kubelet injects for a Service named shoal… (SHOAL_SERVICE_HOST, SHOAL_PEERS_PORT_3322_TCP, …). */
+const SERVICE_LINK = /^SHOAL_\w*(SERVICE_HOST|SERVICE_PORT\w*|PORT_\d+_(TCP|UDP)\w*)$/;
+
 const settingKeys = (): ConfigKey[] => Object.keys(ShoalConfigFields.shape) as ConfigKey[];
 
 const squash = (name: string) => name.toLowerCase().replace(/[-_]/g, "");
@@ -142,6 +145,7 @@ function readEnv(env: ConfigSources["env"], problems: string[]): Map<ConfigKey, 
     if (!name.startsWith("SHOAL_") || known.has(name) || isOtherShoalVariable(name)) continue;
     const yamlOnly = settingKeys().find((k) => fieldMeta(k).yamlOnly && envName(k) === name);
     if (yamlOnly !== undefined) problems.push(`${name}: ${yamlName(yamlOnly)} is set in shoal.yaml only`);
+    else if (SERVICE_LINK.test(name)) problems.push(`${name}: unknown setting (a Kubernetes service link? set enableServiceLinks: false in the pod spec)`);
     else problems.push(`${name}: unknown setting${didYouMean(name, [...known].filter((k) => k !== "SHOAL_CONFIG"))}`);
   }
   for (const key of settingKeys()) {

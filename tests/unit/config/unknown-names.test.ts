@@ -31,6 +31,8 @@ describe("unknown SHOAL_* variables", () => {
     ["SHOAL_CLUSTER_KEYFILE", "SHOAL_CLUSTER_KEYFILE: unknown setting; did you mean SHOAL_CLUSTER_KEY_FILE?"],
     ["SHOAL_ZZZQX", "SHOAL_ZZZQX: unknown setting"],
     ["SHOAL_MAPS", "SHOAL_MAPS: maps is set in shoal.yaml only"],
+    ["SHOAL_SERVICE_HOST", "SHOAL_SERVICE_HOST: unknown setting (a Kubernetes service link? set enableServiceLinks: false in the pod spec)"],
+    ["SHOAL_PEERS_PORT_3322_TCP_ADDR", "SHOAL_PEERS_PORT_3322_TCP_ADDR: unknown setting (a Kubernetes service link? set enableServiceLinks: false in the pod spec)"],
   ])("%s is refused", (name, line) => {
     expect(problems(() => load([], { [name]: "7001" }))).toEqual([line]);
   });

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
+import { loadConfig } from "../../../core/config.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped JSON; the assertions check the shape
 type Json = any;
@@ -53,5 +54,17 @@ describe("deploy/kubernetes", () => {
     expect(mount.readOnly).toBe(true);
     const volume = spec.volumes.find((v: Json) => v.name === mount.name);
     expect(volume.secret.secretName).toBe("shoal-cluster-key");
+  });
+
+  test("every SHOAL_* variable of the pod is a setting shoal reads (an unknown one would stop the pod)", () => {
+    const c = byKind("StatefulSet")[0]!.spec.template.spec.containers[0];
+    const env: Record<string, string> = {};
+    for (const e of c.env as { name: string; value?: string }[]) {
+      if (e.name.startsWith("SHOAL_")) env[e.name] = String(e.value).replace("$(POD_IP)", "10.1.2.3").replace("$(POD_NAME)", "shoal-0");
+    }
+    expect(Object.keys(env).length).toBeGreaterThan(3);
+    const cfg = loadConfig({ argv: [], env, readFile: () => null, hostname: "shoal-0" });
+    expect(cfg.bind).toBe(env.SHOAL_BIND);
+    expect(cfg.clusterKeyFile).toBe(env.SHOAL_CLUSTER_KEY_FILE);
   });
 });
