@@ -15,6 +15,7 @@ import { membershipTimings } from "../../../core/cluster/membership-config.ts";
 import { createHttpApp } from "../../../core/http/app.ts";
 import { Shoal, ShoalError } from "../../../core/mod.ts";
 import { ShoalNode } from "../../../core/node.ts";
+import { createStaticDiscovery } from "../../../plugins/discovery/static.ts";
 import { MemoryNetwork } from "../../../transports/memory.ts";
 
 const dec = new TextDecoder();
@@ -203,6 +204,24 @@ describe("embedded members in a cluster (memory transport, RF=2 W=2)", () => {
     await embedded[0]!.stop();
     await converge([server, embedded[1]!.cluster!], 2);
     for (let i = 0; i < 30; i++) expect(text(await embedded[1]!.dmap("mixed").get(`k${i}`))).toBe(`v${i}`);
+  });
+
+  test("a discovery plugin seeds the member (as serve --discovery does)", async () => {
+    const net = new MemoryNetwork({ requestTimeoutMs: 1000 });
+    const [first] = await members(net, 1);
+    const quiet = { info() {}, warn() {}, error() {} };
+    const discovery = createStaticDiscovery({ peers: ["e0:3322"], resolveInterval: 30_000 }, quiet, async (host) => [host]);
+    const joined = await Shoal.start({
+      rng: new SeededRng(7),
+      transport: net.transport(),
+      self: "d1:3322",
+      discovery,
+      cluster: { replicaCount: 2, writeQuorum: 2, partitionCount: 31, ...FAST },
+    });
+    started.push(joined);
+    await converge([first!.cluster!, joined.cluster!], 2);
+    expect(await joined.dmap("m").put("k", "v")).toBe(true);
+    expect(text(await first!.dmap("m").get("k"))).toBe("v");
   });
 
   test("the member's commands run as its ACL user on every node", async () => {

@@ -104,3 +104,24 @@ describe("JSON views", () => {
     expect(await crash.json()).toMatchObject({ error: "ERR", message: "internal error: boom" });
   });
 });
+
+describe("GET /v1/debug/local-keys", () => {
+  test("absent unless debugRoutes; lists this node's own copies page by page; admin-only with ACL users", async () => {
+    const { node } = testNode({ aclLines: ["user default on nopass ~* &* +@all", "user app on >pw ~* +@all -config"] });
+    expect((await createHttpApp(node).request(url("/v1/debug/local-keys"))).status).toBe(404);
+    for (let i = 0; i < 25; i++) node.map("m").put(`k${i}`, "v");
+    const app = createHttpApp(node, { debugRoutes: true, auth: node });
+    const seen: string[] = [];
+    let cursor = 0;
+    for (let page = 0; page < 100; page++) {
+      const r = (await (await app.request(url(`/v1/debug/local-keys?map=m&count=10&cursor=${cursor}`))).json()) as { cursor: number; keys: string[] };
+      seen.push(...r.keys);
+      cursor = r.cursor;
+      if (cursor === 0) break;
+    }
+    expect(seen.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `k${i}`).sort());
+    expect(await (await app.request(url("/v1/debug/local-keys?map=none"))).json()).toEqual({ cursor: 0, keys: [] });
+    expect((await app.request(url("/v1/debug/local-keys?count=0"))).status).toBe(400);
+    expect((await app.request(url("/v1/debug/local-keys"), { headers: { authorization: "Bearer app:pw" } })).status).toBe(403);
+  });
+});
