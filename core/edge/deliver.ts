@@ -1,0 +1,90 @@
+/**
+ * The deliver stage: the response a client gets from a cached object (its
+ * stored fields plus Age and X-Cache; 304 when the client's own validators
+ * match; no body for HEAD), from a response streaming through, or for an
+ * error the edge produced itself.
+ */
+import type { XCache } from "./fill.ts";
+import { currentAgeMs } from "./freshness.ts";
+import { type HeaderList, headerValue } from "./headers.ts";
+import type { ObjectMeta } from "./object.ts";
+import type { EdgeRequest } from "./recv.ts";
+
+/** A response of the edge port. */
+export interface EdgeResponse {
+  status: number;
+  /** Fields, lower-case names. */
+  headers: HeaderList;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+/** Fields a 304 carries (RFC 9110 §15.4.5), besides Age and X-Cache. */
+const NOT_MODIFIED_FIELDS = new Set(["cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified"]);
+
+const enc = new TextEncoder();
+
+/** The response for a cached object, at `now` (Unix ms). */
+export function deliverObject(meta: ObjectMeta, body: Uint8Array, xcache: XCache, req: Pick<EdgeRequest, "method" | "header">, now: number): EdgeResponse {
+  const age: [string, string] = ["age", String(Math.floor(currentAgeMs(meta, now) / 1000))];
+  if (meta.status === 200 && notModified(meta.headers, req)) {
+    const headers: HeaderList = meta.headers.filter(([n]) => NOT_MODIFIED_FIELDS.has(n));
+    headers.push(age, ["x-cache", xcache]);
+    return { status: 304, headers, body: null };
+  }
+  const headers: HeaderList = [...meta.headers, age, ["x-cache", xcache]];
+  if (req.method === "HEAD") {
+    headers.push(["content-length", String(body.length)]);
+    return { status: meta.status, headers, body: null };
+  }
+  return { status: meta.status, headers, body };
+}
+
+/** A response streaming from the origin (X-Cache: MISS). */
+export function deliverStream(status: number, headers: HeaderList, body: ReadableStream<Uint8Array> | null, method: string): EdgeResponse {
+  if (method === "HEAD") {
+    body?.cancel().catch(() => undefined);
+    return { status, headers: [...headers, ["x-cache", "MISS"]], body: null };
+  }
+  return { status, headers: [...headers, ["x-cache", "MISS"]], body };
+}
+
+/** An error the edge itself answers with (plain text, never cached downstream). */
+export function errorResponse(status: number, message: string, extra: HeaderList = []): EdgeResponse {
+  return {
+    status,
+    headers: [["content-type", "text/plain; charset=utf-8"], ["cache-control", "no-store"], ...extra],
+    body: enc.encode(`${message}\n`),
+  };
+}
+
+/** A JSON answer of the edge port (PURGE). */
+export function jsonResponse(status: number, value: unknown): EdgeResponse {
+  return { status, headers: [["content-type", "application/json"], ["cache-control", "no-store"]], body: enc.encode(JSON.stringify(value)) };
+}
+
+/**
+ * Whether the client's conditionals match the object (RFC 9110 §13.1.2-3):
+ * If-None-Match by weak comparison, else If-Modified-Since against Last-Modified.
+ */
+function notModified(headers: HeaderList, req: Pick<EdgeRequest, "method" | "header">): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  const inm = req.header("if-none-match");
+  if (inm !== null) {
+    if (inm.trim() === "*") return true;
+    const etag = headerValue(headers, "etag");
+    if (etag === null) return false;
+    const opaque = weak(etag);
+    return inm.split(",").some((t) => weak(t) === opaque);
+  }
+  const ims = req.header("if-modified-since");
+  const lm = headerValue(headers, "last-modified");
+  if (ims === null || lm === null) return false;
+  const since = Date.parse(ims);
+  const modified = Date.parse(lm);
+  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
+}
+
+function weak(tag: string): string {
+  const t = tag.trim();
+  return t.startsWith("W/") ? t.slice(2) : t;
+}
