@@ -90,6 +90,8 @@ export interface ClusterNodeOptions {
 const silent: Logger = { info() {}, warn() {}, error() {} };
 const MEMBERSHIP_CHANNEL = 1;
 const DATA_CHANNEL = 2;
+/** Channels from this one up are for services beside the data protocol (see {@link ClusterNode.serviceChannel}). */
+const FIRST_SERVICE_CHANNEL = 3;
 
 /** One node's cluster layer. */
 export class ClusterNode {
@@ -107,6 +109,7 @@ export class ClusterNode {
   private readonly rebalancer: Rebalancer;
   private readonly catchUp: CatchUp;
   private readonly data: Transport;
+  private readonly mux: TransportMux;
   private listener: Listener | undefined;
   private gcTimer: Timer | undefined;
   private stopped = false;
@@ -118,6 +121,7 @@ export class ClusterNode {
   constructor(private readonly o: ClusterNodeOptions) {
     this.log = o.log ?? silent;
     const mux = new TransportMux(o.transport);
+    this.mux = mux;
     this.data = mux.channel(DATA_CHANNEL);
     this.hlc = new HybridClock(o.clock);
     this.sync = new EntrySync(o.node, this.hlc, o.clock, { ...o.tombstones, bugs: o.bugs });
@@ -210,6 +214,22 @@ export class ClusterNode {
   /** True until the initial pull after joining is done. */
   get isSyncing(): boolean {
     return this.syncing;
+  }
+
+  /** This node's member name (its peer address). */
+  get self(): string {
+    return this.o.self;
+  }
+
+  /**
+   * A channel of this node's peer transport for a service beside the data
+   * protocol (the edge cache's lookups use channel 3): it shares the peer
+   * port, its authentication and its links; listen on {@link self}.
+   * @throws RangeError for the membership and data channels (1, 2) or a tag past 255.
+   */
+  serviceChannel(tag: number): Transport {
+    if (!Number.isInteger(tag) || tag < FIRST_SERVICE_CHANNEL || tag > 255) throw new RangeError(`service channels are ${FIRST_SERVICE_CHANNEL}-255, got ${tag}`);
+    return this.mux.channel(tag);
   }
 
   /** The current partition table (null before start). */

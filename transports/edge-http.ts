@@ -1,0 +1,62 @@
+/**
+ * The edge port on Bun: Bun.serve hands each request to the runtime-neutral
+ * {@link EdgeCache} as an {@link EdgeRequest} and sends back its
+ * {@link EdgeResponse} (bodies stream both ways).
+ */
+import type { Logger } from "../core/discovery.ts";
+import type { EdgeCache } from "../core/edge/edge-cache.ts";
+import type { EdgeRequest } from "../core/edge/recv.ts";
+
+/** A running edge listener. */
+export interface EdgeListener {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link listenEdge}. */
+export interface EdgeListenOptions {
+  bind: string;
+  port: number;
+  /** Largest request body forwarded to the origin (bytes). */
+  maxRequestBodyBytes: number;
+  /** Close a connection idle this long, seconds (Bun's idleTimeout; 0 = never). */
+  idleTimeoutSeconds: number;
+  log: Logger;
+}
+
+/** The path and query of an absolute request URL ("http://h:1/a?b" → "/a?b"). */
+export function targetOf(url: string): string {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  return slash < 0 ? "/" : url.slice(slash);
+}
+
+/** Serves `edge` on the edge port. */
+export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener {
+  const server = Bun.serve({
+    hostname: o.bind,
+    port: o.port,
+    idleTimeout: o.idleTimeoutSeconds,
+    maxRequestBodySize: o.maxRequestBodyBytes,
+    async fetch(req, srv) {
+      const headers = req.headers;
+      const r: EdgeRequest = {
+        method: req.method,
+        target: targetOf(req.url),
+        header: (n) => headers.get(n),
+        headers: () => [...headers] as [string, string][],
+        clientIp: srv.requestIP(req)?.address ?? "",
+        body: req.method === "GET" || req.method === "HEAD" ? null : req.body,
+      };
+      const res = await edge.handle(r);
+      return new Response(res.body as BodyInit | null, { status: res.status, headers: res.headers });
+    },
+    error(e) {
+      o.log.error("edge request failed", { reason: e instanceof Error ? e.message : String(e) });
+      return new Response("edge: internal error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+    },
+  });
+  return {
+    port: server.port ?? o.port,
+    stop: () => server.stop(true),
+  };
+}
