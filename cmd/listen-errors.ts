@@ -9,7 +9,7 @@
 import type { Transport } from "../core/transport.ts";
 
 /** The node's listeners, as named in listen errors. */
-export type ListenerName = "RESP" | "HTTP" | "peer" | "TLS" | "HTTPS";
+export type ListenerName = "RESP" | "HTTP" | "peer" | "TLS" | "HTTPS" | "edge";
 
 /** A listener could not be opened; `message` is the one line to show. */
 export class ListenError extends Error {

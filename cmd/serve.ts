@@ -1,5 +1,6 @@
-import type { ShoalConfig } from "../core/config.ts";
+import { edgeEnabled, type ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
+import { checkPurge } from "../core/edge/purge-auth.ts";
 import { createHttpApp } from "../core/http/app.ts";
 import { joinHostPort } from "../core/net-address.ts";
 import { ShoalNode } from "../core/node.ts";
@@ -9,6 +10,7 @@ export { nodeSettings } from "../core/node-settings.ts";
 
 import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
+import { type RunningEdge, startEdge } from "./edge.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { idleTimeoutSeconds, limitedFetch, sseKeepAliveMs } from "./http-limits.ts";
 import { listening } from "./listen-errors.ts";
@@ -25,6 +27,8 @@ export interface RunningServer {
   tlsPort: number;
   /** HTTPS (+ HTTP/3) port of the HTTP API (--http-tls-port), 0 when off. */
   httpTlsPort: number;
+  /** The edge cache's port (--edge-port), 0 when it is off. */
+  edgePort: number;
   /** Re-reads the client TLS certificate files and the ACL file (SIGHUP); open connections keep going. */
   reloadCerts(): void;
   close(): Promise<void>;
@@ -48,6 +52,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     throw e;
   }
   let cluster: RunningCluster | null = null;
+  let edge: RunningEdge | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
@@ -57,6 +62,12 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
     keepAliveMs: sseKeepAliveMs(cfg),
+    ...(edgeEnabled(cfg)
+      ? {
+          edge: () => (edge === null ? undefined : { purgeTags: (tags) => edge!.edge.purgeTags(tags), authorize: (a) => checkPurge(node, cfg.edgeMap, a, "*") }),
+          edgeMetrics: () => edge?.edge.stats.render() ?? "",
+        }
+      : {}),
   });
   const fetch = limitedFetch(app.fetch, cfg, log);
   let tls: ClientTls;
@@ -83,7 +94,9 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
   try {
     cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port, persisted?.restored ?? undefined) : null;
+    edge = await startEdge(node, cfg, cluster?.cluster ?? null, log);
   } catch (e) {
+    await cluster?.close();
     lagSampler.stop();
     node.stop();
     resp.stop();
@@ -115,7 +128,9 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
       tls.reload();
       reloadAclFile(node, cfg, log);
     },
+    edgePort: edge?.port ?? 0,
     async close() {
+      await edge?.close();
       // the final snapshot comes first: a graceful leave hands this node's partitions off and drops them here
       await persisted?.close();
       await cluster?.close();

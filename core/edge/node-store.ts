@@ -4,9 +4,8 @@
  * replicated like any client's), as an internal user that may do anything
  * (it is not in the ACL table, so nobody can log in as it).
  */
-import type { CommandHost } from "../protocol/host.ts";
+import type { CommandGateway } from "../gateway/gateway.ts";
 import { AclUser } from "../protocol/acl.ts";
-import { ClientSession } from "../protocol/session.ts";
 import type { EdgeStore } from "./store.ts";
 
 /** Runs one command through the node's command path; resolves with the reply's text ("OK", "1") or rejects with the error reply. */
@@ -55,50 +54,17 @@ export function edgeSystemUser(): AclUser {
   return u;
 }
 
-const enc = new TextEncoder();
-
 /**
- * An {@link EdgeCommand} over an internal client session of `node`: the
- * command takes the same path as a RESP client's (router included). One
- * session per command; it is not counted as a client connection.
+ * An {@link EdgeCommand} over the node's {@link CommandGateway}: the command
+ * takes a client's path (router, replication, quorums) as `user`. Only the
+ * owner of a URL writes its objects, so the router runs them here; were the
+ * table to move under a write, the new owner would refuse the internal user
+ * (it is in no ACL table) and the object is just not stored.
  */
-export function sessionCommand(node: CommandHost, user: AclUser = edgeSystemUser()): EdgeCommand {
-  return (argv) =>
-    new Promise((resolve, reject) => {
-      const session = new ClientSession(node, {
-        write: (b) => {
-          session.onClose();
-          const line = dec.decode(b.subarray(0, Math.min(b.length, 512)));
-          if (line[0] === "-") reject(new Error(line.slice(1).split("\r\n")[0]));
-          else resolve(line.slice(1).split("\r\n")[0] ?? "");
-        },
-        close: () => undefined,
-        remote: "edge",
-      });
-      node.detach(session);
-      node.stats.connectionsTotal--; // internal, not a client connection
-      session.authenticated = true;
-      session.aclUser = user;
-      session.user = user.name;
-      session.onData(encodeCommand(argv.map((a) => (typeof a === "string" ? enc.encode(a) : a))));
-    });
-}
-
-function encodeCommand(argv: Uint8Array[]): Uint8Array {
-  const heads = argv.map((a) => enc.encode(`$${a.length}\r\n`));
-  const top = enc.encode(`*${argv.length}\r\n`);
-  let size = top.length;
-  for (let i = 0; i < argv.length; i++) size += heads[i]!.length + argv[i]!.length + 2;
-  const out = new Uint8Array(size);
-  out.set(top, 0);
-  let o = top.length;
-  for (let i = 0; i < argv.length; i++) {
-    out.set(heads[i]!, o);
-    o += heads[i]!.length;
-    out.set(argv[i]!, o);
-    o += argv[i]!.length;
-    out[o++] = 13;
-    out[o++] = 10;
-  }
-  return out;
+export function gatewayCommand(gateway: CommandGateway, user: AclUser = edgeSystemUser()): EdgeCommand {
+  return async (argv) => {
+    const r = await gateway.run(user, argv);
+    if (r.kind === "error") throw new Error(`${r.code} ${r.message}`.trim());
+    return r.kind === "int" ? String(r.value) : r.kind === "simple" ? r.text : "";
+  };
 }

@@ -11,6 +11,7 @@
  *   GET  /v1/pubsub/:channel SSE subscription (?pattern=1), see sse.ts
  *   POST /v1/pubsub/:channel publishes the body (PUBLISH: every member's subscribers), answers {receivers}
  *   *    /v1/faults          fault injection, only with the `faults` option (see faults.ts)
+ *   POST /v1/edge/purge      purge cached objects by Surrogate-Key tag, with the `edge` option (see edge-routes.ts)
  *   GET  /v1/debug/local-keys  this node's own copies, only with `debugRoutes` (see debug.ts)
  *
  * Keys, maps and publish run as the request's user through the command
@@ -30,6 +31,7 @@ import { CommandGateway, type GatewayHost } from "../gateway/gateway.ts";
 import { httpAuth } from "./auth.ts";
 import { ContentTypeTable } from "./content-types.ts";
 import { debugRoutes } from "./debug.ts";
+import { edgeRoutes } from "./edge-routes.ts";
 import { faultRoutes } from "./faults.ts";
 import { keyRoutes } from "./keys.ts";
 import { HttpRequestCounter, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -99,7 +101,7 @@ export function createHttpApp(node: HttpNode & GatewayHost, opts: HttpOptions = 
   });
 
   app.get("/metrics", (c) =>
-    c.body(renderMetrics(node, opts.rssBytes, requests, opts.cluster?.()), 200, { "content-type": METRICS_CONTENT_TYPE }),
+    c.body(renderMetrics(node, opts.rssBytes, requests, opts.cluster?.()) + (opts.edgeMetrics?.() ?? ""), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );
 
   app.get("/v1/stats", (c) => {
@@ -127,6 +129,7 @@ export function createHttpApp(node: HttpNode & GatewayHost, opts: HttpOptions = 
   app.route("/v1/maps", keyRoutes(gateway, cfg, types));
 
   if (opts.faults) app.route("/v1/faults", faultRoutes(opts.faults));
+  if (opts.edge) app.route("/v1/edge", edgeRoutes(opts.edge));
   if (opts.debugRoutes) app.route("/v1/debug", debugRoutes(node, cfg.maxKeyBytes));
 
   app.get("/v1/pubsub/:channel{.+}", (c) => {

@@ -9,6 +9,7 @@ import type { CommandGateway } from "../gateway/gateway.ts";
 import type { AclUser } from "../protocol/acl.ts";
 import type { NodeStats } from "../stats.ts";
 import type { HttpAuthNode } from "./auth.ts";
+import type { EdgeHttpHooks } from "./edge-routes.ts";
 import type { FaultControl } from "./faults.ts";
 
 /** Hono environment of the API: the request's ACL user (set by the auth middleware, else `default`). */
@@ -85,6 +86,10 @@ export interface HttpOptions {
    * tests and chaos runs only). Unset: the routes do not exist (404).
    */
   faults?: () => FaultControl | undefined;
+  /** The edge cache behind POST /v1/edge/purge (undefined while none runs: 404). Unset: no /v1/edge routes. */
+  edge?: () => EdgeHttpHooks | undefined;
+  /** More exposition text appended to /metrics (the edge cache's shoal_edge_* families). */
+  edgeMetrics?: () => string;
   /**
    * Runs the key, map and publish routes' commands through the node's
    * command path (router, quorums, ACLs). Default: a gateway of its own on the node.
