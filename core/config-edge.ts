@@ -112,10 +112,14 @@ export function checkEdge(c: EdgeSettings & { maxValueBytes: number; ports: Arra
   if (c.edgeMaxObjectSize > EDGE_MAX_OBJECT_LIMIT) {
     ctx.addIssue({ code: "custom", path: ["edgeMaxObjectSize"], message: `at most 48mb (cached objects travel between nodes in one peer frame), got ${c.edgeMaxObjectSize} bytes` });
   }
-  if (c.edgeMaxObjectSize > c.maxValueBytes) {
-    ctx.addIssue({ code: "custom", path: ["edgeMaxObjectSize"], message: `must not exceed --max-value-bytes (${c.maxValueBytes}), got ${c.edgeMaxObjectSize}` });
-  }
   if (!edgeEnabled(c)) return;
+  if (c.edgeMaxObjectSize > c.maxValueBytes) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["edgeMaxObjectSize"],
+      message: `must not exceed --max-value-bytes (${c.maxValueBytes}): cached objects are map values; lower it to ${c.maxValueBytes} or less, got ${c.edgeMaxObjectSize}`,
+    });
+  }
   for (const [flag, port] of c.ports) {
     if (port === c.edgePort) ctx.addIssue({ code: "custom", path: ["edgePort"], message: `must differ from ${flag} (${port})` });
   }

@@ -49,7 +49,8 @@ describe("edge configuration", () => {
     expect(problems(() => load(["--origin", "http://a", "--edge-port", "3380"]))).toEqual(["--edge-port: must differ from --http-port (3380)"]);
     expect(load(["--edge-port", "3380"]).edgePort).toBe(3380); // no origin: no edge listener, no clash
     expect(problems(() => load(["--edge-max-object-size", "100mb"]))[0]).toContain("at most 48mb");
-    expect(problems(() => load(["--edge-max-object-size", "2mb", "--max-value-bytes", "1mb"]))[0]).toContain("must not exceed --max-value-bytes");
+    expect(problems(() => load(["--origin", "http://a", "--edge-max-object-size", "2mb", "--max-value-bytes", "1mb"]))[0]).toContain("must not exceed --max-value-bytes");
+    expect(load(["--max-value-bytes", "1mb"]).maxValueBytes).toBe(1024 * 1024); // no edge cache: no conflict
   });
 
   test("--edge-max-memory bounds the edge map unless maps.<edge map>.max_inuse is set", () => {
