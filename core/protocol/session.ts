@@ -20,6 +20,9 @@ const enc = new TextEncoder();
 /** The routing decision of a node without a cluster layer. */
 const LOCAL: Routed = { kind: "local" };
 
+/** Largest command (bytes of all its arguments) whose buffer {@link ClientSession.runArgv} keeps for the next one. */
+const ARGV_REUSE_BYTES = 64 * 1024;
+
 /** Most commands of one connection running concurrently (forwarded or replicating) before input is parked. */
 const MAX_DEFERRED = 64;
 
@@ -309,9 +312,11 @@ export class ClientSession {
     const a = this.args;
     let size = 0;
     for (const b of argv) size += b.length;
-    // one buffer per session, reused like a connection's read buffer (the router copies what outlives the call)
+    // small commands reuse one buffer per session, like a connection's read buffer (the router copies what
+    // outlives the call); a big one (a large value) gets its own, dropped with the call, so idle sessions hold little
     let buf = this.argvBuf;
-    if (buf === null || buf.length < size || buf.length > Math.max(size * 4, 1 << 16)) buf = this.argvBuf = new Uint8Array(Math.max(size, 256));
+    if (size > ARGV_REUSE_BYTES) buf = new Uint8Array(size);
+    else if (buf === null || buf.length < size) buf = this.argvBuf = new Uint8Array(ARGV_REUSE_BYTES >> 4 > size ? ARGV_REUSE_BYTES >> 4 : ARGV_REUSE_BYTES);
     a.reserve(argv.length);
     let o = 0;
     for (let i = 0; i < argv.length; i++) {
