@@ -207,6 +207,18 @@ function normalizeMaps(value: unknown): unknown {
  * @throws ConfigError listing every bad field, e.g. `--port: expected an integer 1-65535, got "abc"`.
  */
 export function loadConfig(sources: ConfigSources): ShoalConfig {
+  return loadConfigWithOrigins(sources).config;
+}
+
+/** A configuration and where each explicitly given setting came from. */
+export interface LoadedConfig {
+  config: ShoalConfig;
+  /** Every setting given by a flag, SHOAL_* variable or the YAML file → its label (`--peers`, `SHOAL_PEERS`, `shoal.yaml: peers`). Defaults are absent. */
+  given: ReadonlyMap<ConfigKey, string>;
+}
+
+/** {@link loadConfig}, also telling which settings were given and where (the Deno entry refuses those it does not honour). */
+export function loadConfigWithOrigins(sources: ConfigSources): LoadedConfig {
   const problems: string[] = [];
   const index = keyIndex();
   const flags = readFlags(sources.argv, index, problems);
@@ -225,7 +237,7 @@ export function loadConfig(sources: ConfigSources): ShoalConfig {
   else if (explicitPath !== undefined && problems.length === 0) problems.push(`${pathLabel}: file not found: ${path}`);
 
   const input: Record<string, unknown> = {};
-  const labels = new Map<string, string>();
+  const labels = new Map<ConfigKey, string>();
   for (const key of Object.keys(ShoalConfigFields.shape) as ConfigKey[]) {
     const raw = flags.found.get(key) ?? env.get(key) ?? file.get(key);
     if (raw === undefined) continue;
@@ -241,11 +253,11 @@ export function loadConfig(sources: ConfigSources): ShoalConfig {
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const key = String(issue.path[0]);
-        return `${labels.get(key) ?? `--${flagName(key)}`}: ${issue.message}`;
+        return `${labels.get(key as ConfigKey) ?? `--${flagName(key)}`}: ${issue.message}`;
       }),
     );
   }
   const config = result.data;
   if (config.nodeName === "") config.nodeName = `${sources.hostname ?? "shoal"}-${config.port}`;
-  return config;
+  return { config, given: labels };
 }

@@ -24,7 +24,7 @@ export { type EdgeRoute, edgeEnabled } from "./config-edge.ts";
 export type { FieldMeta } from "./config-fields.ts";
 export { MapOverride } from "./config-fields.ts";
 export { configHelp } from "./config-help.ts";
-export { ConfigError, type ConfigSources, loadConfig } from "./config-load.ts";
+export { ConfigError, type ConfigSources, type LoadedConfig, loadConfig, loadConfigWithOrigins } from "./config-load.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

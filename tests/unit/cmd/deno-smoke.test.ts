@@ -1,10 +1,14 @@
 /**
  * Deno smoke test: `deno task start` serves RESP and HTTP from the same
- * sources, honouring SHOAL_PORT/SHOAL_HTTP_PORT, and stops on SIGTERM.
+ * sources, honouring SHOAL_PORT/SHOAL_HTTP_PORT and the client limits, stops
+ * on SIGTERM, and refuses (exit 2) every setting it would otherwise ignore.
+ * Without deno the tests skip off CI and fail in CI (prerequisites.ts).
  */
 import { afterAll, expect } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { testIf } from "../../helpers/prerequisites.ts";
 
 const local = "node_modules/.bin/deno";
@@ -39,14 +43,17 @@ function exchange(port: number, payload: string, expectBytes: number): Promise<s
   });
 }
 
-testIf(deno ? null : "deno is not installed (npm ci installs node_modules/.bin/deno; or set DENO_BIN)")("deno task start serves PING/SET/GET and HTTP, stops on SIGTERM", async () => {
+const missingDeno = deno ? null : "deno is not installed (npm ci installs node_modules/.bin/deno; or set DENO_BIN)";
+
+/** `deno task start` with `args` on random ports; resolves once it printed "listening" (4 attempts on port clashes). */
+async function startDeno(args: string[] = []): Promise<{ proc: Bun.Subprocess<"ignore", "pipe", "pipe">; port: number; httpPort: number }> {
   let started: { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; port: number; httpPort: number } | undefined;
   for (let attempt = 0; attempt < 4 && !started; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
-    const proc = Bun.spawn([deno!, "task", "start"], {
+    const proc = Bun.spawn([deno!, "task", "start", ...args], {
       stdout: "pipe",
       stderr: "pipe",
-      env: { ...process.env, SHOAL_PORT: String(port), SHOAL_HTTP_PORT: String(port + 1), SHOAL_PEER_PORT: String(port + 2), NO_COLOR: "1" },
+      env: { ...process.env, SHOAL_PORT: String(port), SHOAL_HTTP_PORT: String(port + 1), NO_COLOR: "1" },
     });
     procs.push(proc);
     const reader = proc.stdout.getReader();
@@ -79,8 +86,12 @@ testIf(deno ? null : "deno is not installed (npm ci installs node_modules/.bin/d
       console.warn(`deno attempt ${attempt} failed: ${out}${err}`);
     }
   }
-  expect(started).toBeDefined();
-  const { proc, port, httpPort } = started!;
+  if (!started) throw new Error("deno task start did not print 'listening' in 4 attempts");
+  return started;
+}
+
+testIf(missingDeno)("deno task start serves PING/SET/GET and HTTP, stops on SIGTERM", async () => {
+  const { proc, port, httpPort } = await startDeno();
 
   expect(await exchange(port, "*1\r\n$4\r\nPING\r\n", 7)).toBe("+PONG\r\n");
   const pipelined = "*3\r\n$3\r\nSET\r\n$5\r\nfish!\r\n$5\r\nshoal\r\n*2\r\n$3\r\nGET\r\n$5\r\nfish!\r\n";
@@ -95,4 +106,51 @@ testIf(deno ? null : "deno is not installed (npm ci installs node_modules/.bin/d
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(0);
   await expect(exchange(port, "*1\r\n$4\r\nPING\r\n", 7)).rejects.toThrow();
+}, 60_000);
+
+testIf(missingDeno)("deno refuses every flag, SHOAL_* variable and shoal.yaml key it would ignore (cluster, discovery, TLS, edge) with exit 2", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "shoal-deno-"));
+  try {
+    const yaml = join(dir, "shoal.yaml");
+    writeFileSync(yaml, "replica_count: 2\nmaps:\n  sessions:\n    write_quorum: 2\n");
+    const proc = Bun.spawn([deno!, "task", "start", "--peers", "127.0.0.1:9", "--tls-port", "7443", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--origin", "http://127.0.0.1:9", "--config", yaml], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, SHOAL_DISCOVERY: "dns", SHOAL_DNS_NAME: "peers.example", NO_COLOR: "1" },
+    });
+    procs.push(proc);
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stdout).not.toContain("listening");
+    expect(stderr).toContain("shoal (deno): these settings do not work on Deno and would be ignored:");
+    for (const label of ["--peers", "--tls-port", "--tls-cert", "--tls-key", "--origin", "SHOAL_DISCOVERY", "SHOAL_DNS_NAME", `${yaml}: replica_count`, `${yaml}: maps.sessions.write_quorum`]) {
+      expect(stderr).toContain(`\n  ${label}: `);
+    }
+    expect(stderr).toContain("Run the shoal binary for them");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+testIf(missingDeno)("deno honours the client limits it accepts: --max-clients-per-ip 1 refuses a second connection from the same address", async () => {
+  const { proc, port } = await startDeno(["--max-clients-per-ip", "1"]);
+  const first = connect({ host: "127.0.0.1", port });
+  await new Promise<void>((resolve, reject) => {
+    first.on("connect", () => resolve());
+    first.on("error", reject);
+  });
+  try {
+    expect(await exchange(port, "*1\r\n$4\r\nPING\r\n", 56)).toBe("-ERR max number of clients from this IP address reached\r\n");
+  } finally {
+    first.destroy();
+  }
+  // the slot frees when the first client leaves
+  let reply = "";
+  for (let i = 0; i < 20 && reply !== "+PONG\r\n"; i++) {
+    reply = await exchange(port, "*1\r\n$4\r\nPING\r\n", 7).catch(() => "");
+    if (reply !== "+PONG\r\n") await Bun.sleep(100);
+  }
+  expect(reply).toBe("+PONG\r\n");
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(0);
 }, 60_000);
