@@ -19,6 +19,9 @@ export const OTHER_SHOAL_VARIABLES: readonly OtherVariable[] = [
   { name: "SHOAL_BENCH_*", description: "benchmark script options (ignored by serve)" },
   { name: "SHOAL_TEST_*", description: "test script options (ignored by serve)" },
   { name: "SHOAL_FUZZ_*", description: "fuzz test options (ignored by serve)" },
+  { name: "SHOAL_NODES", description: "RESP host:port list 'shoal chaos --real --run' gives its command (ignored by serve)" },
+  { name: "SHOAL_HTTP", description: "HTTP host:port list 'shoal chaos --real --run' gives its command (ignored by serve)" },
+  { name: "SHOAL_CHAOS_URL", description: "control URL of the client faults 'shoal chaos --real --run' gives its command (ignored by serve)" },
 ];
 
 /** Variables without the SHOAL_ prefix that shoal reads. */

@@ -53,6 +53,9 @@ describe("unknown SHOAL_* variables", () => {
       SHOAL_BENCH_ENTRY: "bin",
       SHOAL_TEST_SECTION: "{}",
       SHOAL_FUZZ_SEED: "1",
+      SHOAL_NODES: "127.0.0.1:1,127.0.0.1:2",
+      SHOAL_HTTP: "127.0.0.1:3",
+      SHOAL_CHAOS_URL: "http://127.0.0.1:4",
       SHOALX: "1",
       PATH: "/bin",
       CI: "true",
@@ -78,7 +81,7 @@ describe("unknown SHOAL_* variables", () => {
   test("serve --help lists the variables read for other purposes", () => {
     const help = configHelp();
     expect(help).toContain("Other environment variables (not settings). Any other SHOAL_* variable is refused");
-    for (const v of ["SHOAL_CONFIG", "SHOAL_BIN", "SHOAL_BENCH_*", "SHOAL_TEST_*", "SHOAL_FUZZ_*", "REDISCLI_AUTH", "KUBERNETES_SERVICE_HOST"]) {
+    for (const v of ["SHOAL_CONFIG", "SHOAL_BIN", "SHOAL_BENCH_*", "SHOAL_TEST_*", "SHOAL_FUZZ_*", "SHOAL_NODES", "SHOAL_HTTP", "SHOAL_CHAOS_URL", "REDISCLI_AUTH", "KUBERNETES_SERVICE_HOST"]) {
       expect(help).toMatch(new RegExp(`\\n  ${v.replace("*", "\\*")} +\\S`));
     }
   });
