@@ -4,6 +4,7 @@
  * {@link EdgeResponse} (bodies stream both ways).
  */
 import type { Logger } from "../core/discovery.ts";
+import type { EdgeResponse } from "../core/edge/deliver.ts";
 import type { EdgeCache } from "../core/edge/edge-cache.ts";
 import type { EdgeRequest } from "../core/edge/recv.ts";
 
@@ -30,6 +31,23 @@ export function targetOf(url: string): string {
   return slash < 0 ? "/" : url.slice(slash);
 }
 
+/**
+ * Headers built from a header list, by the list's identity: a hot object's
+ * deliveries share one list while its Age stays the same (deliver.ts), and a
+ * prebuilt Headers makes a Response several times cheaper to construct than
+ * a list of pairs does.
+ */
+const built = new WeakMap<object, Headers>();
+
+function toResponse(res: EdgeResponse): Response {
+  let headers = built.get(res.headers);
+  if (headers === undefined) {
+    headers = new Headers(res.headers);
+    built.set(res.headers, headers);
+  }
+  return new Response(res.body as BodyInit | null, { status: res.status, headers });
+}
+
 /** Serves `edge` on the edge port. */
 export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener {
   const server = Bun.serve({
@@ -37,7 +55,7 @@ export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener 
     port: o.port,
     idleTimeout: o.idleTimeoutSeconds,
     maxRequestBodySize: o.maxRequestBodyBytes,
-    async fetch(req, srv) {
+    fetch(req, srv) {
       const headers = req.headers;
       const r: EdgeRequest = {
         method: req.method,
@@ -47,8 +65,8 @@ export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener 
         clientIp: srv.requestIP(req)?.address ?? "",
         body: req.method === "GET" || req.method === "HEAD" ? null : req.body,
       };
-      const res = await edge.handle(r);
-      return new Response(res.body as BodyInit | null, { status: res.status, headers: res.headers });
+      const res = edge.handle(r);
+      return res instanceof Promise ? res.then(toResponse) : toResponse(res);
     },
     error(e) {
       o.log.error("edge request failed", { reason: e instanceof Error ? e.message : String(e) });

@@ -23,20 +23,46 @@ const NOT_MODIFIED_FIELDS = new Set(["cache-control", "content-location", "date"
 
 const enc = new TextEncoder();
 
-/** The response for a cached object, at `now` (Unix ms). */
-export function deliverObject(meta: ObjectMeta, body: Uint8Array, xcache: XCache, req: Pick<EdgeRequest, "method" | "header">, now: number): EdgeResponse {
-  const age: [string, string] = ["age", String(Math.floor(currentAgeMs(meta, now) / 1000))];
+/**
+ * The header list last delivered for an object, reused while Age and X-Cache
+ * stay the same (a hot object is served many times a second; adapters may
+ * cache what they build from one list by its identity). Never mutated.
+ */
+export interface DeliveredFields {
+  ageSec: number;
+  xcache: XCache;
+  headers: HeaderList;
+}
+
+/**
+ * The response for a cached object, at `now` (Unix ms). `memo` (kept with a
+ * hot object) lets repeated deliveries share one header list.
+ */
+export function deliverObject(
+  meta: ObjectMeta,
+  body: Uint8Array,
+  xcache: XCache,
+  req: Pick<EdgeRequest, "method" | "header">,
+  now: number,
+  memo?: { delivered?: DeliveredFields },
+): EdgeResponse {
+  const ageSec = Math.floor(currentAgeMs(meta, now) / 1000);
+  const age: [string, string] = ["age", String(ageSec)];
   if (meta.status === 200 && notModified(meta.headers, req)) {
     const headers: HeaderList = meta.headers.filter(([n]) => NOT_MODIFIED_FIELDS.has(n));
     headers.push(age, ["x-cache", xcache]);
     return { status: 304, headers, body: null };
   }
+  if (req.method !== "HEAD") {
+    const last = memo?.delivered;
+    if (last !== undefined && last.ageSec === ageSec && last.xcache === xcache) return { status: meta.status, headers: last.headers, body };
+    const headers: HeaderList = [...meta.headers, age, ["x-cache", xcache]];
+    if (memo !== undefined) memo.delivered = { ageSec, xcache, headers };
+    return { status: meta.status, headers, body };
+  }
   const headers: HeaderList = [...meta.headers, age, ["x-cache", xcache]];
-  if (req.method === "HEAD") {
     headers.push(["content-length", String(body.length)]);
     return { status: meta.status, headers, body: null };
-  }
-  return { status: meta.status, headers, body };
 }
 
 /** A response streaming from the origin (X-Cache: MISS). */

@@ -18,11 +18,11 @@ import { deliverObject, deliverStream, type EdgeResponse, errorResponse, jsonRes
 import { Filler, type FillInput, type FillSettings } from "./fill.ts";
 import { endToEnd, headerValue } from "./headers.ts";
 import { type LookupResult, leaderResult, ObjectLookup } from "./lookup.ts";
-import { decodeEntry } from "./object.ts";
+import { decodeEntry, type ObjectMeta } from "./object.ts";
 import { type Origin, OriginError } from "./origin.ts";
 import { passHeaders } from "./origin-request.ts";
 import type { EdgePeerRequest, EdgePeerResponse } from "./peer.ts";
-import { type EdgeRequest, type EdgeRouteSpec, RouteTable, recv } from "./recv.ts";
+import { type EdgeRequest, type EdgeRouteSpec, type RecvDecision, RouteTable, recv } from "./recv.ts";
 import { EdgeStats } from "./stats.ts";
 import type { EdgeStore } from "./store.ts";
 
@@ -69,6 +69,8 @@ export interface TagPurgeResult {
   unreachable: string[];
 }
 
+/** The stats outcome of each X-Cache value. */
+const OUTCOME = { HIT: "hit", MISS: "miss", STALE: "stale", REVALIDATED: "revalidated" } as const;
 /** Methods that do not invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 /** Keys deleted per routed delete during a tag purge. */
@@ -94,9 +96,21 @@ export class EdgeCache {
     return this.lookup.inFlight;
   }
 
-  /** Answers one request of the edge port. */
-  async handle(req: EdgeRequest): Promise<EdgeResponse> {
+  /**
+   * Answers one request of the edge port: synchronously for a fresh object
+   * this node owns (the hit path takes no turn of the event loop), else
+   * asynchronously.
+   */
+  handle(req: EdgeRequest): EdgeResponse | Promise<EdgeResponse> {
     const d = recv(req, this.routes);
+    if (d.kind === "lookup" && this.o.placement.ownerOf(primaryKey(d.url)) === null) {
+      const hit = this.lookup.peek(d.url, req.header);
+      if (hit !== null) return this.finish(hit, req, false);
+    }
+    return this.answer(req, d);
+  }
+
+  private async answer(req: EdgeRequest, d: RecvDecision): Promise<EdgeResponse> {
     switch (d.kind) {
       case "reject":
         this.stats.requests.error++;
@@ -193,13 +207,13 @@ export class EdgeCache {
     const s = this.stats.requests;
     switch (r.kind) {
       case "object": {
-        const e = decodeEntry(r.entry);
-        if (e?.kind !== "object") {
+        const e = r.copy ?? objectOf(r.entry);
+        if (e === null) {
           s.error++;
           return errorResponse(502, "edge: stored object is unreadable");
         }
-        s[passed ? "pass" : (r.xcache.toLowerCase() as "hit" | "miss" | "stale" | "revalidated")]++;
-        return deliverObject(e.meta, e.body, r.xcache, req, this.o.clock.now());
+        s[passed ? "pass" : OUTCOME[r.xcache]]++;
+        return deliverObject(e.meta, e.body, r.xcache, req, this.o.clock.now(), r.copy);
       }
       case "stream":
         s[passed ? "pass" : "miss"]++;
@@ -290,4 +304,10 @@ export class EdgeCache {
   private askTimeoutMs(): number {
     return 2 * this.o.settings.originTimeoutMs + 2000;
   }
+}
+
+/** The meta and body of an encoded object; null for anything else. */
+function objectOf(entry: Uint8Array): { meta: ObjectMeta; body: Uint8Array } | null {
+  const e = decodeEntry(entry);
+  return e?.kind === "object" ? e : null;
 }

@@ -10,6 +10,7 @@ import type { Clock, Rng } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import { discard, readCapped } from "./body.ts";
 import { primaryKey, variantKey, varyNames } from "./cache-key.ts";
+import type { DeliveredFields } from "./deliver.ts";
 import { type FreshnessPolicy, freshnessOf, hasValidator, keepUntil, storability, usableOnError } from "./freshness.ts";
 import { endToEnd, type HeaderList, hasHeader, headerValue, replaceHeaders } from "./headers.ts";
 import { decodeEntry, encodeObject, encodeVarySpec, type ObjectMeta } from "./object.ts";
@@ -37,6 +38,8 @@ export interface StaleCopy {
   entry: Uint8Array;
   meta: ObjectMeta;
   body: Uint8Array;
+  /** The header list last delivered for it (see deliver.ts), while it is a hot object. */
+  delivered?: DeliveredFields;
 }
 
 /** The X-Cache values. */

@@ -14,13 +14,14 @@ import type { Filler, FillInput, FillOutcome, StaleCopy, XCache } from "./fill.t
 import { stateAt } from "./freshness.ts";
 import type { HeaderList } from "./headers.ts";
 import { headerValue } from "./headers.ts";
-import { decodeEntry } from "./object.ts";
+import { decodeEntry, type VarySpec } from "./object.ts";
 import type { EdgeStats } from "./stats.ts";
 import type { EdgeStore } from "./store.ts";
 
 /** What a lookup answers (also what the owner sends back to the node that asked). */
 export type LookupResult =
-  | { kind: "object"; xcache: XCache; entry: Uint8Array }
+  /** `copy`: the entry already decoded (local lookups), so delivery does not decode it again. */
+  | { kind: "object"; xcache: XCache; entry: Uint8Array; copy?: StaleCopy }
   /** A response streaming from the origin, for a local request only. */
   | { kind: "stream"; status: number; headers: HeaderList; body: ReadableStream<Uint8Array> }
   /** Ask the origin directly, without coalescing (and store the answer if it is cacheable). */
@@ -33,6 +34,9 @@ export const HIT_FOR_PASS_MS = 120_000;
 const MAX_PASS_MARKERS = 10_000;
 /** Times a waiter looks again after a coalesced fill that produced another variant. */
 const MAX_ROUNDS = 3;
+/** Decoded hot entries kept (see {@link ObjectLookup}): at most this many, and this many bytes of entries. */
+const HOT_ENTRIES = 4096;
+const HOT_BYTES = 32 * 1024 * 1024;
 
 /** What the lookup stage is built from. */
 export interface LookupDeps {
@@ -42,16 +46,28 @@ export interface LookupDeps {
   stats: EdgeStats;
 }
 
+/** A decoded stored entry of the hot table. */
+type Decoded = { kind: "object"; copy: StaleCopy } | { kind: "vary"; spec: VarySpec };
+
 interface Found {
   copy: StaleCopy | null;
   /** The waiting-list key: the variant's store key when the vary spec is known, else the primary key. */
   flightKey: string;
 }
 
-/** The owner's lookups, with the waiting list. */
+/**
+ * The owner's lookups, with the waiting list. Hot entries are kept decoded
+ * (at most {@link HOT_ENTRIES} and {@link HOT_BYTES}), each with the store's
+ * stamp of the copy it was decoded from: a hit costs a stamp check instead
+ * of a copy and a decode, and any write to the entry (a refill, a purge, a
+ * replica applied by the cluster) changes the stamp, so a stale decoded copy
+ * is never used.
+ */
 export class ObjectLookup {
   private readonly flights = new Map<string, Promise<FillOutcome>>();
   private readonly passUntil = new Map<string, number>();
+  private readonly hot = new Map<string, { stamp: string; entry: Decoded; bytes: number }>();
+  private hotBytes = 0;
 
   constructor(private readonly d: LookupDeps) {}
 
@@ -61,20 +77,30 @@ export class ObjectLookup {
   }
 
   /**
+   * The answer for a fresh stored object, found without waiting (the fast
+   * path of a hit), or null when the lookup needs {@link lookup}.
+   */
+  peek(url: string, header: (name: string) => string | null): LookupResult | null {
+    const found = this.find(url, header);
+    if (found.copy === null || stateAt(found.copy.meta, this.d.clock.now()) !== "fresh") return null;
+    return { kind: "object", xcache: "HIT", entry: found.copy.entry, copy: found.copy };
+  }
+
+  /**
    * Looks `input` up. `canStream`: the request is local, so an uncacheable or
    * oversized response can stream to it (a peer's request gets a pass instead).
    */
   async lookup(input: FillInput, canStream: boolean): Promise<LookupResult> {
     const { clock, stats } = this.d;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const found = this.find(input);
+      const found = this.find(input.url, (n) => headerValue(input.headers, n));
       let stale: StaleCopy | null = null;
       if (found.copy !== null) {
         const state = stateAt(found.copy.meta, clock.now());
-        if (state === "fresh") return { kind: "object", xcache: "HIT", entry: found.copy.entry };
+        if (state === "fresh") return { kind: "object", xcache: "HIT", entry: found.copy.entry, copy: found.copy };
         if (state === "stale-while-revalidate") {
           if (!this.flights.has(found.flightKey)) void this.lead(found.flightKey, input, found.copy, false).catch(() => undefined);
-          return { kind: "object", xcache: "STALE", entry: found.copy.entry };
+          return { kind: "object", xcache: "STALE", entry: found.copy.entry, copy: found.copy };
         }
         stale = found.copy;
       } else if (this.passing(input.url)) {
@@ -106,18 +132,50 @@ export class ObjectLookup {
     }
   }
 
-  /** The stored copy for `input` and its waiting-list key. */
-  private find(input: FillInput): Found {
-    const primary = primaryKey(input.url);
-    const raw = this.d.store.read(primary);
-    const entry = raw === null ? null : decodeEntry(raw);
+  /** The stored copy for a request and its waiting-list key. */
+  private find(url: string, header: (name: string) => string | null): Found {
+    const primary = primaryKey(url);
+    const entry = this.entryAt(primary);
     if (entry === null) return { copy: null, flightKey: primary };
-    if (entry.kind === "object") return { copy: { key: primary, entry: raw!, meta: entry.meta, body: entry.body }, flightKey: primary };
-    const key = variantKey(primary, entry.spec.generation, entry.spec.vary, (n) => headerValue(input.headers, n));
-    const vraw = this.d.store.read(key);
-    const variant = vraw === null ? null : decodeEntry(vraw);
-    if (variant?.kind !== "object") return { copy: null, flightKey: key };
-    return { copy: { key, entry: vraw!, meta: variant.meta, body: variant.body }, flightKey: key };
+    if (entry.kind === "object") return { copy: entry.copy, flightKey: primary };
+    const key = variantKey(primary, entry.spec.generation, entry.spec.vary, header);
+    const variant = this.entryAt(key);
+    return { copy: variant?.kind === "object" ? variant.copy : null, flightKey: key };
+  }
+
+  /** The decoded entry at `key`: from the hot table while the store's stamp matches, else read and decoded (and kept). */
+  private entryAt(key: string): Decoded | null {
+    const { store } = this.d;
+    const stamp = store.stamp?.(key);
+    if (stamp === null) {
+      this.drop(key);
+      return null;
+    }
+    if (stamp !== undefined) {
+      const h = this.hot.get(key);
+      if (h !== undefined && h.stamp === stamp) return h.entry;
+    }
+    const raw = store.read(key);
+    const e = raw === null ? null : decodeEntry(raw);
+    if (e === null) return null;
+    const entry: Decoded = e.kind === "object" ? { kind: "object", copy: { key, entry: raw!, meta: e.meta, body: e.body } } : { kind: "vary", spec: e.spec };
+    if (stamp !== undefined) this.keep(key, stamp, entry, raw!.length);
+    return entry;
+  }
+
+  private keep(key: string, stamp: string, entry: Decoded, bytes: number): void {
+    this.drop(key);
+    if (bytes > HOT_BYTES / 4) return;
+    this.hot.set(key, { stamp, entry, bytes });
+    this.hotBytes += bytes;
+    while (this.hot.size > HOT_ENTRIES || this.hotBytes > HOT_BYTES) this.drop(this.hot.keys().next().value!);
+  }
+
+  private drop(key: string): void {
+    const h = this.hot.get(key);
+    if (h === undefined) return;
+    this.hot.delete(key);
+    this.hotBytes -= h.bytes;
   }
 
   /** A leader's outcome as a waiter gets it; null when it is another variant (look again). */

@@ -11,13 +11,17 @@ import type { EdgeStore } from "./store.ts";
 /** Runs one command through the node's command path; resolves with the reply's text ("OK", "1") or rejects with the error reply. */
 export type EdgeCommand = (argv: readonly (string | Uint8Array)[]) => Promise<string>;
 
-/** The node's local copy of the edge map. */
+/** The node's local copy of the edge map (a {@link MapStore}). */
 export interface LocalMap {
   get(key: string): Uint8Array | null;
   scan(cursor: number, count: number): { cursor: number; keys: Uint8Array[] };
+  /** The live entry's index for key bytes, -1 when missing; `count`: whether it counts as a keyspace hit/miss. */
+  lookup(buf: Uint8Array, off: number, len: number, count?: boolean): number;
+  readonly table: { readonly version: Float64Array; readonly ref: Float64Array; readonly valLen: Uint32Array };
 }
 
 const dec = new TextDecoder();
+const enc = new TextEncoder();
 
 /** The edge map over a node's map and command path. */
 export class NodeEdgeStore implements EdgeStore {
@@ -27,8 +31,21 @@ export class NodeEdgeStore implements EdgeStore {
     private readonly run: EdgeCommand,
   ) {}
 
+  private scratch = new Uint8Array(1024);
+
   read(key: string): Uint8Array | null {
     return this.local.get(key);
+  }
+
+  stamp(key: string): string | null {
+    // worst case 3 UTF-8 bytes per UTF-16 unit
+    if (this.scratch.length < key.length * 3) this.scratch = new Uint8Array(key.length * 3);
+    const { written } = enc.encodeInto(key, this.scratch);
+    const idx = this.local.lookup(this.scratch, 0, written, false);
+    if (idx < 0) return null;
+    const t = this.local.table;
+    // the version changes with every write (the cluster's HLC); the arena slot and length guard a rewrite in the same millisecond
+    return `${t.version[idx]}/${t.ref[idx]}/${t.valLen[idx]}`;
   }
 
   async write(key: string, value: Uint8Array, expireAtMs: number): Promise<void> {

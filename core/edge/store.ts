@@ -19,11 +19,18 @@ export interface EdgeStore {
   remove(keys: readonly string[]): Promise<number>;
   /** This node's keys, one page at a time (`cursor` 0 starts; the answer's 0 ends), for tag purges. */
   scanLocal(cursor: number, count: number): { cursor: number; keys: string[] };
+  /**
+   * A token of this node's copy of `key` that changes whenever the entry is
+   * written, or null when there is none; cheaper than {@link read} (no copy).
+   * Lets the lookup keep decoded copies of hot objects.
+   */
+  stamp?(key: string): string | null;
 }
 
 /** An {@link EdgeStore} in one process's memory with expiry by an injected clock (tests, embedded single node). */
 export class MemoryEdgeStore implements EdgeStore {
-  readonly entries = new Map<string, { value: Uint8Array; expireAtMs: number }>();
+  readonly entries = new Map<string, { value: Uint8Array; expireAtMs: number; seq: number }>();
+  private seq = 0;
   /** Writes seen, in order (tests look at them). */
   readonly writes: string[] = [];
 
@@ -41,13 +48,20 @@ export class MemoryEdgeStore implements EdgeStore {
 
   async write(key: string, value: Uint8Array, expireAtMs: number): Promise<void> {
     this.writes.push(key);
-    this.entries.set(key, { value: value.slice(), expireAtMs });
+    this.entries.set(key, { value: value.slice(), expireAtMs, seq: ++this.seq });
   }
 
   async remove(keys: readonly string[]): Promise<number> {
     let n = 0;
     for (const k of keys) if (this.entries.delete(k)) n++;
     return n;
+  }
+
+  stamp(key: string): string | null {
+    const e = this.entries.get(key);
+    if (!e) return null;
+    if (e.expireAtMs !== 0 && e.expireAtMs <= this.now()) return null;
+    return String(e.seq);
   }
 
   scanLocal(cursor: number, count: number): { cursor: number; keys: string[] } {
