@@ -20,6 +20,16 @@ export interface PutOptions {
   keepTtl?: boolean;
 }
 
+/** Options of `getOrLoad`. */
+export interface LoadOptions {
+  /** TTL of the loaded value: milliseconds or a duration such as "30s" (default: the map's TTL). */
+  ttl?: number | string;
+  /** The same in milliseconds. */
+  ttlMs?: number;
+  /** In a cluster: how long the loading member may hold the key's lock (and others wait for it), ms. Default 30,000. */
+  lockLeaseMs?: number;
+}
+
 /** One page of a cursor scan. Cursor 0 means the scan is complete. */
 export interface ScanPage {
   cursor: number;
@@ -74,6 +84,12 @@ export interface DMap {
   size(): number;
   /** Removes every key. */
   clear(): void;
+  /**
+   * The value of `key`; when missing, `loader(key)` is called once (calls for
+   * the same key meanwhile wait for it) and its value stored with `opts.ttl`.
+   * A loader answering null stores nothing and resolves null. See core/read-through.ts.
+   */
+  getOrLoad(key: Bytes, loader: (key: Bytes) => Bytes | null | Promise<Bytes | null>, opts?: LoadOptions): Promise<Uint8Array | null>;
   /** Acquires a lock on key, waiting up to `waitMs`; null when not acquired. */
   lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null>;
   /** Releases a lock; false when the token does not hold it. */
@@ -129,6 +145,12 @@ export interface AsyncDMap {
   size(): Promise<number>;
   /** Removes every key (on every member). */
   clear(): Promise<void>;
+  /**
+   * The value of `key`; when missing, `loader(key)` is called once (calls for
+   * the same key meanwhile wait for it) and its value stored with `opts.ttl`.
+   * A loader answering null stores nothing and resolves null. See core/read-through.ts.
+   */
+  getOrLoad(key: Bytes, loader: (key: Bytes) => Bytes | null | Promise<Bytes | null>, opts?: LoadOptions): Promise<Uint8Array | null>;
   /** Acquires a lock on key, waiting up to `waitMs`; null when not acquired. */
   lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null>;
   /** Releases a lock; false when the token does not hold it. */

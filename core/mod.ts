@@ -32,7 +32,7 @@ import { type NodeSettings, ShoalNode } from "./node.ts";
 import type { AclUser } from "./protocol/acl.ts";
 import type { Transport } from "./transport.ts";
 
-export type { AsyncDMap, Bytes, DMap, LockGrant, MapLimits, PubSub, PutOptions, ScanPage } from "./api.ts";
+export type { AsyncDMap, Bytes, DMap, LoadOptions, LockGrant, MapLimits, PubSub, PutOptions, ScanPage } from "./api.ts";
 export type { Clock, Rng } from "./clock.ts";
 export { SeededRng, systemClock, systemRng } from "./clock.ts";
 export type { EmbeddedClusterSettings } from "./embedded/member.ts";
@@ -41,6 +41,7 @@ export { CommandGateway } from "./gateway/gateway.ts";
 export type { RespValue } from "./gateway/resp-value.ts";
 export { DEFAULT_SETTINGS, type NodeSettings, ShoalNode } from "./node.ts";
 export { ClientSession, type SessionIO } from "./protocol/session.ts";
+export type { Loader } from "./read-through.ts";
 
 /** Options of {@link Shoal.start}. */
 export interface ShoalOptions {

@@ -5,12 +5,13 @@
  * HLC-stamped exactly like a RESP client's command. Error replies reject
  * with a {@link ShoalError} carrying their code.
  */
-import type { AsyncDMap, Bytes, LockGrant, PutOptions, ScanPage } from "../api.ts";
+import type { AsyncDMap, Bytes, LoadOptions, LockGrant, PutOptions, ScanPage } from "../api.ts";
 import type { Clock } from "../clock.ts";
 import { ShoalError } from "../errors.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
 import type { RespValue } from "../gateway/resp-value.ts";
 import type { AclUser } from "../protocol/acl.ts";
+import { type Loader, ReadThrough } from "../read-through.ts";
 
 const dec = new TextDecoder();
 
@@ -26,12 +27,17 @@ function unexpected(command: string, v: RespValue): ShoalError {
 
 /** A named map of a clustered embedded member (see the module doc). */
 export class ClusterMap implements AsyncDMap {
+  /** getOrLoad: per member and, through the key's lock on its owner, cluster-wide (core/read-through.ts). */
+  readonly loads: ReadThrough;
+
   constructor(
     readonly name: string,
     private readonly gateway: CommandGateway,
     private readonly user: () => AclUser,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.loads = new ReadThrough(this, clock);
+  }
 
   private run(argv: (Bytes | string)[]): Promise<RespValue> {
     return this.gateway.run(this.user(), argv);
@@ -137,6 +143,10 @@ export class ClusterMap implements AsyncDMap {
 
   async clear(): Promise<void> {
     ok(await this.run(["DM.DESTROY", this.name]));
+  }
+
+  getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {
+    return this.loads.getOrLoad(key, loader, opts);
   }
 
   async lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null> {

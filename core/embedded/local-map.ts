@@ -4,7 +4,8 @@
  * encoding, no session), so code written against {@link AsyncDMap} runs
  * alone and in a cluster unchanged.
  */
-import type { AsyncDMap, Bytes, DMap, LockGrant, PutOptions, ScanPage } from "../api.ts";
+import type { AsyncDMap, Bytes, DMap, LoadOptions, LockGrant, PutOptions, ScanPage } from "../api.ts";
+import type { Loader } from "../read-through.ts";
 
 /** {@link AsyncDMap} over a local map (see the module doc). */
 export class LocalAsyncMap implements AsyncDMap {
@@ -52,6 +53,10 @@ export class LocalAsyncMap implements AsyncDMap {
   }
   async clear(): Promise<void> {
     this.map.clear();
+  }
+  async getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {
+    const v = await this.map.getOrLoad(key, loader, opts);
+    return v === null ? null : v.slice();
   }
   lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null> {
     return this.map.lock(key, leaseMs, waitMs);

@@ -1,6 +1,7 @@
-import type { Bytes, DMap, LockGrant, MapLimits, PutOptions, ScanPage } from "../api.ts";
+import type { Bytes, DMap, LoadOptions, LockGrant, MapLimits, PutOptions, ScanPage } from "../api.ts";
 import type { Clock, Rng } from "../clock.ts";
 import { notFloat, notInteger, overflow, ShoalError, wrongType } from "../errors.ts";
+import { type Loader, ReadThrough } from "../read-through.ts";
 import type { NodeStats } from "../stats.ts";
 import { SlabArena } from "./arena.ts";
 import { DEFAULT_ENCODING, dropBig, type EncodingLimits, exportBlob, importBlob } from "./collection.ts";
@@ -88,6 +89,8 @@ export class MapStore implements DMap {
   private volatile = new Int32Array(64);
   private volCount = 0;
   readonly locks: LockTable;
+  /** getOrLoad's loads in flight (created on first use). */
+  private loads: ReadThrough | null = null;
   /** The FieldTable of each big hash or set, by entry index (see collection.ts). */
   readonly big = new Map<number, FieldTable>();
   /** Metadata bytes of every FieldTable in {@link big} (their chunks are in the arena already). */
@@ -570,6 +573,11 @@ export class MapStore implements DMap {
   clear(): void {
     const t = this.table;
     for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) this.removeEntry(i);
+  }
+
+  getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {
+    this.loads ??= new ReadThrough(this);
+    return this.loads.getOrLoad(key, loader, opts);
   }
 
   lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null> {
