@@ -17,7 +17,7 @@
 import { formatOp, type History, type LivenessObservation, type Op, opsOnKey } from "./history.ts";
 
 /** Names of the checkers. */
-export type CheckerName = "linearizable" | "lost-write" | "resurrection" | "counter" | "lock" | "expiry" | "liveness";
+export type CheckerName = "linearizable" | "lost-write" | "resurrection" | "counter" | "lock" | "expiry" | "liveness" | "convergence";
 
 /** One violation. */
 export interface Violation {

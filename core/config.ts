@@ -123,6 +123,18 @@ export const ShoalConfigFields = z.object({
   pushPullIntervalMs: presetDuration("full state sync interval"),
   peerTimeoutMs: presetDuration("peer request timeout"),
   suspicionMult: intField(1, 100, { group: "Cluster", description: "suspicion timeout multiplier", preset: true }).optional(),
+  antiEntropyIntervalMs: durationField({
+    group: "Cluster",
+    description: "how often each partition owner compares digests with its replicas and repairs what differs (0 = off)",
+  }).default(10_000),
+  antiEntropyMaxKeys: intField(1, MAX_INT, { group: "Cluster", description: "most keys one anti-entropy round repairs (bounds its rate)" }).default(100_000),
+  tombstoneGraceMs: durationField({
+    group: "Cluster",
+    description:
+      "how long a delete's tombstone is kept at most (Cassandra's gc_grace): a copy cut off for longer can bring the key back; kept less only once anti-entropy saw it on every holder",
+  }).default(600_000),
+  hintMaxEntries: intField(0, MAX_INT, { group: "Cluster", description: "most writes kept for unreachable replicas (hinted handoff; 0 = off)" }).default(100_000),
+  hintMaxBytes: sizeField({ group: "Cluster", description: "most key and value bytes kept for unreachable replicas (hinted handoff)" }).default(64 * MiB),
   faultInjection: boolField({
     group: "Cluster",
     description: "peer-transport fault injection + GET/PUT/DELETE /v1/faults (all nodes must agree): for tests and chaos runs; never in production",

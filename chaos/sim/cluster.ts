@@ -24,6 +24,10 @@ export interface SimClusterConfig {
   peerTimeoutMs: number;
   timings: MembershipTimings;
   bugs: ClusterBugs;
+  /** Anti-entropy settings (interval, keys per round, youngest tombstone collected early). */
+  antiEntropy?: { intervalMs: number; maxKeys: number; confirmMinAgeMs?: number };
+  /** Hinted handoff bounds and retry interval. */
+  hints?: { maxEntries: number; maxBytes: number; retryMs: number };
 }
 
 /** One running incarnation of a node. */
@@ -89,6 +93,8 @@ export class SimCluster {
       peerTimeoutMs: c.peerTimeoutMs,
       bugs: c.bugs,
       leaveTimeoutMs: 3000,
+      antiEntropy: c.antiEntropy,
+      hints: c.hints,
     };
     const cluster = new ClusterNode(options);
     const inc: Incarnation = { name, node, cluster, clock, started: Promise.resolve() };

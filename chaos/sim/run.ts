@@ -13,6 +13,7 @@ import type { FaultStats } from "../../transports/faulty.ts";
 import { checkHistory, checkLiveness, lockOverlaps, type Violation } from "../checkers.ts";
 import { type History, HistoryRecorder, historyHash, type LivenessObservation, type Outcome } from "../history.ts";
 import { mix, SimCluster } from "./cluster.ts";
+import { divergentPartitions } from "./convergence.ts";
 import { FAULT_KINDS, type FaultEvent, type FaultKind, type LinkSeverity, Nemesis } from "./nemesis.ts";
 import { SimNetwork } from "./network.ts";
 import { Workload, type WorkloadMix } from "./workload.ts";
@@ -42,6 +43,8 @@ export interface SimOptions {
   replicaCount?: number;
   /** Bound on convergence after the faults stop, simulated ms (default 30 000). */
   livenessBoundMs?: number;
+  /** Simulated ms after the cluster converged within which every partition's holders must agree (default 10 000). */
+  convergenceBoundMs?: number;
   /** Strength of link faults (default `harsh`). */
   linkSeverity?: LinkSeverity;
   /** Largest clock offset of a node, ms (default 100). */
@@ -112,6 +115,8 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
       gossipToTheDeadMs: 5000,
     }),
     bugs: bugsFrom(o.bugs ?? []),
+    antiEntropy: { intervalMs: 1000, maxKeys: 10_000, confirmMinAgeMs: 4000 },
+    hints: { maxEntries: 2000, maxBytes: 1 << 20, retryMs: 200 },
   });
   const boot = [cluster.start(0, [])];
   for (let i = 1; i < n; i++) boot.push(cluster.start(i, [0]));
@@ -157,6 +162,13 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
   }
   const liveness = observe(cluster, replicaCount, bound, convergedAfterMs).observation;
   await sim.advance(500); // let the last rebalance pushes land before reading back
+  // replicas converge by themselves (anti-entropy, hinted handoff): checked before the final reads, which repair
+  const convergenceBound = o.convergenceBoundMs ?? 10_000;
+  let divergent = divergentPartitions(cluster);
+  for (let t = 0; t < convergenceBound && divergent.length > 0; t += 100) {
+    await sim.advance(100);
+    divergent = divergentPartitions(cluster);
+  }
   await drive(sim, workload.finalReads(), 30_000);
 
   const history = rec.history();
@@ -164,6 +176,15 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
   const violations = [
     ...checkHistory(history, { clockSlackMs: 2 * maxSkewMs, onInconclusive: (k) => inconclusive.push(k) }),
     ...checkLiveness(liveness),
+    ...(convergedAfterMs !== null && divergent.length > 0
+      ? [
+          {
+            checker: "convergence" as const,
+            message: `holders still differ ${convergenceBound} ms after the cluster converged, with no client reads: ${divergent.slice(0, 5).join("; ")}${divergent.length > 5 ? ` (+${divergent.length - 5} more)` : ""}`,
+            ops: [],
+          },
+        ]
+      : []),
   ];
   const outcomes: Record<Outcome, number> = { ok: 0, fail: 0, unknown: 0 };
   for (const op of history.ops) outcomes[op.outcome]++;

@@ -5,7 +5,7 @@
  */
 
 /** Names accepted by `--inject-bug`. */
-export const BUG_NAMES = ["ack-before-replicate", "skip-tombstone", "no-read-repair"] as const;
+export const BUG_NAMES = ["ack-before-replicate", "skip-tombstone", "no-read-repair", "keep-failed-writes", "no-anti-entropy"] as const;
 
 /** One planted bug. */
 export type BugName = (typeof BUG_NAMES)[number];
@@ -20,6 +20,8 @@ export interface ClusterBugs {
   noReadRepair?: boolean;
   /** A write whose quorum failed stays on the replicas that took it (no undo). */
   keepFailedWrites?: boolean;
+  /** No anti-entropy rounds: replicas that missed writes stay behind until a read or a takeover. */
+  noAntiEntropy?: boolean;
 }
 
 /** The {@link ClusterBugs} flags for a list of bug names; throws on an unknown name. */
@@ -29,6 +31,8 @@ export function bugsFrom(names: readonly string[]): ClusterBugs {
     if (n === "ack-before-replicate") bugs.ackBeforeReplicate = true;
     else if (n === "skip-tombstone") bugs.skipTombstone = true;
     else if (n === "no-read-repair") bugs.noReadRepair = true;
+    else if (n === "keep-failed-writes") bugs.keepFailedWrites = true;
+    else if (n === "no-anti-entropy") bugs.noAntiEntropy = true;
     else throw new Error(`unknown bug "${n}" (known: ${BUG_NAMES.join(", ")})`);
   }
   return bugs;

@@ -11,6 +11,8 @@
  * | router.ts | client commands: forward, or run as owner with quorums |
  * | rebalancer.ts | pushes entries to new holders after a table change |
  * | catch-up.ts | initial pull when joining; takeover and return catch-up |
+ * | anti-entropy.ts / digest.ts | background repair of replicas by digest; tombstone and orphan collection |
+ * | hints.ts | hinted handoff: writes kept for replicas that were unreachable, delivered when they answer |
  * | entry-sync.ts | versions, tombstones, last-writer-wins application |
  * | redis-cluster.ts / view.ts | the Redis Cluster face; the JSON view |
  *
@@ -24,10 +26,12 @@ import type { DiscoveryStatus, Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import type { ClusterCut } from "../snapshot/writer.ts";
 import type { Listener, Transport } from "../transport.ts";
+import { AntiEntropy, type AntiEntropyStats } from "./anti-entropy.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import { CatchUp } from "./catch-up.ts";
 import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
+import { HintedHandoff, type HintStats } from "./hints.ts";
 import { HybridClock } from "./hlc.ts";
 import { execInternal } from "./internal-exec.ts";
 import { Membership, type MembershipEventType } from "./membership.ts";
@@ -81,6 +85,10 @@ export interface ClusterNodeOptions {
   batchSize?: number;
   /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
   leaveTimeoutMs?: number;
+  /** Anti-entropy: time between rounds (default 10 000 ms; 0 = off), keys repaired per round (default 100 000), youngest tombstone collected early. */
+  antiEntropy?: { intervalMs?: number; maxKeys?: number; confirmMinAgeMs?: number };
+  /** Hinted handoff bounds (default 100 000 hints, 64 MiB; maxEntries 0 = off) and retry interval (default: the probe interval). */
+  hints?: { maxEntries?: number; maxBytes?: number; retryMs?: number };
   /** What the node's discovery last saw (shown in the view as `discovery`). */
   discoveryStatus?(): DiscoveryStatus;
   /** The clock and tombstones of a snapshot this node's data was loaded from (cmd/persistence.ts). */
@@ -108,6 +116,8 @@ export class ClusterNode {
   private readonly server: PeerServer;
   private readonly rebalancer: Rebalancer;
   private readonly catchUp: CatchUp;
+  private readonly antiEntropy: AntiEntropy;
+  private readonly hints: HintedHandoff;
   private readonly data: Transport;
   private readonly mux: TransportMux;
   private listener: Listener | undefined;
@@ -162,6 +172,25 @@ export class ClusterNode {
       syncing: () => this.syncing,
       leaving: () => this.leaving,
     });
+    this.antiEntropy = new AntiEntropy({
+      ...common,
+      partitionCount: o.partitionCount,
+      intervalMs: o.antiEntropy?.intervalMs ?? 10_000,
+      maxKeys: o.antiEntropy?.maxKeys ?? 100_000,
+      confirmMinAgeMs: o.antiEntropy?.confirmMinAgeMs,
+      allAlive: () => this.membership.members().every((m) => m.status === "alive" || m.status === "left"),
+      ready: () => !this.syncing && !this.stopped && !this.leaving && !this.rebalancer.busy,
+      bugs: o.bugs,
+    });
+    this.hints = new HintedHandoff({
+      clock: o.clock,
+      log: this.log,
+      maxEntries: o.hints?.maxEntries ?? 100_000,
+      maxBytes: o.hints?.maxBytes ?? 64 * 1024 * 1024,
+      retryMs: o.hints?.retryMs ?? o.timings.probeIntervalMs,
+      request,
+      isAlive: (m) => this.membership.member(m)?.status === "alive",
+    });
     this.router = new ClusterRouter(o.node, {
       self: o.self,
       table,
@@ -180,6 +209,7 @@ export class ClusterNode {
       request,
       sync: this.sync,
       catchingUp: (p) => this.catchUp.sourcesOf(p),
+      hint: (replicas, entries) => this.hints.add(replicas, entries),
     });
     this.server = new PeerServer({
       self: o.self,
@@ -188,6 +218,7 @@ export class ClusterNode {
       membership: this.membership,
       clientAddress: o.clientAddress,
       page: (partitions, after) => partitionPage(o.node, this.sync, o.partitionCount, partitions, after, o.clock.now()),
+      repair: this.antiEntropy,
       exec: (argv, proto, hops, owned, user) => execInternal(o.node, this.router, o.self, argv, proto, hops, owned, user),
     });
     this.redis = new RedisClusterFace({
@@ -289,6 +320,7 @@ export class ClusterNode {
       const level = e.type === "suspect" || e.type === "dead" ? "warn" : "info";
       this.log[level](`member ${e.type}`, { member: e.member.name, incarnation: e.member.incarnation, reason: e.reason });
       this.rebuild();
+      if (e.type === "alive" || e.type === "join") this.hints.deliverAll();
     });
     await this.membership.start();
     this.rebuild();
@@ -297,12 +329,32 @@ export class ClusterNode {
     this.catchUp.joined(complete);
     await this.settled();
     node.ready = !this.stopped;
+    if (!this.stopped) {
+      this.antiEntropy.start();
+      this.hints.start();
+    }
+    // tombstones past the grace period go in anti-entropy rounds too; this covers a node with anti-entropy off
     const gc = (): void => {
       if (this.stopped) return;
-      this.sync.collect();
+      this.antiEntropy.stats.tombstonesExpired += this.sync.collect();
       this.gcTimer = this.o.clock.setTimer(60_000, gc);
     };
     this.gcTimer = this.o.clock.setTimer(60_000, gc);
+  }
+
+  /** Anti-entropy counters (rounds, divergence found, keys repaired…). */
+  get repairs(): AntiEntropyStats {
+    return this.antiEntropy.stats;
+  }
+
+  /** Hinted handoff counters (stored, delivered, dropped, pending). */
+  get handoff(): HintStats {
+    return this.hints.stats;
+  }
+
+  /** Runs one anti-entropy round now (tests; rounds also run every interval). */
+  repairNow(): Promise<void> {
+    return this.antiEntropy.round();
   }
 
   /** Plugs this cluster layer into its node (once; the node never sees the cluster's types). */
@@ -371,6 +423,8 @@ export class ClusterNode {
     this.stopped = true;
     this.o.node.ready = false;
     this.gcTimer?.cancel();
+    this.antiEntropy.stop();
+    this.hints.stop();
     this.peers.close();
     await this.listener?.close();
   }

@@ -6,13 +6,13 @@
  * (key → version) so a late or stale copy of the key (a replica that missed
  * the delete, a rebalance push that raced it) cannot bring it back.
  *
- * GC horizon: tombstones are kept for `horizonMs` (default 10 minutes) of
- * wall time and at most `maxPerMap` per map (oldest dropped first). A copy
- * that stays cut off for longer than the horizon and then pushes an older
- * version of a deleted key can resurrect it; the horizon must exceed the
- * longest partition/rejoin the operator expects (a restarted process comes
- * back empty unless it has a snapshot, whose tombstones come back with their
- * original age).
+ * Tombstones (tombstones.ts) have no count cap: they go once anti-entropy
+ * confirmed every holder has them, or after the grace period `horizonMs`
+ * (default 10 minutes, `--tombstone-grace`). A copy that stays cut off for
+ * longer than that and then pushes an older version of a deleted key can
+ * resurrect it; the grace must exceed the longest partition the operator
+ * expects (a restarted process comes back empty unless it has a snapshot,
+ * whose tombstones come back with their original age).
  */
 import type { Clock } from "../clock.ts";
 import type { ShoalNode } from "../node.ts";
@@ -20,22 +20,15 @@ import type { TombstoneRecord } from "../snapshot/writer.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import type { HybridClock } from "./hlc.ts";
 import type { EntryState } from "./peer-protocol.ts";
-
-interface Tombstone {
-  version: number;
-  /** Wall ms when recorded. */
-  at: number;
-}
+import { Tombstones } from "./tombstones.ts";
 
 /** Default tombstone GC horizon, ms: a snapshot older than this cannot rejoin a cluster as it is (see cmd/persistence.ts). */
 export const DEFAULT_TOMBSTONE_HORIZON_MS = 600_000;
 
 /** Options for {@link EntrySync}. */
 export interface EntrySyncOptions {
-  /** How long a tombstone is kept, ms (default 600 000). */
+  /** How long a tombstone is kept at most, ms (default 600 000; the grace period). */
   horizonMs?: number;
-  /** Most tombstones per map (default 100 000). */
-  maxPerMap?: number;
   /** Planted bugs (chaos simulator only). */
   bugs?: ClusterBugs;
 }
@@ -57,9 +50,9 @@ export class EntrySync {
   readonly horizonMs: number;
   /** Entry states refused because their version was too far ahead of this node's clock. */
   driftRefused = 0;
-  readonly maxPerMap: number;
   private readonly skipTombstone: boolean;
-  private readonly tombs = new Map<string, Map<string, Tombstone>>();
+  /** Every deletion this node remembers. */
+  readonly tombs: Tombstones;
 
   constructor(
     private readonly node: ShoalNode,
@@ -68,7 +61,7 @@ export class EntrySync {
     options: EntrySyncOptions = {},
   ) {
     this.horizonMs = options.horizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS;
-    this.maxPerMap = options.maxPerMap ?? 100_000;
+    this.tombs = new Tombstones(node);
     this.skipTombstone = options.bugs?.skipTombstone === true;
   }
 
@@ -89,7 +82,7 @@ export class EntrySync {
       return { map, key, value: null, expireAt: 0, version };
     }
     m.setVersion(idx, version);
-    this.tombs.get(map)?.delete(latin1(key));
+    this.tombs.delete(map, latin1(key));
     return { map, key, ...m.exportValue(idx), expireAt: m.table.expireAt[idx]!, version };
   }
 
@@ -113,7 +106,7 @@ export class EntrySync {
         return { map, key, ...m.exportValue(idx), expireAt: exp, version: m.table.version[idx]! };
       }
     }
-    const tomb = this.tombs.get(map)?.get(latin1(key));
+    const tomb = this.tombs.get(map, latin1(key));
     return { map, key, value: null, expireAt: 0, version: tomb?.version ?? 0 };
   }
 
@@ -126,53 +119,44 @@ export class EntrySync {
     const m = this.node.map(prev.map);
     const idx = m.lookup(prev.key, 0, prev.key.length, false);
     const k = latin1(prev.key);
-    const current = idx >= 0 ? m.table.version[idx]! : (this.tombs.get(prev.map)?.get(k)?.version ?? 0);
+    const current = idx >= 0 ? m.table.version[idx]! : (this.tombs.get(prev.map, k)?.version ?? 0);
     if (current !== ifVersion) return false;
     if (prev.value === null) {
       if (idx >= 0) m.removeEntry(idx);
-      this.tombs.get(prev.map)?.delete(k);
+      this.tombs.delete(prev.map, k);
       if (prev.version > 0) this.remember(prev.map, prev.key, prev.version);
       return true;
     }
     const at = m.importValue(prev.key, prev.kind ?? 0, prev.value, prev.expireAt);
     m.table.version[at] = prev.version;
-    this.tombs.get(prev.map)?.delete(k);
+    this.tombs.delete(prev.map, k);
     return true;
   }
 
   /** Every tombstone held, as deletion entry states (for rebalancing and joins). */
   *tombstones(): Generator<EntryState> {
-    for (const [map, t] of this.tombs) {
-      for (const [k, v] of t) yield { map, key: bytesOf(k), value: null, expireAt: 0, version: v.version };
-    }
+    for (const [map, k, v] of this.tombs.entries()) yield { map, key: bytesOf(k), value: null, expireAt: 0, version: v.version };
   }
 
   /** Every tombstone with the time it was recorded, oldest first per map (for snapshots). */
   exportTombstones(): TombstoneRecord[] {
     const out: TombstoneRecord[] = [];
-    for (const [map, t] of this.tombs) for (const [k, v] of t) out.push({ map, key: bytesOf(k), version: v.version, at: v.at });
+    for (const [map, k, v] of this.tombs.entries()) out.push({ map, key: bytesOf(k), version: v.version, at: v.at });
     return out;
   }
 
   /**
    * Puts back tombstones read from a snapshot, keeping the time each was
-   * first recorded (so the GC horizon counts the time the node was down).
+   * first recorded (so the grace period counts the time the node was down).
    * One this node holds at a higher version already wins.
    */
   importTombstones(list: readonly TombstoneRecord[]): void {
     const sorted = [...list].sort((a, b) => a.at - b.at);
     for (const r of sorted) {
-      let t = this.tombs.get(r.map);
-      if (!t) this.tombs.set(r.map, (t = new Map()));
       const k = latin1(r.key);
-      const had = t.get(k);
+      const had = this.tombs.get(r.map, k);
       if (had && had.version >= r.version) continue;
-      t.delete(k);
-      t.set(k, { version: r.version, at: r.at });
-      if (t.size > this.maxPerMap) {
-        const oldest = t.keys().next().value;
-        if (oldest !== undefined) t.delete(oldest);
-      }
+      this.tombs.set(r.map, k, r.version, r.at);
     }
   }
 
@@ -200,7 +184,7 @@ export class EntrySync {
     const m = this.node.map(e.map);
     const idx = m.lookup(e.key, 0, e.key.length, false);
     if (idx >= 0 && m.table.version[idx]! >= e.version) return false;
-    const tomb = this.tombs.get(e.map)?.get(latin1(e.key));
+    const tomb = this.tombs.get(e.map, latin1(e.key));
     if (tomb && tomb.version >= e.version) return false;
     if (e.value === null) {
       if (idx >= 0) m.removeEntry(idx);
@@ -220,49 +204,34 @@ export class EntrySync {
       return false; // an unknown kind or malformed hash/set bytes: refuse it rather than store garbage
     }
     m.table.version[at] = e.version;
-    if (tomb) this.tombs.get(e.map)?.delete(latin1(e.key));
+    if (tomb) this.tombs.delete(e.map, latin1(e.key));
     return true;
   }
 
   /** An entry's TTL ran out here: remember it as a deletion at its version (older copies without the TTL must not return). */
   expired(map: string, key: Uint8Array, version: number): void {
     if (version <= 0) return;
-    const tomb = this.tombs.get(map)?.get(latin1(key));
+    const tomb = this.tombs.get(map, latin1(key));
     if (!tomb || tomb.version < version) this.remember(map, key, version);
   }
 
   /** Tombstones currently held (all maps). */
   tombstoneCount(): number {
-    let n = 0;
-    for (const t of this.tombs.values()) n += t.size;
-    return n;
+    return this.tombs.size;
   }
 
-  /** Drops tombstones past the horizon. */
-  collect(): void {
-    const limit = this.clock.now() - this.horizonMs;
-    for (const t of this.tombs.values()) {
-      // insertion order is age order (re-recording deletes and re-inserts)
-      for (const [k, v] of t) {
-        if (v.at > limit) break;
-        t.delete(k);
-      }
-    }
+  /** Drops tombstones past the grace period; returns how many. */
+  collect(): number {
+    return this.tombs.collectBefore(this.clock.now() - this.horizonMs);
+  }
+
+  /** Drops the tombstone of `key` if it is still at `version` (anti-entropy confirmed it everywhere); whether it did. */
+  forget(map: string, key: Uint8Array, version: number): boolean {
+    return this.tombs.forget(map, latin1(key), version);
   }
 
   private remember(map: string, key: Uint8Array, version: number): void {
     if (this.skipTombstone) return;
-    let t = this.tombs.get(map);
-    if (!t) {
-      t = new Map();
-      this.tombs.set(map, t);
-    }
-    const k = latin1(key);
-    t.delete(k);
-    t.set(k, { version, at: this.clock.now() });
-    if (t.size > this.maxPerMap) {
-      const oldest = t.keys().next().value;
-      if (oldest !== undefined) t.delete(oldest);
-    }
+    this.tombs.set(map, latin1(key), version, this.clock.now());
   }
 }

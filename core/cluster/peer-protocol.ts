@@ -15,6 +15,11 @@
  * - `undo` takes back a write whose quorum failed: for each entry, the
  *   receiver restores the given earlier state if the key is still at the
  *   failed write's version (`versions[i]`), and answers how many it undid.
+ * - `digest` asks for the receiver's digests of some partitions
+ *   (digest.ts); `range` for its entries (or only their versions) in some
+ *   partition key-hash ranges; `forget` drops tombstones anti-entropy found
+ *   on every holder (each only if still at the given version). Together
+ *   they are anti-entropy (anti-entropy.ts).
  */
 import { Packr } from "msgpackr";
 
@@ -52,7 +57,11 @@ export type PeerRequest =
   /** `strict`: a quorum read; answered only if the receiver's table names `from` as the owner (and has the same `view`). */
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean; view?: number }
   | { t: "hello" }
-  | { t: "undo"; entries: EntryState[]; versions: number[]; from?: string };
+  | { t: "undo"; entries: EntryState[]; versions: number[]; from?: string }
+  | { t: "digest"; partitions: number[] }
+  /** `ranges`: pairs partition, range (flat); `values`: full states, else versions only (value null). */
+  | { t: "range"; ranges: number[]; values: boolean }
+  | { t: "forget"; entries: EntryState[] };
 
 /** Position in a node's entries: map name and entry index to resume after. */
 export interface PullCursor {
@@ -67,6 +76,8 @@ export type PeerResponse =
   | { t: "applied"; taken: number; suspect?: boolean }
   | { t: "entries"; entries: EntryState[]; next: PullCursor | null; suspect?: boolean }
   | { t: "hello"; host: string; port: number }
+  /** Digest words (count, XOR, sum per range) of `partitions`, in order (digest.ts). */
+  | { t: "digests"; partitions: number[]; words: Uint32Array }
   | { t: "error"; message: string };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -78,7 +89,8 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  * than the apply itself.
  */
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
-  if (msg.t === "apply" || msg.t === "entries" || msg.t === "undo") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
+  if (msg.t === "apply" || msg.t === "entries" || msg.t === "undo" || msg.t === "forget") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
+  if (msg.t === "digests") return packr.pack({ ...msg, words: new Uint8Array(msg.words.buffer, msg.words.byteOffset, msg.words.byteLength) });
   return packr.pack(msg);
 }
 
@@ -200,6 +212,13 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "apply", entries: decodeEntries(m.entries), from, strict: m.strict === true, view: viewOf(m.view) };
   }
   if (m?.t === "hello") return { t: "hello" };
+  if (m?.t === "digest" && Array.isArray(m.partitions)) return { t: "digest", partitions: intList(m.partitions) };
+  if (m?.t === "range" && Array.isArray(m.ranges)) {
+    const ranges = intList(m.ranges);
+    if (ranges.length % 2 !== 0) throw new TypeError("peer protocol: malformed range request");
+    return { t: "range", ranges, values: m.values === true };
+  }
+  if (m?.t === "forget" && m.entries) return { t: "forget", entries: decodeEntries(m.entries) };
   if (m?.t === "undo" && m.entries && Array.isArray(m.versions)) {
     const entries = decodeEntries(m.entries);
     const versions = m.versions.map(Number);
@@ -231,8 +250,23 @@ export function decodeResponse(bytes: Uint8Array): PeerResponse {
     return res;
   }
   if (m?.t === "hello" && typeof m.host === "string" && Number.isInteger(m.port)) return { t: "hello", host: m.host, port: m.port };
+  if (m?.t === "digests" && Array.isArray(m.partitions)) {
+    const raw = m.words as unknown;
+    if (!(raw instanceof Uint8Array) || raw.byteLength % 4 !== 0) throw new TypeError("peer protocol: malformed digests");
+    const words = new Uint32Array(raw.byteLength / 4);
+    new Uint8Array(words.buffer).set(raw);
+    return { t: "digests", partitions: intList(m.partitions), words };
+  }
   if (m?.t === "applied" || m?.t === "error") return m;
   throw new TypeError("peer protocol: malformed response");
+}
+
+/** A list of non-negative integers below 2^31; throws TypeError otherwise. */
+function intList(v: unknown[]): number[] {
+  return v.map((x) => {
+    if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x > 0x7fffffff) throw new TypeError("peer protocol: expected integers");
+    return x;
+  });
 }
 
 function asEntry(e: EntryState): EntryState {

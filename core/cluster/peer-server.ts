@@ -28,6 +28,12 @@ export interface PeerServerContext {
   clientAddress?: ClientAddress;
   /** One page of this node's entries in `partitions` after `after`. */
   page(partitions: number[], after: PullCursor | null): PeerResponse;
+  /** Anti-entropy's questions (digests, ranges, forgetting confirmed tombstones). */
+  repair: {
+    digest(partitions: number[]): PeerResponse;
+    range(ranges: number[], values: boolean): PeerResponse;
+    forget(entries: EntryState[]): PeerResponse;
+  };
   /** Runs a forwarded command here as ACL user `user`; resolves with its reply bytes. */
   exec(argv: Uint8Array[], proto: number, hops: number, owned: boolean, user: string | undefined): Promise<Uint8Array>;
 }
@@ -75,6 +81,9 @@ export class PeerServer {
       for (let i = 0; i < req.entries.length; i++) if (c.sync.restore(req.entries[i]!, req.versions[i]!)) taken++;
       return encodePeer({ t: "applied", taken });
     }
+    if (req.t === "digest") return encodePeer(c.repair.digest(req.partitions));
+    if (req.t === "range") return encodePeer(c.repair.range(req.ranges, req.values));
+    if (req.t === "forget") return encodePeer(c.repair.forget(req.entries));
     return encodePeer({ t: "reply", resp: await c.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });
   }
 

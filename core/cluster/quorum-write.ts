@@ -13,7 +13,7 @@ import type { ClientSession } from "../protocol/session.ts";
 import { errorBytes } from "./forwarding.ts";
 import type { KeyWaits } from "./key-waits.ts";
 import type { EntryState } from "./peer-protocol.ts";
-import type { ReplicaChannel } from "./replica-channel.ts";
+import type { ReplicaChannel, Replication } from "./replica-channel.ts";
 import { ANSWERED, running } from "./routed.ts";
 import type { RouterContext } from "./router-context.ts";
 import type { RouterStats } from "./router-stats.ts";
@@ -63,7 +63,7 @@ export class QuorumWriter {
     if (entries.length === 0) return ANSWERED;
     if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
       this.stats.asyncWrites++;
-      void this.replicas.replicate(holders, entries, holders.length);
+      this.hintMisses(this.replicas.replicate(holders, entries, holders.length), entries);
       return ANSWERED;
     }
     const outcome = this.settle(plan, entries, before).then((failure) => (failure === null ? null : errorBytes(failure)));
@@ -87,7 +87,7 @@ export class QuorumWriter {
     if (entries.length === 0) return;
     if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
       this.stats.asyncWrites++;
-      void this.replicas.replicate(holders, entries, holders.length);
+      this.hintMisses(this.replicas.replicate(holders, entries, holders.length), entries);
       return;
     }
     const settled = this.settle(plan, entries, before);
@@ -115,13 +115,24 @@ export class QuorumWriter {
     const need = w - 1;
     const repl = this.replicas.replicate(holders, entries, need);
     const acks = await repl.acks;
-    if (acks >= need) return null;
+    if (acks >= need) {
+      this.hintMisses(repl, entries);
+      return null;
+    }
     const prev = entries.map((e) => before.find((b) => sameKey(b.key, e.key)) ?? { ...e, value: null, expireAt: 0, version: 0 });
     this.rollback(prev, entries);
     const answers = await repl.all;
     const undone = answers.took.length > 0 && !this.c.bugs?.keepFailedWrites ? await this.replicas.undo(answers.took, prev, entries) : [];
     const traces = [...answers.unreachable, ...answers.took.filter((h) => !undone.includes(h))];
     return this.quorumFailure(acks, w, holders, traces);
+  }
+
+  /** Once every replica answered: keeps the write as a hint for those that could not be reached (the write stands). */
+  private hintMisses(repl: Replication, entries: EntryState[]): void {
+    if (!this.c.hint) return;
+    void repl.all.then((a) => {
+      if (a.unreachable.length > 0) this.c.hint!(a.unreachable, entries);
+    });
   }
 
   /**

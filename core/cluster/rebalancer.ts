@@ -51,6 +51,11 @@ export class Rebalancer {
     });
   }
 
+  /** True while a pass runs. */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
   /** Resolves when no pass is running. */
   async settled(): Promise<void> {
     for (let i = 0; i < 100 && this.running; i++) await this.running;

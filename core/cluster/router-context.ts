@@ -6,7 +6,7 @@
 import type { ClusterBugs } from "./bugs.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import type { OwnerAuthority } from "./ownership.ts";
-import type { PeerRequest, PeerResponse } from "./peer-protocol.ts";
+import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
 /** What the router needs from the cluster layer. */
 export interface RouterContext extends OwnerAuthority {
@@ -37,6 +37,8 @@ export interface RouterContext extends OwnerAuthority {
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;
+  /** Keeps a write for replicas that could not be reached although its quorum was met (hinted handoff). */
+  hint?(replicas: readonly string[], entries: readonly EntryState[]): void;
   /**
    * For a partition this node has just become the owner of and not yet
    * pulled: the members that held it before (to fetch keys from before

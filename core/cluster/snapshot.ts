@@ -4,6 +4,8 @@
  * this shape, not on the cluster layer that fills it in (view.ts).
  */
 import type { DiscoveryStatus } from "../discovery.ts";
+import type { AntiEntropyStats } from "./anti-entropy.ts";
+import type { HintStats } from "./hints.ts";
 import type { MembershipEventType, MembershipStats } from "./membership.ts";
 import type { MemberStatus } from "./membership-wire.ts";
 import type { RouterStats } from "./router-stats.ts";
@@ -75,4 +77,10 @@ export interface ClusterSnapshot extends ClusterSettings {
   events: Record<MembershipEventType, number>;
   /** Routing and replication counters (forwarded, quorum failures…). */
   router: RouterStats;
+  /** Anti-entropy counters (rounds, divergence found, keys repaired, tombstones and orphans collected). */
+  antiEntropy: AntiEntropyStats;
+  /** Hinted handoff: hints stored, delivered, dropped; pending now (count and bytes). */
+  hints: HintStats;
+  /** Entry states refused because their version was too far ahead of this node's clock. */
+  driftRefused: number;
 }

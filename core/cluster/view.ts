@@ -7,6 +7,8 @@
  * Runtime-neutral: times come from the node's Clock.
  */
 import type { Clock } from "../clock.ts";
+import type { AntiEntropyStats } from "./anti-entropy.ts";
+import type { HintStats } from "./hints.ts";
 import type { Membership, MembershipEventType } from "./membership.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import { nodeIdOf } from "./redis-cluster.ts";
@@ -24,7 +26,9 @@ export interface SnapshotSource {
   isSyncing: boolean;
   rebalanced: number;
   pulled: number;
-  sync: { tombstoneCount(): number };
+  sync: { tombstoneCount(): number; driftRefused: number };
+  repairs: AntiEntropyStats;
+  handoff: HintStats;
   memberEvents: Record<MembershipEventType, number>;
   router: { stats: RouterStats };
 }
@@ -84,5 +88,8 @@ export function clusterSnapshot(cluster: SnapshotSource): ClusterSnapshot {
     membership: { ...cluster.membership.stats },
     events: { ...cluster.memberEvents },
     router: { ...cluster.router.stats },
+    antiEntropy: { ...cluster.repairs },
+    hints: { ...cluster.handoff },
+    driftRefused: cluster.sync.driftRefused,
   };
 }

@@ -163,6 +163,23 @@ function renderCluster(out: Exposition, c: ClusterSnapshot): void {
     if (typeof n !== "number") continue;
     out.single(`shoal_cluster_router_${snake(field)}_total`, "counter", COUNTER_HELP[field] ?? `Cluster router counter ${field}.`, n);
   }
+  if (c.antiEntropy) {
+    for (const [field, n] of Object.entries(c.antiEntropy)) {
+      if (typeof n !== "number") continue;
+      if (field === "lastRoundMs") out.single("shoal_cluster_anti_entropy_last_round_seconds", "gauge", "How long the last anti-entropy round took, in seconds.", n / 1000);
+      else out.single(`shoal_cluster_anti_entropy_${snake(field)}_total`, "counter", AE_HELP[field] ?? `Anti-entropy counter ${field}.`, n);
+    }
+  }
+  if (c.hints) {
+    const h = c.hints;
+    out.single("shoal_cluster_hints_stored_total", "counter", "Writes kept for replicas that could not be reached (hinted handoff).", h.stored);
+    out.single("shoal_cluster_hints_delivered_total", "counter", "Hints handed over to their replica.", h.delivered);
+    out.single("shoal_cluster_hints_dropped_total", "counter", "Hints dropped to stay within --hint-max-entries/--hint-max-bytes (anti-entropy repairs those keys).", h.dropped);
+    out.single("shoal_cluster_hint_delivery_failures_total", "counter", "Hint deliveries that failed (replica still unreachable).", h.failures);
+    out.single("shoal_cluster_hints_pending", "gauge", "Hints held now.", h.pending);
+    out.single("shoal_cluster_hints_pending_bytes", "gauge", "Key and value bytes of the hints held now.", h.pendingBytes);
+  }
+  if (c.driftRefused !== undefined) out.single("shoal_cluster_clock_drift_refused_total", "counter", "Entry states refused because their version was too far ahead of this node's clock.", c.driftRefused);
 }
 
 /** HELP texts of known counters; fields added later get a generic one. */
@@ -182,6 +199,20 @@ const COUNTER_HELP: Record<string, string> = {
   readQuorumFailures: "Reads answered READQUORUM: too few replicas answered.",
   readRepairs: "Stale copies brought up to date by read-repair.",
   asyncWrites: "Writes acknowledged before replication (async mode).",
+};
+
+/** HELP texts of the anti-entropy counters. */
+const AE_HELP: Record<string, string> = {
+  rounds: "Anti-entropy rounds run by this node (as partition owner).",
+  rangesCompared: "Partition key-hash ranges compared with a replica's digest.",
+  divergentRanges: "Ranges whose digest differed on some replica (divergence found).",
+  keysRepaired: "Keys brought up to date here or on a replica by anti-entropy.",
+  entriesPulled: "Entries anti-entropy pulled from replicas that had a newer version.",
+  entriesPushed: "Entries anti-entropy pushed to replicas that had an older version or none.",
+  orphansMoved: "Copies of partitions this node no longer holds, handed to their holders and dropped.",
+  tombstonesConfirmed: "Tombstones dropped after anti-entropy saw them on every holder.",
+  tombstonesExpired: "Tombstones dropped after the grace period.",
+  failures: "Anti-entropy requests to other members that failed or timed out.",
 };
 
 /** camelCase → snake_case for metric names. */

@@ -120,8 +120,15 @@ export class MapStore implements DMap {
    * 100-byte values).
    */
   inuseBytes(): number {
-    return this.table.arena.usedBytes + this.table.metaBytes() + this.volatile.length * 4 + this.bigMetaBytes;
+    return this.table.arena.usedBytes + this.table.metaBytes() + this.volatile.length * 4 + this.bigMetaBytes + this.extraBytes;
   }
+
+  /**
+   * Bytes this map's data costs outside its table (the cluster layer's
+   * deletion tombstones), counted in {@link inuseBytes} so MaxInuse makes
+   * room for them too.
+   */
+  extraBytes = 0;
 
   /** Bytes reserved from the runtime (pages, metadata arrays). */
   reservedBytes(): number {

@@ -7,7 +7,7 @@ import type { EntryState } from "../../../core/cluster/peer-protocol.ts";
 import { SimClock } from "../../../core/cluster/sim-clock.ts";
 import { ShoalNode } from "../../../core/node.ts";
 
-function setup(options: { horizonMs?: number; maxPerMap?: number } = {}) {
+function setup(options: { horizonMs?: number } = {}) {
   const clock = new SimClock();
   const node = new ShoalNode({ clock, rng: new SeededRng(1) });
   const sync = new EntrySync(node, new HybridClock(clock), clock, options);
@@ -51,8 +51,8 @@ describe("EntrySync: last-writer-wins with tombstones", () => {
     expect(get("k")).toBeNull();
   });
 
-  test("tombstones are collected past the GC horizon (documented limit) and bounded per map", async () => {
-    const { clock, sync, at, put, del, get } = setup({ horizonMs: 10_000, maxPerMap: 3 });
+  test("tombstones are collected past the grace period (documented limit), never for their number; their bytes count in the map's memory", async () => {
+    const { clock, sync, at, put, del, get, node } = setup({ horizonMs: 10_000 });
     const stale = put("k", "stale", at(0));
     sync.apply(del("k", at(1)));
     await clock.advance(5_000);
@@ -64,8 +64,17 @@ describe("EntrySync: last-writer-wins with tombstones", () => {
     // past the horizon a copy that missed the delete can bring the key back: the horizon must exceed the longest partition
     expect(sync.apply(stale)).toBe(true);
     expect(get("k")).toBe("stale");
-    for (let i = 0; i < 5; i++) sync.apply(del(`d${i}`, at(10 + i)));
-    expect(sync.tombstoneCount()).toBe(3);
+    const before = node.map("m").inuseBytes();
+    for (let i = 0; i < 500; i++) sync.apply(del(`d${i}`, at(10 + i)));
+    expect(sync.tombstoneCount()).toBe(500);
+    expect(node.map("m").inuseBytes()).toBeGreaterThan(before + 500 * 2);
+    // a confirmed tombstone goes only at its own version
+    expect(sync.forget("m", utf8("d1"), at(99))).toBe(false);
+    expect(sync.forget("m", utf8("d1"), at(11))).toBe(true);
+    expect(sync.tombstoneCount()).toBe(499);
+    await clock.advance(11_000);
+    expect(sync.collect()).toBe(499);
+    expect(node.map("m").inuseBytes()).toBe(before);
   });
 
   test("stamp gives the local state a fresh, increasing version and records deletions", () => {
