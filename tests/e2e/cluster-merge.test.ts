@@ -8,7 +8,8 @@
  * made it) and keys one side deleted after both wrote them. Then both files
  * list all four: every node logs `discovery changed`, the views merge into
  * one 4-member cluster, and every key reads back through every node with its
- * last-writer-wins value (deleted ones stay deleted), two copies each.
+ * last-writer-wins value (deleted ones stay deleted), two copies each, and
+ * no orphaned third copy is left anywhere (anti-entropy hands them off).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -59,7 +60,7 @@ describe("e2e split-cluster merge (dist/shoal, external file discovery plugin)",
       extra: (i) => {
         const yaml = join(dir, `node-${i}.yaml`);
         writeFileSync(yaml, `discovery_options:\n  path: ${files[i < 2 ? 0 : 1]}\n  interval: 200\n`);
-        return ["--config", yaml, "--discovery-plugin", PLUGIN, "--replica-count", "2", "--write-quorum", "2", "--fault-injection"];
+        return ["--config", yaml, "--discovery-plugin", PLUGIN, "--replica-count", "2", "--write-quorum", "2", "--fault-injection", "--anti-entropy-interval", "2s"];
       },
     });
     const peer = (i: number) => `${specs[i]!.host}:${specs[i]!.peerPort}`;
@@ -124,12 +125,14 @@ describe("e2e split-cluster merge (dist/shoal, external file discovery plugin)",
     const safe = await until(async () => !(anomalies = await copyAnomalies(nodes, 2, expected)).some(unsafe), 60_000, 500);
     if (!safe) throw new Error(`after the merge: ${anomalies.filter(unsafe).map(showAnomaly).slice(0, 12).join("; ")}`);
     figures["discovery lists 4 → ≥ 2 copies of every key, none of deleted ones"] = Date.now() - mergedAt;
-    // Known (reported to the lead): a node that stops holding a key keeps its copy when a newer version of the
-    // key reached it while it pushed its own (cluster-node.ts pushChanged drops only the version it pushed), so a
-    // few keys written on both sides may keep a third copy. Shown here, not asserted.
-    await Bun.sleep(1000);
-    const extra = (await copyAnomalies(nodes, 2, expected)).filter((a) => a.holders.length > a.want);
-    figures["keys with more than 2 copies (orphans)"] = `${extra.length}${extra.length ? `, e.g. ${extra.slice(0, 3).map(showAnomaly).join("; ")}` : ""}`;
+    // A node that stops holding a key may keep its copy when a newer version reached it while it pushed its own
+    // (the hand-off drops only the version it pushed): anti-entropy hands such orphaned copies to their holders
+    // and drops them, so within a few rounds no key has more than its 2 copies.
+    let extra: CopyAnomaly[] = [];
+    const clean = await until(async () => (extra = (await copyAnomalies(nodes, 2, expected)).filter((a) => a.holders.length > a.want)).length === 0, 60_000, 500);
+    figures["discovery lists 4 → no orphaned copies (exactly 2 copies of every key)"] = Date.now() - mergedAt;
+    if (!clean) throw new Error(`orphaned copies remain after the merge: ${extra.length} keys, e.g. ${extra.slice(0, 5).map(showAnomaly).join("; ")}`);
+    expect(extra).toEqual([]);
     await Bun.sleep(2000);
     await waitComplete(nodes, expected, 5000, "2 s after the merge settled");
     expect([...left, ...right].every((n) => n.members() === 4)).toBe(true);
