@@ -56,9 +56,10 @@ export type FillOutcome =
   /** A response that is not stored, for the asking request only (others ask the origin themselves). */
   | { kind: "uncacheable"; entry: Uint8Array; reason: string }
   /** The same, as a stream for a local request (too large to hold, or not cacheable). */
-  | { kind: "stream"; status: number; headers: HeaderList; body: ReadableStream<Uint8Array>; reason: string }
-  /** Larger than --edge-max-object-size and nobody could take the stream: everyone asks the origin themselves. */
-  | { kind: "too-large"; reason: string };
+  /** `transient`: not the response's fault (the fill memory budget was in use), so no hit-for-pass. */
+  | { kind: "stream"; status: number; headers: HeaderList; body: ReadableStream<Uint8Array>; reason: string; transient?: boolean }
+  /** Larger than --edge-max-object-size (or no room to hold it) and nobody could take the stream: everyone asks the origin themselves. */
+  | { kind: "too-large"; reason: string; transient?: boolean };
 
 /** Settings of the fetch stage. */
 export interface FillSettings {
@@ -90,6 +91,9 @@ const MAX_TAGS = 64;
 
 /** Runs fills. */
 export class Filler {
+  /** Bytes of bodies being read by fills right now (reserved up front: Content-Length, else the object limit). */
+  private holding = 0;
+
   constructor(private readonly d: FillDeps) {}
 
   /**
@@ -131,18 +135,24 @@ export class Filler {
     if (!verdict.store && canStream && res.status < 500) {
       return { kind: "stream", status: res.status, headers, body: res.body ?? emptyStream(), reason: verdict.reason };
     }
+    const declared = contentLength(res.headers);
+    const tooLarge = `body larger than --edge-max-object-size (${settings.maxObjectBytes} bytes)`;
+    if (declared !== null && declared > settings.maxObjectBytes) return this.unheld(res, headers, canStream, tooLarge, false);
+    // a body is held in memory until it is stored: all fills together stay within the budget
+    const reserve = declared ?? settings.maxObjectBytes;
+    if (this.holding > 0 && this.holding + reserve > this.budget()) {
+      return this.unheld(res, headers, canStream, `other fills hold ${this.holding} bytes of bodies in memory`, true);
+    }
+    this.holding += reserve;
     let read: Awaited<ReturnType<typeof readCapped>>;
     try {
       read = await readCapped(res.body, settings.maxObjectBytes, settings.originTimeoutMs, clock);
     } catch (e) {
       return this.failed(e, stale, input);
+    } finally {
+      this.holding -= reserve;
     }
-    if (read.kind === "over") {
-      const reason = `body larger than --edge-max-object-size (${settings.maxObjectBytes} bytes)`;
-      if (canStream) return { kind: "stream", status: res.status, headers, body: read.stream, reason };
-      discard(read.stream);
-      return { kind: "too-large", reason };
-    }
+    if (read.kind === "over") return this.unheld({ ...res, body: read.stream }, headers, canStream, tooLarge, false);
     const vary = varyNames(headerValue(headers, "vary"));
     const meta: ObjectMeta = {
       ...freshnessOf(res.status, headers, requestTime, responseTime, policy),
@@ -158,6 +168,18 @@ export class Filler {
     const key = meta.vary.length > 0 ? await this.variantSlot(input, meta.vary, until) : primaryKey(input.url);
     await this.write(key, entry, until);
     return { kind: "object", xcache: "MISS", entry, vary: meta.vary, varyValues: this.varyValues(meta.vary, input.headers) };
+  }
+
+  /** Bytes of bodies all fills may hold at once: four of the largest objects, at least 64 MiB. */
+  private budget(): number {
+    return Math.max(64 * 1024 * 1024, 4 * this.d.settings.maxObjectBytes);
+  }
+
+  /** A response whose body is not held: streamed to a local request, else dropped (the asker goes to the origin itself). */
+  private unheld(res: OriginResponse, headers: HeaderList, canStream: boolean, reason: string, transient: boolean): FillOutcome {
+    if (canStream) return { kind: "stream", status: res.status, headers, body: res.body ?? emptyStream(), reason, transient };
+    discard(res.body);
+    return { kind: "too-large", reason, transient };
   }
 
   /** The variant values of a request (matched against a coalesced fill's), "" without Vary. */
@@ -227,6 +249,12 @@ function storedHeaders(fields: HeaderList, responseTime: number): HeaderList {
   const out = endToEnd(fields, NOT_STORED);
   if (!hasHeader(out, "date")) out.push(["date", new Date(responseTime).toUTCString()]);
   return out;
+}
+
+/** The Content-Length of a response, or null when absent or malformed. */
+function contentLength(fields: HeaderList): number | null {
+  const v = headerValue(fields, "content-length");
+  return v !== null && /^\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : null;
 }
 
 /** Surrogate-Key tags: space-separated, at most 64, each at most 256 characters. */

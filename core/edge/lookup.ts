@@ -125,7 +125,7 @@ export class ObjectLookup {
     this.flights.set(key, flight);
     try {
       const outcome = await flight;
-      if (outcome.kind === "uncacheable" || outcome.kind === "stream" || outcome.kind === "too-large") this.markPass(input.url);
+      if (outcome.kind === "uncacheable" || ((outcome.kind === "stream" || outcome.kind === "too-large") && outcome.transient !== true)) this.markPass(input.url);
       return outcome;
     } finally {
       if (this.flights.get(key) === flight) this.flights.delete(key);

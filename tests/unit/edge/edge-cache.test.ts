@@ -296,4 +296,31 @@ describe("edge cache on one node", () => {
     expect((await edge.handle(get("/../etc"))).status).toBe(200);
     expect((await edge.handle(get("x"))).status).toBe(400);
   });
+
+  test("fills hold at most their memory budget of bodies; the rest stream through, and are cached once there is room", async () => {
+    const origin = new TestOrigin();
+    const g = deferred<void>();
+    origin.answer = () => ({
+      headers: { "cache-control": "max-age=60" }, // no Content-Length: each fill reserves the whole object limit
+      body: new ReadableStream<Uint8Array>({
+        async start(c) {
+          await g.promise;
+          c.enqueue(new TextEncoder().encode("payload"));
+          c.close();
+        },
+      }),
+    });
+    const max = 20 * 1024 * 1024; // budget: 4 objects
+    const { edge, store } = edgeNode(origin, { settings: { maxObjectBytes: max, originTimeoutMs: 5000, defaultTtlMs: 0, keepMs: 0 } });
+    const pending = [1, 2, 3, 4, 5].map((i) => edge.handle(get(`/b${i}`)));
+    await Bun.sleep(10);
+    g.resolve();
+    const all = await Promise.all(pending);
+    expect(await Promise.all(all.map(text))).toEqual(Array(5).fill("payload"));
+    expect(all.filter((r) => r.body instanceof ReadableStream).length).toBe(1);
+    expect(store.entries.size).toBe(4);
+    const streamed = [1, 2, 3, 4, 5].find((i) => !store.entries.has(`{http://origin.test/b${i}}`))!;
+    await text(await edge.handle(get(`/b${streamed}`)));
+    expect(field(await edge.handle(get(`/b${streamed}`)), "x-cache")).toBe("HIT");
+  });
 });
