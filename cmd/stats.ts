@@ -4,6 +4,8 @@
  * cluster view, printed as settings, a members table and counters. Works
  * against plain Redis too (INFO only).
  */
+
+import type { DiscoveryStatus } from "../core/discovery.ts";
 import { STATS_HELP } from "./help.ts";
 import { CONNECTION_OPTIONS, type CommandIO, connectionTarget, parseOptions, UsageError } from "./io.ts";
 import { RespClient, RespError, replyText } from "./resp-client.ts";
@@ -57,6 +59,8 @@ export function formatCluster(c: Record<string, unknown>): string {
     ["migration", `${migration.syncing ? "syncing" : "idle"}, ${migration.rebalanced ?? 0} entries rebalanced, ${migration.pulled ?? 0} pulled`],
     ["tombstones", String(n("tombstones"))],
   ];
+  const discovery = formatDiscovery(c["discovery"] as DiscoveryStatus | undefined);
+  if (discovery) rows.push(...discovery);
   let out = rows.map(([k, v]) => `${k.padEnd(16)}${v}`).join("\n");
   const members = (c["members"] ?? []) as Record<string, unknown>[];
   const cell = (v: unknown): string => (v === undefined ? "-" : String(v));
@@ -78,6 +82,20 @@ export function formatCluster(c: Record<string, unknown>): string {
   const events = Object.entries((c["events"] ?? {}) as Record<string, number>);
   if (events.length > 0) out += `\n  ${"events".padEnd(16)}${events.map(([k, v]) => `${k} ${v}`).join(", ")}`;
   return `${out}\n`;
+}
+
+/** The `discovery` rows: what the plugin last saw and when, and its last error. */
+export function formatDiscovery(d: DiscoveryStatus | undefined): [string, string][] {
+  if (!d) return [];
+  const at = (ms: number) => new Date(ms).toISOString();
+  const r = d.lastResult;
+  const detail = r?.detail ?? {};
+  const via = [detail["name"], detail["server"] && `via ${String(detail["server"])}`, detail["transport"]].filter(Boolean).join(" ");
+  const rows: [string, string][] = [
+    ["discovery", r ? `${d.plugin}: ${r.peers.length} peer(s) at ${at(r.at)}${via ? ` (${via})` : ""}` : `${d.plugin}: no answer yet`],
+  ];
+  if (d.lastError) rows.push(["", `last error at ${at(d.lastError.at)} (${d.failuresSinceResult} since the last answer): ${d.lastError.message}`]);
+  return rows;
 }
 
 /** Renders the STATS JSON as aligned "label  value" lines. */
