@@ -10,7 +10,7 @@ export { nodeSettings } from "../core/node-settings.ts";
 
 import { listenResp } from "../transports/resp-server.ts";
 import { type RunningCluster, startCluster, wantsCluster } from "./cluster.ts";
-import { type RunningEdge, startEdge } from "./edge.ts";
+import { EdgeServer } from "./edge.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { idleTimeoutSeconds, limitedFetch, sseKeepAliveMs } from "./http-limits.ts";
 import { listening } from "./listen-errors.ts";
@@ -52,7 +52,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     throw e;
   }
   let cluster: RunningCluster | null = null;
-  let edge: RunningEdge | null = null;
+  let edge: EdgeServer | null = null;
   const app = createHttpApp(node, {
     rssBytes: () => process.memoryUsage.rss(),
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
@@ -64,8 +64,11 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     keepAliveMs: sseKeepAliveMs(cfg),
     ...(edgeEnabled(cfg)
       ? {
-          edge: () => (edge === null ? undefined : { purgeTags: (tags) => edge!.edge.purgeTags(tags), authorize: (a) => checkPurge(node, cfg.edgeMap, a, "*") }),
-          edgeMetrics: () => edge?.edge.stats.render() ?? "",
+          edge: () => {
+            const cache = edge?.edge;
+            return cache ? { purgeTags: (tags) => cache.purgeTags(tags), authorize: (a) => checkPurge(node, cfg.edgeMap, a, "*") } : undefined;
+          },
+          edgeMetrics: () => edge?.edge?.stats.render() ?? "",
         }
       : {}),
   });
@@ -90,12 +93,22 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     persisted?.release();
     throw e;
   }
+  try {
+    edge = EdgeServer.open(node, cfg, log);
+  } catch (e) {
+    resp.stop();
+    await tls.stop();
+    await http.stop(true);
+    persisted?.release();
+    throw e;
+  }
   node.start();
   const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
   try {
     cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port, persisted?.restored ?? undefined) : null;
-    edge = await startEdge(node, cfg, cluster?.cluster ?? null, log);
+    await edge?.start(cluster?.cluster ?? null);
   } catch (e) {
+    await edge?.close();
     await cluster?.close();
     lagSampler.stop();
     node.stop();
@@ -116,6 +129,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     ...(respTls ? { respTls: joinHostPort(cfg.bind, respTls.port) } : {}),
     http: `http://${joinHostPort(cfg.bind, http.port ?? cfg.httpPort)}`,
     ...(tls.httpsPort ? { https: `https://${joinHostPort(cfg.bind, tls.httpsPort)}` } : {}),
+    ...(edge ? { edge: `http://${joinHostPort(cfg.bind, edge.port)}` } : {}),
     ...(cfg.advertise !== undefined && cfg.advertise !== cfg.bind ? { advertise: cfg.advertise } : {}),
   });
   return {

@@ -1,11 +1,10 @@
 /**
  * The edge port on Bun: Bun.serve hands each request to the runtime-neutral
- * {@link EdgeCache} as an {@link EdgeRequest} and sends back its
- * {@link EdgeResponse} (bodies stream both ways).
+ * edge cache as an {@link EdgeRequest} and sends back its {@link EdgeResponse}
+ * (bodies stream both ways).
  */
 import type { Logger } from "../core/discovery.ts";
 import type { EdgeResponse } from "../core/edge/deliver.ts";
-import type { EdgeCache } from "../core/edge/edge-cache.ts";
 import type { EdgeRequest } from "../core/edge/recv.ts";
 
 /** A running edge listener. */
@@ -48,8 +47,8 @@ function toResponse(res: EdgeResponse): Response {
   return new Response(res.body as BodyInit | null, { status: res.status, headers });
 }
 
-/** Serves `edge` on the edge port. */
-export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener {
+/** Serves the edge port: `handle` is the edge cache's (core/edge/edge-cache.ts). */
+export function listenEdge(handle: (req: EdgeRequest) => EdgeResponse | Promise<EdgeResponse>, o: EdgeListenOptions): EdgeListener {
   const server = Bun.serve({
     hostname: o.bind,
     port: o.port,
@@ -65,7 +64,7 @@ export function listenEdge(edge: EdgeCache, o: EdgeListenOptions): EdgeListener 
         clientIp: srv.requestIP(req)?.address ?? "",
         body: req.method === "GET" || req.method === "HEAD" ? null : req.body,
       };
-      const res = edge.handle(r);
+      const res = handle(r);
       return res instanceof Promise ? res.then(toResponse) : toResponse(res);
     },
     error(e) {
