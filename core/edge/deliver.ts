@@ -53,6 +53,17 @@ export function deliverObject(
     headers.push(age, ["x-cache", xcache]);
     return { status: 304, headers, body: null };
   }
+  if (meta.status === 200 && req.method === "GET") {
+    const range = byteRange(req, meta.headers, body.length);
+    if (range === "unsatisfiable") {
+      return { status: 416, headers: [["content-range", `bytes */${body.length}`], age, ["x-cache", xcache]], body: null };
+    }
+    if (range !== null) {
+      const [first, last] = range;
+      const headers: HeaderList = [...meta.headers, ["content-range", `bytes ${first}-${last}/${body.length}`], age, ["x-cache", xcache]];
+      return { status: 206, headers, body: body.subarray(first, last + 1) };
+    }
+  }
   if (req.method !== "HEAD") {
     const last = memo?.delivered;
     if (last !== undefined && last.ageSec === ageSec && last.xcache === xcache) return { status: meta.status, headers: last.headers, body };
@@ -108,6 +119,38 @@ function notModified(headers: HeaderList, req: Pick<EdgeRequest, "method" | "hea
   const since = Date.parse(ims);
   const modified = Date.parse(lm);
   return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
+}
+
+/**
+ * The byte range a GET asks of a stored 200 (RFC 9110 §14): one range of
+ * `bytes=first-last`, `first-` or `-suffix`, honoured unless If-Range names
+ * another representation; null to send the whole object (no Range, several
+ * ranges, or a form this cache does not serve), "unsatisfiable" for 416.
+ */
+function byteRange(req: Pick<EdgeRequest, "header">, headers: HeaderList, size: number): [number, number] | "unsatisfiable" | null {
+  const range = req.header("range");
+  if (range === null) return null;
+  const ifRange = req.header("if-range");
+  if (ifRange !== null) {
+    const t = ifRange.trim();
+    const etag = headerValue(headers, "etag");
+    const modified = headerValue(headers, "last-modified");
+    // If-Range needs a strong match: a weak tag or another date means "send it all"
+    const same = t.startsWith('"') ? etag !== null && !etag.startsWith("W/") && etag === t : modified !== null && modified === t;
+    if (!same) return null;
+  }
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(range.trim());
+  if (m === null || (m[1] === "" && m[2] === "")) return null;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "unsatisfiable";
+    return [Math.max(0, size - suffix), size - 1];
+  }
+  const first = Number(m[1]);
+  const last = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (first >= size) return "unsatisfiable";
+  if (last < first) return null;
+  return [first, last];
 }
 
 function weak(tag: string): string {

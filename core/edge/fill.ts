@@ -132,16 +132,16 @@ export class Filler {
     }
     const headers = storedHeaders(res.headers, responseTime);
     const verdict = storability(res.status, headers, { authorization: hasHeader(input.headers, "authorization") }, policy);
-    if (!verdict.store && canStream && res.status < 500) {
-      return { kind: "stream", status: res.status, headers, body: res.body ?? emptyStream(), reason: verdict.reason };
-    }
     const declared = contentLength(res.headers);
+    if (!verdict.store && canStream && res.status < 500) {
+      return { kind: "stream", status: res.status, headers: withLength(headers, declared), body: res.body ?? emptyStream(), reason: verdict.reason };
+    }
     const tooLarge = `body larger than --edge-max-object-size (${settings.maxObjectBytes} bytes)`;
-    if (declared !== null && declared > settings.maxObjectBytes) return this.unheld(res, headers, canStream, tooLarge, false);
+    if (declared !== null && declared > settings.maxObjectBytes) return this.unheld(res, withLength(headers, declared), canStream, tooLarge, false);
     // a body is held in memory until it is stored: all fills together stay within the budget
     const reserve = declared ?? settings.maxObjectBytes;
     if (this.holding > 0 && this.holding + reserve > this.budget()) {
-      return this.unheld(res, headers, canStream, `other fills hold ${this.holding} bytes of bodies in memory`, true);
+      return this.unheld(res, withLength(headers, declared), canStream, `other fills hold ${this.holding} bytes of bodies in memory`, true);
     }
     this.holding += reserve;
     let read: Awaited<ReturnType<typeof readCapped>>;
@@ -152,7 +152,7 @@ export class Filler {
     } finally {
       this.holding -= reserve;
     }
-    if (read.kind === "over") return this.unheld({ ...res, body: read.stream }, headers, canStream, tooLarge, false);
+    if (read.kind === "over") return this.unheld({ ...res, body: read.stream }, withLength(headers, declared), canStream, tooLarge, false);
     const vary = varyNames(headerValue(headers, "vary"));
     const meta: ObjectMeta = {
       ...freshnessOf(res.status, headers, requestTime, responseTime, policy),
@@ -249,6 +249,11 @@ function storedHeaders(fields: HeaderList, responseTime: number): HeaderList {
   const out = endToEnd(fields, NOT_STORED);
   if (!hasHeader(out, "date")) out.push(["date", new Date(responseTime).toUTCString()]);
   return out;
+}
+
+/** `headers` plus the origin's Content-Length, for a body passed through unchanged (the client then knows its size). */
+function withLength(headers: HeaderList, declared: number | null): HeaderList {
+  return declared === null ? headers : [...headers, ["content-length", String(declared)]];
 }
 
 /** The Content-Length of a response, or null when absent or malformed. */

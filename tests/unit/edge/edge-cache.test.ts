@@ -323,4 +323,23 @@ describe("edge cache on one node", () => {
     await text(await edge.handle(get(`/b${streamed}`)));
     expect(field(await edge.handle(get(`/b${streamed}`)), "x-cache")).toBe("HIT");
   });
+
+  test("Range on a stored object: one range is served from the cache (206), If-Range must match, past the end is 416", async () => {
+    const origin = new TestOrigin();
+    origin.answer = () => ({ headers: { "cache-control": "max-age=60", etag: '"r1"' }, body: "0123456789" });
+    const { edge } = edgeNode(origin);
+    await text(await edge.handle(get("/r")));
+    const part = await edge.handle(get("/r", { range: "bytes=2-4" }));
+    expect(part.status).toBe(206);
+    expect(field(part, "content-range")).toBe("bytes 2-4/10");
+    expect(await text(part)).toBe("234");
+    expect(await text(await edge.handle(get("/r", { range: "bytes=-3" })))).toBe("789");
+    expect(await text(await edge.handle(get("/r", { range: "bytes=7-" })))).toBe("789");
+    expect((await edge.handle(get("/r", { range: "bytes=20-" }))).status).toBe(416);
+    expect((await edge.handle(get("/r", { range: "bytes=0-1,3-4" }))).status).toBe(200);
+    expect((await edge.handle(get("/r", { range: "bytes=0-1", "if-range": '"other"' }))).status).toBe(200);
+    expect((await edge.handle(get("/r", { range: "bytes=0-1", "if-range": '"r1"' }))).status).toBe(206);
+    expect(origin.count("/r")).toBe(1);
+    expect(origin.requests[0]!.headers.some(([n]) => n === "range")).toBe(false);
+  });
 });
