@@ -7,8 +7,9 @@
 import type { ClusterNode } from "../cluster/cluster-node.ts";
 import { partitionOf, utf8 } from "../cluster/hash.ts";
 import type { Link, Listener, Transport } from "../transport.ts";
-import type { EdgeCache, EdgePlacement } from "./edge-cache.ts";
+import type { EdgeCache } from "./edge-cache.ts";
 import { decodeEdgeRequest, decodeEdgeResponse, type EdgePeerRequest, type EdgePeerResponse, encodeEdgePeer } from "./peer.ts";
+import type { EdgePlacement } from "./placement.ts";
 
 /** The peer-transport channel of edge messages. */
 export const EDGE_CHANNEL = 3;
