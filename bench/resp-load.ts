@@ -10,22 +10,44 @@ export function benchKey(i: number, keyBytes: number): string {
   return "k" + String(i).padStart(keyBytes - 1, "0");
 }
 
-/** RESP for `SET key value` with keys from benchKey and a constant value. */
-function setBatch(from: number, count: number, keyBytes: number, value: string): Uint8Array {
-  const head = `*3\r\n$3\r\nSET\r\n$${keyBytes}\r\n`;
-  const tail = `\r\n$${value.length}\r\n${value}\r\n`;
+/**
+ * `valueBytes` pseudo-random letters and digits for key `i` (the same on
+ * every run): values that compress about as badly as real cached data.
+ */
+export function randomValue(i: number, valueBytes: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  let x = (i * 2654435761 + 1) >>> 0;
   let s = "";
-  for (let i = from; i < from + count; i++) s += head + benchKey(i, keyBytes) + tail;
+  for (let k = 0; k < valueBytes; k++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    s += alphabet[x & 63];
+  }
+  return s;
+}
+
+/** RESP for `SET key value` with keys from benchKey and the value `value(i)` (ASCII). */
+function setBatch(from: number, count: number, keyBytes: number, value: (i: number) => string): Uint8Array {
+  const head = `*3\r\n$3\r\nSET\r\n$${keyBytes}\r\n`;
+  let s = "";
+  for (let i = from; i < from + count; i++) {
+    const v = value(i);
+    s += `${head}${benchKey(i, keyBytes)}\r\n$${v.length}\r\n${v}\r\n`;
+  }
   return enc.encode(s);
 }
 
 /**
  * Writes `total` keys (`keyBytes`-byte keys, `valueBytes`-byte values) with
- * SET, `batch` commands per write. Throws if a reply is not +OK or the
- * connection fails. Returns the elapsed milliseconds.
+ * SET, `batch` commands per write. Values are all "v" unless `random`
+ * ({@link randomValue}). Throws if a reply is not +OK or the connection
+ * fails. Returns the elapsed milliseconds.
  */
-export async function loadKeys(port: number, total: number, keyBytes: number, valueBytes: number, batch = 10_000): Promise<number> {
-  const value = "v".repeat(valueBytes);
+export async function loadKeys(port: number, total: number, keyBytes: number, valueBytes: number, batch = 10_000, random = false): Promise<number> {
+  const constant = "v".repeat(valueBytes);
+  const value = random ? (i: number) => randomValue(i, valueBytes) : () => constant;
   const t0 = performance.now();
   let pendingBytes = 0;
   let wake: (() => void) | null = null;

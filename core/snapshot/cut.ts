@@ -39,6 +39,8 @@ export class EntryBlocks {
     readonly mapId: number,
     private readonly target: number,
     private readonly emit: EmitBlock,
+    /** Entries the map held at the cut (sizes the first buffer). */
+    private readonly entriesHint = 0,
   ) {}
 
   /** Appends entry `idx` of map `m` as it is now. */
@@ -91,7 +93,8 @@ export class EntryBlocks {
   private open(): BlockBuilder {
     let b = this.b;
     if (b === null) {
-      b = this.b = new BlockBuilder(BlockType.Entries, Math.min(this.target + 1024, 64 * 1024));
+      // a big map gets room for a whole block up front (no regrowth copies), a small one what it needs
+      b = this.b = new BlockBuilder(BlockType.Entries, Math.min(this.target + 4096, 256 + this.entriesHint * 160));
       b.u32(this.mapId);
       b.u32(0); // count, patched by flush
     }

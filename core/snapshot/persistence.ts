@@ -55,7 +55,7 @@ export interface PersistenceOptions {
   intervalMs: number;
   /** Resolves on a later event-loop turn, after pending I/O (setImmediate on Bun). */
   yieldTurn(): Promise<void>;
-  /** Work per event-loop turn while a BGSAVE runs, ms of the monotonic clock (default 1). */
+  /** Work per event-loop turn while a BGSAVE runs, ms of the monotonic clock (default 0.5). */
   sliceMs?: number;
   /** Pending bytes before a BGSAVE waits for the disk (default 32 MiB). */
   maxPendingBytes?: number;
@@ -293,7 +293,7 @@ export class Persistence implements SnapshotControl {
 
   private async drive(run: Running, cutChanges: number): Promise<SaveResult | null> {
     const { writer, output } = run;
-    const sliceMs = this.o.sliceMs ?? 1;
+    const sliceMs = this.o.sliceMs ?? 0.5;
     const maxPending = this.o.maxPendingBytes ?? 32 << 20;
     const clock = this.o.clock;
     try {
@@ -302,8 +302,8 @@ export class Persistence implements SnapshotControl {
         if (run.aborted) throw new Error("abandoned for shutdown");
         if (output.pending > maxPending) await output.drain(maxPending / 2);
         const t0 = clock.monotonic();
-        // a slice: batches of 512 indices until the time budget is spent
-        do done = writer.step(512);
+        // a slice: batches of 256 indices until the time budget is spent
+        do done = writer.step(256);
         while (!done && clock.monotonic() - t0 < sliceMs);
       }
       await output.commit();

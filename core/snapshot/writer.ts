@@ -94,7 +94,7 @@ export class SnapshotWriter {
       m.f64(store.limits.maxInuse);
       m.f64(store.table.size);
       this.emit(m);
-      const out = new EntryBlocks(id, target, (b) => this.emit(b));
+      const out = new EntryBlocks(id, target, (b) => this.emit(b), store.table.size);
       const cut = new MapCut(store, out, o.now);
       store.watcher = cut;
       this.outs.push(out);
