@@ -98,7 +98,7 @@ describe("snapshot cut: point-in-time under concurrent writes", () => {
           for (const m of node.mapNames()) expect(node.map(m).watcher).toBeNull();
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { BlockBuilder, BlockType, MAGIC, SnapshotCorrupt, ValueType } from "../../../core/snapshot/format.ts";
 import { loadSnapshot } from "../../../core/snapshot/load.ts";
 import type { ClusterCut } from "../../../core/snapshot/writer.ts";
-import { addToCollection, chunked, concat, contents, latin1, ManualClock, makeNode, snapshotBytes } from "./helpers.ts";
+import { addToCollection, BareMaps, chunked, concat, contents, latin1, ManualClock, makeNode, snapshotBytes } from "./helpers.ts";
 
 /** One framed block built by `fill`. */
 function frame(index: number, type: BlockType, fill: (b: BlockBuilder) => void): Uint8Array {
@@ -162,7 +162,7 @@ function smallSnapshot(): { bytes: Uint8Array; now: number } {
 
 /** Loads `bytes`; returns the error (a SnapshotCorrupt is expected) and checks nothing stayed loaded. */
 function refused(bytes: Uint8Array, now: number, cuts: number[] = []): SnapshotCorrupt {
-  const node = makeNode();
+  const node = new BareMaps();
   let err: unknown = null;
   try {
     loadSnapshot(node, chunked(bytes, cuts), now);

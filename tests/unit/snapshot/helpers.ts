@@ -3,7 +3,9 @@ import type { Clock, Timer } from "../../../core/clock.ts";
 import { SeededRng } from "../../../core/clock.ts";
 import { ShoalNode } from "../../../core/node.ts";
 import { type ClusterCut, SnapshotWriter } from "../../../core/snapshot/writer.ts";
+import { NodeStats } from "../../../core/stats.ts";
 import * as coll from "../../../core/store/collection.ts";
+import { MapStore } from "../../../core/store/map-store.ts";
 
 /** A clock the test moves by hand; timers run when {@link advance} passes them. */
 export class ManualClock implements Clock {
@@ -143,4 +145,26 @@ export function removeFromCollection(node: ShoalNode, map: string, key: string, 
   coll.remove(m, idx, utf8.encode(field));
   if (coll.size(m, idx) === 0) m.removeEntry(idx);
   else m.touchWrite(idx);
+}
+
+/** A bare set of maps to load into (what loadSnapshot needs of a node), cheaper to make than a ShoalNode. */
+export class BareMaps {
+  private readonly maps = new Map<string, MapStore>();
+  constructor(private readonly clock: Clock = new ManualClock()) {}
+  map(name: string): MapStore {
+    let m = this.maps.get(name);
+    if (!m) this.maps.set(name, (m = new MapStore(name, { ttlMs: 0, maxIdleMs: 0, maxKeys: 0, maxInuse: 0 }, this.clock, new SeededRng(1), new NodeStats(0))));
+    return m;
+  }
+  mapNames(): string[] {
+    return [...this.maps.keys()];
+  }
+  destroyMap(name: string): boolean {
+    return this.maps.delete(name);
+  }
+  keyCount(): number {
+    let n = 0;
+    for (const m of this.maps.values()) n += m.size();
+    return n;
+  }
 }
