@@ -33,6 +33,17 @@ export interface ClusterOptions {
 
 const clusters = new Set<RealCluster>();
 let handlersInstalled = false;
+/** Takes SIGINT/SIGTERM/SIGHUP instead of the default stop-and-exit (see {@link deferInterrupts}). */
+let interruptHandler: ((sig: NodeJS.Signals) => void) | null = null;
+
+/**
+ * Routes the first SIGINT/SIGTERM/SIGHUP to `handler` instead of stopping
+ * at once (a --run forwards it to the user's command and lets the run wind
+ * down); a second signal stops everything as usual. `null` restores the default.
+ */
+export function deferInterrupts(handler: ((sig: NodeJS.Signals) => void) | null): void {
+  interruptHandler = handler;
+}
 
 /** Kills children and removes namespaces on SIGINT/SIGTERM and on exit (installed once). */
 function installCleanupHandlers(): void {
@@ -48,6 +59,12 @@ function installCleanupHandlers(): void {
   process.on("exit", cleanup);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
+      const h = interruptHandler;
+      if (h) {
+        interruptHandler = null;
+        h(sig);
+        return;
+      }
       process.stderr.write(`\nshoal chaos: ${sig}: stopping the nodes and removing the namespaces\n`);
       cleanup();
       process.exit(sig === "SIGINT" ? 130 : 143);
@@ -169,11 +186,11 @@ export class RealCluster {
     return { ok: problems.length === 0, detail: problems.sort().join("; ") };
   }
 
-  /** Polls {@link probe} until ok or `timeoutMs`; returns the time it took. */
-  async waitConverged(timeoutMs: number): Promise<{ ok: boolean; ms: number; detail: string }> {
+  /** Polls {@link probe} until ok or `timeoutMs` (or until `abort()` says so); returns the time it took. */
+  async waitConverged(timeoutMs: number, abort?: () => boolean): Promise<{ ok: boolean; ms: number; detail: string }> {
     const t0 = performance.now();
     let last = { ok: false, detail: "not probed" };
-    while (performance.now() - t0 < timeoutMs) {
+    while (performance.now() - t0 < timeoutMs && !abort?.()) {
       last = await this.probe();
       if (last.ok) return { ok: true, ms: Math.round(performance.now() - t0), detail: "" };
       await sleep(200);

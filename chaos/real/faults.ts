@@ -27,7 +27,7 @@ export interface FaultEvent {
   node?: string;
   startMs: number;
   endMs: number;
-  /** ms until the cluster converged after the revert (null when it did not within the bound). */
+  /** ms until the cluster converged after the revert (null when it did not within the bound, or the run ended first). */
   recoveredMs: number | null;
 }
 
@@ -49,6 +49,30 @@ export interface FaultOptions {
   exclude: Set<number>;
   /** Restricts the nodes a kind may hit (default: any not excluded). */
   targetsFor?: (kind: FaultKind) => number[];
+  /** Told when a fault is applied (`start`), reverted (`end`) and the cluster converged again or gave up (`recovered`). */
+  onEvent?: (phase: "start" | "end" | "recovered", ev: FaultEvent) => void;
+}
+
+/** The next fault of a schedule: wait `gapMs`, then apply `kind` to node index `node` (null: no node to pick) for `holdMs`. */
+export interface PlannedFault {
+  gapMs: number;
+  kind: FaultKind;
+  node: number | null;
+  holdMs: number;
+}
+
+/**
+ * Draws the next fault from `o.random` (gap, kind, node, hold — always these
+ * four draws in this order, so a seed gives the same schedule whatever the
+ * cluster does in between): gap and hold are `everyMs` / `holdMs` ±50%.
+ */
+export function drawFault(o: Pick<FaultOptions, "kinds" | "everyMs" | "holdMs" | "random" | "targetsFor">, candidates: readonly number[]): PlannedFault {
+  const gapMs = Math.round(o.everyMs * (0.5 + o.random()));
+  const kind = o.kinds[Math.floor(o.random() * o.kinds.length)]!;
+  const pool = o.targetsFor?.(kind).filter((t) => candidates.includes(t)) ?? candidates;
+  const pick = o.random();
+  const holdMs = Math.round(o.holdMs * (0.5 + o.random()));
+  return { gapMs, kind, node: pool.length === 0 ? null : pool[Math.floor(pick * pool.length)]!, holdMs };
 }
 
 /** Applies faults until stopped. */
@@ -81,27 +105,22 @@ export class FaultInjector {
     while (!this.stopped && performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, end - performance.now()))));
   }
 
-  private jitter(ms: number): number {
-    return Math.round(ms * (0.5 + this.o.random()));
-  }
-
   /** The fault loop; resolves once stopped and the last fault is reverted. */
   async run(): Promise<void> {
     if (this.o.kinds.length === 0) return;
     const candidates = this.cluster.nodes.map((_, i) => i).filter((i) => !this.o.exclude.has(i));
     while (!this.stopped) {
-      await this.pause(this.jitter(this.o.everyMs));
+      const next = drawFault(this.o, candidates);
+      await this.pause(next.gapMs);
       if (this.stopped || candidates.length === 0) break;
-      const kind = this.o.kinds[Math.floor(this.o.random() * this.o.kinds.length)]!;
-      const pool = this.o.targetsFor?.(kind).filter((t) => candidates.includes(t)) ?? candidates;
-      if (pool.length === 0) continue;
-      const i = pool[Math.floor(this.o.random() * pool.length)]!;
+      if (next.node === null) continue;
+      const { kind, node: i, holdMs: hold } = next;
       const node = this.cluster.nodes[i]!;
       const lab = this.cluster.lab;
       const ev: FaultEvent = { kind, startMs: this.o.now(), endMs: 0, recoveredMs: null };
       if (kind !== "netem-loss" && kind !== "netem-delay") ev.node = node.spec.name;
       this.current = `${kind}${ev.node ? ` ${ev.node}` : ""}`;
-      const hold = this.jitter(this.o.holdMs);
+      this.o.onEvent?.("start", ev);
       switch (kind) {
         case "kill":
           await node.signal("SIGKILL");
@@ -136,9 +155,11 @@ export class FaultInjector {
       }
       ev.endMs = this.o.now();
       this.events.push(ev);
+      this.o.onEvent?.("end", ev);
       this.current = `recovering from ${this.current}`;
-      const c = await this.cluster.waitConverged(this.o.recoverTimeoutMs);
+      const c = await this.cluster.waitConverged(this.o.recoverTimeoutMs, () => this.stopped);
       ev.recoveredMs = c.ok ? c.ms : null;
+      this.o.onEvent?.("recovered", ev);
       this.current = "";
     }
   }

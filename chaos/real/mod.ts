@@ -7,6 +7,8 @@
  */
 import { UsageError } from "../../cmd/io.ts";
 import { formatViolation } from "../checkers.ts";
+import { isRunMode, runMain } from "../run/mod.ts";
+import { RUN_HELP } from "../run/options.ts";
 import { parseRealOptions, REAL_HELP } from "./options.ts";
 import { pct, table } from "./report.ts";
 import { type RealReport, runRealChaos } from "./run.ts";
@@ -46,6 +48,7 @@ export function formatRealReport(r: RealReport): string {
 
 /** `shoal chaos --real [flags]`: exit 0 when no violation, 1 on a violation or failure to run, 2 on bad usage. */
 export async function realMain(argv: string[]): Promise<number> {
+  if (isRunMode(argv)) return await runMain(argv);
   let o: ReturnType<typeof parseRealOptions>;
   try {
     o = parseRealOptions(argv);
@@ -55,7 +58,7 @@ export async function realMain(argv: string[]): Promise<number> {
     return 2;
   }
   if (o === null) {
-    process.stdout.write(REAL_HELP);
+    process.stdout.write(REAL_HELP + RUN_HELP);
     return 0;
   }
   let report: RealReport;

@@ -82,41 +82,47 @@ it created is removed, also on Ctrl-C. Exit 0 only when no violation.
   -q, --quiet              no progress line
 `;
 
-const SPEC: OptionSpec = Object.fromEntries(
-  [
-    ["--nodes", true],
-    ["--ops", true],
-    ["--duration", true],
-    ["--clients", true],
-    ["--rate", true],
-    ["--faults", true],
-    ["--fault-every", true],
-    ["--fault-hold", true],
-    ["--loss", true],
-    ["--delay", true],
-    ["--link-loss", true],
-    ["--link-delay", true],
-    ["--down", true],
-    ["--netns", false],
-    ["--seed", true],
-    ["--replica-count", true],
-    ["--write-quorum", true],
-    ["--read-quorum", true],
-    ["--member-count-quorum", true],
-    ["--preset", true],
-    ["--serve-args", true],
-    ["--client-timeout", true],
-    ["--attempt-timeout", true],
-    ["--keys", true],
-    ["--counters", true],
-    ["--history", true],
-    ["--bin", true],
-    ["--json", false],
-    ["--quiet", false],
-    ["-q", false],
-    ["--real", false],
-  ].map(([f, v]) => [f as string, { key: (f as string).replace(/^-+/, ""), value: v as boolean }]),
-);
+/** The flags of `--real` (name, takes a value). */
+export const REAL_FLAGS: readonly (readonly [string, boolean])[] = [
+  ["--nodes", true],
+  ["--ops", true],
+  ["--duration", true],
+  ["--clients", true],
+  ["--rate", true],
+  ["--faults", true],
+  ["--fault-every", true],
+  ["--fault-hold", true],
+  ["--loss", true],
+  ["--delay", true],
+  ["--link-loss", true],
+  ["--link-delay", true],
+  ["--down", true],
+  ["--netns", false],
+  ["--seed", true],
+  ["--replica-count", true],
+  ["--write-quorum", true],
+  ["--read-quorum", true],
+  ["--member-count-quorum", true],
+  ["--preset", true],
+  ["--serve-args", true],
+  ["--client-timeout", true],
+  ["--attempt-timeout", true],
+  ["--keys", true],
+  ["--counters", true],
+  ["--history", true],
+  ["--bin", true],
+  ["--json", false],
+  ["--quiet", false],
+  ["-q", false],
+  ["--real", false],
+];
+
+/** An OptionSpec whose keys are the flag names without leading dashes. */
+export function specOf(flags: readonly (readonly [string, boolean])[]): OptionSpec {
+  return Object.fromEntries(flags.map(([f, v]) => [f, { key: f.replace(/^-+/, ""), value: v }]));
+}
+
+const SPEC = specOf(REAL_FLAGS);
 
 /** A duration flag in ms (accepts 500ms, 5s, 2m or plain ms). */
 export function durationFlag(text: string, flag: string): number {
@@ -136,6 +142,11 @@ export function parseRealOptions(argv: readonly string[]): RealOptions | null {
   const { options: o, rest, help } = parseOptions(argv, SPEC);
   if (help) return null;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  return realOptionsFrom(o);
+}
+
+/** Builds the options from parsed flags (keys without dashes); throws UsageError on bad values. */
+export function realOptionsFrom(o: Record<string, string>): RealOptions {
   const netns = o["netns"] === "true";
   const nodes = positiveInt(o["nodes"] ?? "3", "--nodes");
   const faults =

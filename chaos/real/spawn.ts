@@ -9,7 +9,7 @@
 export { freePort, freePorts } from "../../cmd/ports.ts";
 
 /** True when running inside a `bun build --compile` binary. */
-function isCompiled(): boolean {
+export function isCompiled(): boolean {
   return Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
 }
 
@@ -164,6 +164,11 @@ export class NodeProcess {
       if (m) this.tableMembers = Number(m[1]);
     }
   }
+}
+
+/** The command line of this program (the binary, or Bun and the entry script), e.g. for replay lines. */
+export function thisProgram(): string[] {
+  return isCompiled() ? [process.execPath] : [process.execPath, Bun.main];
 }
 
 /** The environment for children: ours without SHOAL_* (the node's config comes from flags only). */
