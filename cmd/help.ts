@@ -16,7 +16,8 @@ Commands:
   bench     benchmark a running node (ops/s, p50, p99)
   certs     make a dev CA and node/client TLS certificates
   keygen    make a random cluster key for --cluster-key-file
-  chaos     fault injection: deterministic simulation (--sim), real processes (--real), soak (--soak)
+  chaos     fault injection: deterministic simulation (--sim), real processes (--real), soak (--soak),
+            your own tests against a failing cluster (--real --run "npm test")
   version   print the version
   help      show help for a command: shoal help serve
 
@@ -88,6 +89,9 @@ export const CHAOS_HELP = `Usage: shoal chaos --sim [--seed N] [--seeds K] [--no
                    [--workload mixed|registers]
                    [--inject-bug NAME] [--max-faulty N] [--stop-on-failure] [--json] [-q]
        shoal chaos --real …     real \`shoal serve\` processes (see shoal chaos --real --help)
+       shoal chaos --real --run "<command>" …
+                                your own tests against a cluster under faults (see
+                                shoal chaos --real --help)
        shoal chaos --soak …     long-running stability run (see shoal chaos --soak --help)
 
 --sim runs whole clusters (RF=3, W=2, R=2) in one process on a simulated
