@@ -49,6 +49,8 @@ export interface DiscoveryHarness {
 export interface ContractOptions {
   /** Upper bound for the plugin to notice a change (ms); test bound, not a speed assertion. */
   noticeWithinMs?: number;
+  /** The plugin has no status() (an external plugin may leave it out); built-in plugins must have it. */
+  withoutStatus?: boolean;
 }
 
 /** Sample addresses used by the suite (the harness maps them onto its source). */
@@ -135,6 +137,36 @@ export function runDiscoveryContract(
       await h.healSource();
       await until(lastIs([A, C]), within * 2, "list after recovery");
     });
+
+    if (!options.withoutStatus) {
+      test("status(): the last answer (full list, when) and the last error while the source is down, cleared on recovery", async () => {
+        expect(typeof h.discovery.status).toBe("function");
+        const status = () => h.discovery.status!();
+        const t0 = Date.now();
+        await start();
+        await until(lastIs([A, B]), within, "initial list");
+        const first = status();
+        expect(first.plugin).toBe(h.discovery.name);
+        expect([...(first.lastResult?.peers ?? [])].sort()).toEqual([A, B]);
+        expect(first.lastResult!.at).toBeGreaterThanOrEqual(t0);
+        expect(first.lastResult!.at).toBeLessThanOrEqual(Date.now());
+        expect(first.lastError).toBeNull();
+        expect(first.failuresSinceResult).toBe(0);
+
+        await h.breakSource();
+        await until(() => status().lastError !== null, within, "lastError while the source is down");
+        const down = status();
+        expect(down.lastError!.message.length).toBeGreaterThan(0);
+        expect(down.failuresSinceResult).toBeGreaterThanOrEqual(1);
+        expect([...(down.lastResult?.peers ?? [])].sort()).toEqual([A, B]); // still what it last saw
+
+        await h.setPeers([A, C]);
+        await h.healSource();
+        await until(() => status().lastError === null && JSON.stringify([...(status().lastResult?.peers ?? [])].sort()) === JSON.stringify([A, C]), within * 2, "status after recovery");
+        expect(status().failuresSinceResult).toBe(0);
+        expect(status().lastResult!.at).toBeGreaterThanOrEqual(down.lastError!.at);
+      });
+    }
 
     test("stop is idempotent and ends reporting", async () => {
       await start();

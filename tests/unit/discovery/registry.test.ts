@@ -81,4 +81,4 @@ runDiscoveryContract("external file-plugin", async (initial) => {
     close: async () => rmSync(path, { force: true }),
   };
   return harness;
-});
+}, { withoutStatus: true }); // the example shows the minimal contract: no status() (the node then reports what reached onChange)
