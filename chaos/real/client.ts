@@ -43,6 +43,8 @@ export class NodeConnection {
   constructor(
     readonly host: string,
     readonly port: number,
+    /** AUTH password (the nodes' --requirepass), if any. */
+    private readonly password?: string,
   ) {}
 
   /**
@@ -82,7 +84,7 @@ export class NodeConnection {
   private connect(timeoutMs: number): Promise<RespClient> {
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
-      const p = RespClient.connect({ host: this.host, port: this.port, timeoutMs: Math.min(timeoutMs, 2000) });
+      const p = RespClient.connect({ host: this.host, port: this.port, timeoutMs: Math.min(timeoutMs, 2000), ...(this.password ? { password: this.password } : {}) });
       this.connecting = p;
       p.then(
         (c) => {

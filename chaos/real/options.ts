@@ -124,6 +124,16 @@ export function specOf(flags: readonly (readonly [string, boolean])[]): OptionSp
 
 const SPEC = specOf(REAL_FLAGS);
 
+/** The --requirepass given in --serve-args (the workload then AUTHs with it), if any. */
+export function servePassword(serveArgs: readonly string[]): string | undefined {
+  for (let i = 0; i < serveArgs.length; i++) {
+    const a = serveArgs[i]!;
+    if (a === "--requirepass") return serveArgs[i + 1];
+    if (a.startsWith("--requirepass=")) return a.slice("--requirepass=".length);
+  }
+  return undefined;
+}
+
 /** A duration flag in ms (accepts 500ms, 5s, 2m or plain ms). */
 export function durationFlag(text: string, flag: string): number {
   const ms = parseDuration(text);

@@ -9,7 +9,7 @@ import { FINAL_CLIENT, type History } from "../history.ts";
 import { RealCluster } from "./cluster.ts";
 import { type FaultEvent, FaultInjector } from "./faults.ts";
 import { netnsUnavailableReason } from "./netns.ts";
-import type { RealOptions } from "./options.ts";
+import { type RealOptions, servePassword } from "./options.ts";
 import { Progress, quantile } from "./report.ts";
 import { type OpTally, seededRandom, Workload } from "./workload.ts";
 
@@ -84,6 +84,7 @@ export async function runRealChaos(o: RealOptions): Promise<RealReport> {
       nodes: cluster.addresses(),
       t0,
       rate: o.rate,
+      password: servePassword(o.serveArgs),
     });
     const injector = new FaultInjector(cluster, {
       kinds: o.faults,

@@ -35,6 +35,8 @@ export interface WorkloadOptions {
   rate: number;
   /** Use this named map (DM.PUT/DM.GET/DM.DEL/DM.INCR) instead of plain Redis commands on `default`. */
   map?: string;
+  /** AUTH password of the nodes (their --requirepass). */
+  password?: string;
 }
 
 /** Counts per logical operation kind. */
@@ -81,7 +83,7 @@ export class Workload {
   private readonly conns: NodeConnection[][];
 
   constructor(private readonly o: WorkloadOptions) {
-    this.conns = Array.from({ length: o.clients + 1 }, () => o.nodes.map((n) => new NodeConnection(n.host, n.port)));
+    this.conns = Array.from({ length: o.clients + 1 }, () => o.nodes.map((n) => new NodeConnection(n.host, n.port, o.password)));
   }
 
   /** ms since the run started, µs resolution (whole ms would make overlapping operations look ordered). */

@@ -6,20 +6,23 @@
  * faults, core/http/faults.ts), which a node serves only with
  * `--fault-injection`.
  *
- *   GET    /v1/faults   {"spec", "faults", "stats"}: the client faults in force and the proxies' counters
+ *   GET    /v1/faults   {"spec", "faults", "nodes", "stats"}: the client faults in force and the proxies' counters
  *   PUT    /v1/faults   replaces them; body `latency=200ms,reset=1%` (the --client-faults syntax)
  *                       or JSON `{"latency": "200ms", "reset": "1%"}`; 400 with the reason when bad
  *   DELETE /v1/faults   removes every client fault
+ *   …?node=n1           the same for one node's proxies only (n0 is the first of SHOAL_NODES)
  *   GET    /v1/log      the fault log so far (node faults and client-fault changes)
  */
-import { type ClientFaults, clientFaultsFromJson, formatClientFaults, NO_CLIENT_FAULTS, parseClientFaults } from "./client-faults.ts";
+import { type ClientFaults, clientFaultsFromJson, NO_CLIENT_FAULTS, parseClientFaults } from "./client-faults.ts";
 
 /** What the endpoint acts on. */
 export interface ControlTarget {
-  faults(): ClientFaults;
-  stats(): object;
-  /** Puts `f` in force (and logs the change). */
-  apply(f: ClientFaults, source: string): void;
+  /** Node names (n0, n1, …) in SHOAL_NODES order. */
+  nodeNames(): string[];
+  /** The answer of GET /v1/faults (for one node, or all). */
+  view(node?: string): object;
+  /** Puts `f` in force on every node or on `node` (and logs the change). */
+  apply(f: ClientFaults, source: string, node?: string): void;
   log(): unknown;
 }
 
@@ -45,19 +48,23 @@ export function parseControlBody(body: string): ClientFaults {
 
 /** Handles one request against `target`. */
 export async function handleControl(req: Request, target: ControlTarget): Promise<Response> {
-  const path = new URL(req.url).pathname.replace(/\/+$/, "") || "/";
-  const view = () => json(200, { spec: formatClientFaults(target.faults()), faults: target.faults(), stats: target.stats() });
+  const url = new URL(req.url);
+  const path = url.pathname.replace(/\/+$/, "") || "/";
   if (path === "/v1/faults") {
+    const node = url.searchParams.get("node") ?? undefined;
+    if (node !== undefined && !target.nodeNames().includes(node)) return problem(404, `no node ${JSON.stringify(node)}; the nodes are ${target.nodeNames().join(", ")}`);
+    const where = node === undefined ? "" : `?node=${node}`;
+    const view = () => json(200, target.view(node));
     if (req.method === "GET") return view();
     if (req.method === "DELETE") {
-      target.apply({ ...NO_CLIENT_FAULTS }, "DELETE /v1/faults");
+      target.apply({ ...NO_CLIENT_FAULTS }, `DELETE /v1/faults${where}`, node);
       return view();
     }
     if (req.method === "PUT" || req.method === "POST") {
       const buf = await req.arrayBuffer();
       if (buf.byteLength > MAX_BODY) return problem(413, `the body is ${buf.byteLength} bytes; at most ${MAX_BODY}`);
       try {
-        target.apply(parseControlBody(new TextDecoder().decode(buf)), `${req.method} /v1/faults`);
+        target.apply(parseControlBody(new TextDecoder().decode(buf)), `${req.method} /v1/faults${where}`, node);
       } catch (e) {
         return problem(400, `${req.method} /v1/faults: ${(e as Error).message}`);
       }
@@ -67,7 +74,9 @@ export async function handleControl(req: Request, target: ControlTarget): Promis
   }
   if (path === "/v1/log" && req.method === "GET") return json(200, target.log());
   if (path === "/") {
-    return new Response("shoal chaos control: GET|PUT|DELETE /v1/faults (client faults: latency=200ms,jitter=50ms,bandwidth=64kb,reset=1%,timeout=5%,slice=16), GET /v1/log\n");
+    return new Response(
+      "shoal chaos control: GET|PUT|DELETE /v1/faults[?node=n0] (client faults: latency=200ms,jitter=50ms,bandwidth=64kb,reset=1%,timeout=5%,slice=16), GET /v1/log\n",
+    );
   }
   return problem(404, `no route ${req.method} ${path}; try GET /v1/faults`);
 }

@@ -73,7 +73,9 @@ not a node's peer-transport /v1/faults):
   curl -X PUT --data 'latency=200ms' "$SHOAL_CHAOS_URL/v1/faults"   # or JSON {"latency":"200ms"}
   curl "$SHOAL_CHAOS_URL/v1/faults"                                  # in force + counters
   curl -X DELETE "$SHOAL_CHAOS_URL/v1/faults"                        # off again
+  curl -X PUT --data 'timeout=100%' "$SHOAL_CHAOS_URL/v1/faults?node=n1"   # one node's proxies
   curl "$SHOAL_CHAOS_URL/v1/log"                                     # fault log so far
+(n0, n1, … are the nodes in SHOAL_NODES order.)
 `;
 
 const RUN_FLAGS: readonly (readonly [string, boolean])[] = [

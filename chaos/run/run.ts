@@ -12,13 +12,15 @@ import { FINAL_CLIENT } from "../history.ts";
 import { deferInterrupts, RealCluster } from "../real/cluster.ts";
 import { type FaultEvent, FaultInjector } from "../real/faults.ts";
 import { netnsUnavailableReason } from "../real/netns.ts";
+import { servePassword } from "../real/options.ts";
 import { seededRandom, Workload } from "../real/workload.ts";
 import { type ChaosRunReport, type CommandResult, checkerResults, countByKind, exitStatusOf, type FaultLogEntry, type NodeEntry, replayCommand } from "../report.ts";
-import { type ClientFaults, formatClientFaults, isNoFault, NO_CLIENT_FAULTS } from "./client-faults.ts";
+import { ClientFaultSet } from "./client-fault-set.ts";
+import { formatClientFaults } from "./client-faults.ts";
 import { UserCommand } from "./command.ts";
 import { startControl } from "./control.ts";
 import type { RunOptions } from "./options.ts";
-import { ClientFaultState, ToxicProxy } from "./proxy.ts";
+import { ToxicProxy } from "./proxy.ts";
 
 /** The map the canary workload writes (FLUSHDB on `default` leaves it alone). */
 export const CANARY_MAP = "shoal-chaos-canary";
@@ -123,23 +125,16 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     // the proxies and the control endpoint; times are relative to the command's start (t0)
     let t0 = performance.now();
     const rel = () => Math.round(performance.now() - t0);
-    const state = new ClientFaultState({ ...NO_CLIENT_FAULTS }, seededRandom(seed + 2));
-    let clientEntry: FaultLogEntry | null = null;
-    const applyClient = (f: ClientFaults, source: string): void => {
-      const now = rel();
-      if (clientEntry === null && isNoFault(f) && isNoFault(state.faults)) return; // nothing in force, nothing to log
-      if (clientEntry) clientEntry.endMs = now;
-      state.faults = { ...f };
-      clientEntry = null;
-      if (!isNoFault(f)) {
-        clientEntry = { what: "client", target: "all", startMs: now, endMs: null, detail: formatClientFaults(f), source };
-        log.push(clientEntry);
-      }
-      if (source !== "--client-faults") io.say(`${secs(now)} client faults: ${formatClientFaults(f)} (${source})`);
-    };
+    const clientFaults = new ClientFaultSet(
+      cluster.nodes.map((n) => n.spec.name),
+      (i) => seededRandom(seed + 2 + i),
+      log,
+      rel,
+      (line) => io.say(`${secs(rel())} ${line}`),
+    );
     for (const n of cluster.nodes) {
-      proxies.push(await ToxicProxy.start({ host: n.spec.host, port: n.spec.port }, state));
-      proxies.push(await ToxicProxy.start({ host: n.spec.host, port: n.spec.httpPort }, state));
+      proxies.push(await ToxicProxy.start({ host: n.spec.host, port: n.spec.port }, clientFaults.state(n.spec.name)));
+      proxies.push(await ToxicProxy.start({ host: n.spec.host, port: n.spec.httpPort }, clientFaults.state(n.spec.name)));
     }
     const nodes: NodeEntry[] = cluster.nodes.map((n, i) => ({
       name: n.spec.name,
@@ -148,7 +143,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
       proxyResp: `${proxies[2 * i]!.host}:${proxies[2 * i]!.port}`,
       proxyHttp: `${proxies[2 * i + 1]!.host}:${proxies[2 * i + 1]!.port}`,
     }));
-    control = startControl({ faults: () => state.faults, stats: () => state.stats, apply: applyClient, log: () => log }, o.controlPort);
+    control = startControl(clientFaults, o.controlPort);
     const env: Record<string, string> = {
       SHOAL_NODES: nodes.map((n) => n.proxyResp).join(","),
       SHOAL_HTTP: nodes.map((n) => n.proxyHttp).join(","),
@@ -162,7 +157,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     io.say(`running: ${o.command}`);
 
     t0 = performance.now();
-    if (!isNoFault(o.clientFaults)) applyClient(o.clientFaults, "--client-faults");
+    clientFaults.apply(o.clientFaults, "--client-faults");
     if (o.canaryRate > 0) {
       canary = new Workload({
         clients: 2,
@@ -177,6 +172,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
         t0,
         rate: o.canaryRate,
         map: CANARY_MAP,
+        password: servePassword(o.real.serveArgs),
       });
     }
     const entries = new Map<FaultEvent, FaultLogEntry>();
@@ -239,7 +235,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     // the command is done: faults off, the rest of its group ended, proxies closed
     injector.stop();
     canary?.stop();
-    applyClient({ ...NO_CLIENT_FAULTS }, "end of run");
+    clientFaults.clear("end of run");
     command.stragglersKilled = await user.killGroup(o.graceMs);
     if (command.stragglersKilled > 0) io.say(`ended ${command.stragglersKilled} process(es) the command left running`);
     await user.flushed();
@@ -250,7 +246,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     await faultLoop;
     await canaryDone;
     const canaryTally = canary ? structuredClone(canary.result.logical) : {};
-    const stats = { ...state.stats };
+    const stats = clientFaults.stats();
     await Promise.all(proxies.splice(0).map((p) => p.close()));
     control.stop();
     control = null;

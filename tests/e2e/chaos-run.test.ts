@@ -145,6 +145,8 @@ describe("shoal chaos --real --run", () => {
     console.log(`chaos --run client latency: rtts ${rtts.join(",")} ms; after DELETE ${(r.app.rttsOff as number[]).join(",")} ms; latency=300ms ${rtts300.join(",")} ms`);
     expect(rtts).toHaveLength(5);
     for (const ms of rtts) expect(ms).toBeGreaterThanOrEqual(200);
+    expect(r.app.httpStatus).toBe(200); // SHOAL_HTTP goes through a proxy with the same faults
+    expect(r.app.httpMs).toBeGreaterThanOrEqual(200);
     for (const ms of rtts300) expect(ms).toBeGreaterThanOrEqual(300);
     expect((r.app.faults as { spec: string }).spec).toBe("latency=200ms");
     expect((r.app.deleted as { spec: string }).spec).toBe("none");

@@ -9,9 +9,10 @@ import { describe, expect, test } from "bun:test";
 import { junitXml, xmlEscape } from "../../../chaos/junit.ts";
 import { drawFault } from "../../../chaos/real/faults.ts";
 import { seededRandom } from "../../../chaos/real/workload.ts";
-import { type ChaosRunReport, checkerResults, exitStatusOf, replayCommand, shellQuote } from "../../../chaos/report.ts";
+import { type ChaosRunReport, checkerResults, exitStatusOf, type FaultLogEntry, replayCommand, shellQuote } from "../../../chaos/report.ts";
+import { ClientFaultSet } from "../../../chaos/run/client-fault-set.ts";
 import { ClientFaultError, clientFaultsFromJson, formatClientFaults, isNoFault, NO_CLIENT_FAULTS, parseClientFaults } from "../../../chaos/run/client-faults.ts";
-import { type ControlTarget, handleControl } from "../../../chaos/run/control.ts";
+import { handleControl } from "../../../chaos/run/control.ts";
 import { isRunMode, parseRunOptions } from "../../../chaos/run/options.ts";
 import { UsageError } from "../../../cmd/io.ts";
 
@@ -51,47 +52,55 @@ describe("client-fault spec", () => {
   });
 });
 
-describe("control endpoint", () => {
+describe("control endpoint over the per-node client-fault set", () => {
   const target = () => {
-    const changes: string[] = [];
-    let current = { ...NO_CLIENT_FAULTS };
-    const t: ControlTarget = {
-      faults: () => current,
-      stats: () => ({ connections: 3 }),
-      apply: (f, source) => {
-        current = f;
-        changes.push(`${source}: ${formatClientFaults(f)}`);
-      },
-      log: () => [{ what: "kill" }],
-    };
-    return { t, changes };
+    const log: FaultLogEntry[] = [];
+    let clock = 0;
+    const lines: string[] = [];
+    const set = new ClientFaultSet(["n0", "n1", "n2"], (i) => seededRandom(i), log, () => (clock += 100), (l) => lines.push(l));
+    return { set, log, lines };
   };
   const req = (method: string, path: string, body?: string) => new Request(`http://127.0.0.1:1${path}`, { method, ...(body === undefined ? {} : { body }) });
 
-  test("PUT text or JSON, GET, DELETE", async () => {
-    const { t, changes } = target();
-    let r = await handleControl(req("PUT", "/v1/faults", "latency=200ms"), t);
+  test("PUT text or JSON, GET, DELETE; every change logged as an interval", async () => {
+    const { set, log, lines } = target();
+    let r = await handleControl(req("PUT", "/v1/faults", "latency=200ms"), set);
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ spec: "latency=200ms", faults: { latencyMs: 200 }, stats: { connections: 3 } });
-    r = await handleControl(req("PUT", "/v1/faults", '{"reset": "5%"}'), t);
+    expect(await r.json()).toMatchObject({ spec: "latency=200ms", faults: { latencyMs: 200 }, nodes: { n0: "latency=200ms", n2: "latency=200ms" }, stats: { connections: 0 } });
+    expect(set.state("n1").faults.latencyMs).toBe(200);
+    r = await handleControl(req("PUT", "/v1/faults", '{"reset": "5%"}'), set);
     expect((await r.json()).spec).toBe("reset=5%");
-    expect((await (await handleControl(req("GET", "/v1/faults"), t)).json()).spec).toBe("reset=5%");
-    r = await handleControl(req("DELETE", "/v1/faults"), t);
+    expect((await (await handleControl(req("GET", "/v1/faults"), set)).json()).spec).toBe("reset=5%");
+    r = await handleControl(req("DELETE", "/v1/faults"), set);
     expect((await r.json()).spec).toBe("none");
-    expect(changes).toEqual(["PUT /v1/faults: latency=200ms", "PUT /v1/faults: reset=5%", "DELETE /v1/faults: none"]);
-    expect(await (await handleControl(req("GET", "/v1/log"), t)).json()).toEqual([{ what: "kill" }]);
+    expect(lines).toEqual(["client faults: latency=200ms (PUT /v1/faults)", "client faults: reset=5% (PUT /v1/faults)", "client faults: none (DELETE /v1/faults)"]);
+    expect(log.map((e) => `${e.target} ${e.detail} ${e.startMs}-${e.endMs} ${e.source}`)).toEqual(["all latency=200ms 100-200 PUT /v1/faults", "all reset=5% 200-300 PUT /v1/faults"]);
+    expect(await (await handleControl(req("GET", "/v1/log"), set)).json()).toHaveLength(2);
+  });
+  test("?node= changes one node's proxies; the shared interval splits into per-node ones", async () => {
+    const { set, log } = target();
+    await handleControl(req("PUT", "/v1/faults", "latency=50ms"), set);
+    const r = await handleControl(req("PUT", "/v1/faults?node=n1", "timeout=100%"), set);
+    expect(await r.json()).toMatchObject({ node: "n1", spec: "timeout=100%" });
+    expect(set.state("n0").faults.latencyMs).toBe(50);
+    expect(set.state("n1").faults).toMatchObject({ latencyMs: 0, timeoutPct: 100 });
+    expect((await (await handleControl(req("GET", "/v1/faults"), set)).json()) as object).toMatchObject({ spec: "per node", faults: null, nodes: { n0: "latency=50ms", n1: "timeout=100%" } });
+    await handleControl(req("DELETE", "/v1/faults?node=n1"), set);
+    set.clear("end of run");
+    expect(log.map((e) => `${e.target} ${e.detail} ${e.startMs}-${e.endMs}`)).toEqual(["all latency=50ms 100-200", "n0 latency=50ms 200-400", "n2 latency=50ms 200-400", "n1 timeout=100% 200-300"]);
+    expect((await handleControl(req("PUT", "/v1/faults?node=n7", "latency=1s"), set)).status).toBe(404);
   });
   test("bad bodies are 400 with the reason and change nothing", async () => {
-    const { t, changes } = target();
+    const { set, log } = target();
     for (const body of ["latency=fast", "{not json", '{"jitter": [1]}']) {
-      const r = await handleControl(req("PUT", "/v1/faults", body), t);
+      const r = await handleControl(req("PUT", "/v1/faults", body), set);
       expect(r.status).toBe(400);
       expect((await r.json()).error).toMatch(/^PUT \/v1\/faults: /);
     }
-    expect(changes).toEqual([]);
-    expect((await handleControl(req("PATCH", "/v1/faults"), t)).status).toBe(405);
-    expect((await handleControl(req("GET", "/nope"), t)).status).toBe(404);
-    expect((await handleControl(req("PUT", "/v1/faults", "x".repeat(70_000)), t)).status).toBe(413);
+    expect(log).toEqual([]);
+    expect((await handleControl(req("PATCH", "/v1/faults"), set)).status).toBe(405);
+    expect((await handleControl(req("GET", "/nope"), set)).status).toBe(404);
+    expect((await handleControl(req("PUT", "/v1/faults", "x".repeat(70_000)), set)).status).toBe(413);
   });
 });
 
