@@ -19,6 +19,7 @@ import { denoRefusalMessage, denoRefusals } from "./deno-support.ts";
 import { sampleEventLoopLag } from "./event-loop-lag.ts";
 import { type Fetch, limitedFetch } from "./http-limits.ts";
 import { createLogger } from "./log.ts";
+import { processProbe } from "./process-probe.ts";
 import { untilStopped } from "./shutdown.ts";
 
 /** The slice of the Deno namespace this file uses (tsc runs with Bun's types). */
@@ -156,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
   // --acl-file: the same Redis-syntax users as under Bun (cmd/security.ts reads it with node:fs there)
   const acl = config.aclFile === undefined ? {} : { aclLines: Deno.readTextFileSync(config.aclFile).split(/\r?\n/), aclSource: config.aclFile };
-  const node = new ShoalNode({ config: { ...nodeSettings(config), ...acl }, clock: systemClock, rng: systemRng(), log });
+  const node = new ShoalNode({ config: { ...nodeSettings(config), ...acl }, clock: systemClock, rng: systemRng(), log, process: processProbe("deno") });
   const listener = Deno.listen({ hostname: config.bind, port: config.port, transport: "tcp" });
   const guard = new RespGuard(
     { maxClientsPerIp: config.maxClientsPerIp, maxOutputBufferBytes: config.maxOutputBufferBytes, maxPubsubOutputBufferBytes: config.maxPubsubOutputBufferBytes },

@@ -5,6 +5,7 @@ import { createHttpApp } from "../core/http/app.ts";
 import { joinHostPort } from "../core/net-address.ts";
 import { ShoalNode } from "../core/node.ts";
 import { nodeSettings } from "../core/node-settings.ts";
+import { processProbe } from "./process-probe.ts";
 
 export { nodeSettings } from "../core/node-settings.ts";
 
@@ -39,7 +40,7 @@ export interface RunningServer {
  * free port (the chosen ones are returned).
  */
 export async function startServer(cfg: ShoalConfig, log: Logger): Promise<RunningServer> {
-  const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log });
+  const node = new ShoalNode({ config: { ...nodeSettings(cfg), ...aclSettings(cfg) }, clock: systemClock, rng: systemRng(), log, process: processProbe(`bun ${Bun.version}`) });
   // the snapshot is loaded before any port opens: no client ever sees a half-loaded node
   const dataDir = cfg.dataDir;
   const persisted: NodePersistence | null = dataDir !== undefined ? openPersistence(node, { ...cfg, dataDir }, log, wantsCluster(cfg)) : null;

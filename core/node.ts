@@ -3,10 +3,11 @@ import type { ClusterSnapshot } from "./cluster/snapshot.ts";
 import type { Logger } from "./discovery.ts";
 import { EventClass, KeyspaceEvents } from "./keyspace-events.ts";
 import { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
+import type { ProcessProbe } from "./process-probe.ts";
 import { Acl } from "./protocol/acl.ts";
 import { CommandTable } from "./protocol/command-table.ts";
 import { infoSections } from "./protocol/commands/info.ts";
-import type { ClusterInfo, CommandHost, CommandRouter } from "./protocol/host.ts";
+import type { ClusterInfo, CommandHost, CommandRouter, MemoryLimits } from "./protocol/host.ts";
 import type { ClientSession } from "./protocol/session.ts";
 import { PubSubHub } from "./pubsub.ts";
 import type { Persistence } from "./snapshot/persistence.ts";
@@ -59,6 +60,7 @@ export class ShoalNode implements CommandHost {
   /** ACL users (the `default` user carries --requirepass). */
   readonly acl: Acl;
   readonly sessions = new Set<ClientSession>();
+  readonly monitors = new Set<ClientSession>();
   private readonly maps = new Map<string, MapStore>();
   private clientIds = 0;
   private timers: Timer[] = [];
@@ -81,9 +83,13 @@ export class ShoalNode implements CommandHost {
    * with noeviction maps keep everything and writes that add data are
    * refused with -OOM once the node holds more than maxmemory.
    */
-  readonly memoryLimits: { maxmemory: number; policy: "noeviction" | "allkeys-lru" };
+  readonly memoryLimits: MemoryLimits;
 
-  constructor(opts: { config?: Partial<NodeSettings>; clock: Clock; rng: Rng; log?: Logger }) {
+  /** The serving process's facts (pid, CPU, RSS) for INFO; null when embedded without one. */
+  readonly process: ProcessProbe | null;
+
+  constructor(opts: { config?: Partial<NodeSettings>; clock: Clock; rng: Rng; log?: Logger; process?: ProcessProbe }) {
+    this.process = opts.process ?? null;
     this.config = { ...DEFAULT_SETTINGS, ...opts.config };
     this.config.maxBulkBytes = Math.max(this.config.maxBulkBytes, this.config.maxValueBytes, this.config.maxKeyBytes);
     this.clock = opts.clock;
@@ -99,7 +105,11 @@ export class ShoalNode implements CommandHost {
       setTimer: (ms, fn) => base.setTimer(ms, fn),
     };
     const d = this.config.mapDefaults;
-    this.memoryLimits = { maxmemory: d.maxInuse, policy: d.maxInuse > 0 || d.maxKeys > 0 ? "allkeys-lru" : "noeviction" };
+    this.memoryLimits = {
+      maxmemory: d.maxInuse,
+      policy: d.maxInuse > 0 || d.maxKeys > 0 ? "allkeys-lru" : "noeviction",
+      maxmemoryClients: "0",
+    };
     this.db = this.map("default");
     const { requirepass, aclLines: lines, aclSource: source } = this.config;
     this.acl = Acl.fromConfig({ requirepass, lines, source }, (name) => this.commands.byName.has(name));
@@ -177,7 +187,7 @@ export class ShoalNode implements CommandHost {
   }
 
   /** Changes maxmemory and/or the policy, and evicts right away what no longer fits. */
-  setMemoryLimits(change: Partial<ShoalNode["memoryLimits"]>): void {
+  setMemoryLimits(change: Partial<MemoryLimits>): void {
     Object.assign(this.memoryLimits, change);
     const { maxmemory, policy } = this.memoryLimits;
     const inuse = policy === "allkeys-lru" ? maxmemory : 0;
@@ -186,6 +196,26 @@ export class ShoalNode implements CommandHost {
       if (this.config.maps[name]?.maxInuse !== undefined) continue;
       m.limits = { ...m.limits, maxInuse: inuse };
       m.enforceLimits();
+    }
+  }
+
+  /**
+   * maxmemory-clients: while the connections' buffers (unparsed input and
+   * unsent replies) hold more than the limit, closes the one holding most.
+   */
+  evictClients(): void {
+    const spec = this.memoryLimits.maxmemoryClients;
+    const limit = spec.endsWith("%") ? (this.memoryLimits.maxmemory * Number(spec.slice(0, -1))) / 100 : Number(spec);
+    if (!(limit > 0)) return;
+    const held = (s: ClientSession): number => s.inputStats().capacity + s.reply.buf.length;
+    let total = 0;
+    for (const s of this.sessions) total += held(s);
+    while (total > limit && this.sessions.size > 0) {
+      let biggest: ClientSession | null = null;
+      for (const s of this.sessions) if (!biggest || held(s) > held(biggest)) biggest = s;
+      total -= held(biggest!);
+      this.log.info("client closed: maxmemory-clients", { client: biggest!.id, remote: biggest!.io.remote });
+      biggest!.close();
     }
   }
 
@@ -269,6 +299,7 @@ export class ShoalNode implements CommandHost {
 
   /** Closes clients stalled mid-frame past frameTimeout, and idle ones past idleTimeout. */
   sweepClients(): void {
+    this.evictClients();
     const mono = this.clock.monotonic();
     const now = this.clock.now();
     const { frameTimeoutMs, idleTimeoutMs } = this.config;

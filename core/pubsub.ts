@@ -56,6 +56,44 @@ export class PubSubHub implements PubSub {
     };
   }
 
+  /** Sharded channels (SSUBSCRIBE/SPUBLISH): their own namespace, exact names only. */
+  private readonly shard = new Map<string, Set<PubSubListener>>();
+
+  /** Publishes to a sharded channel; returns the receivers reached. */
+  spublish(channel: Uint8Array, message: Uint8Array): number {
+    const subs = this.shard.get(key(channel));
+    if (!subs) return 0;
+    for (const l of [...subs]) l(channel, message);
+    return subs.size;
+  }
+
+  /** Subscribes to a sharded channel; returns the unsubscribe function. */
+  ssubscribe(channel: Uint8Array, listener: PubSubListener): () => void {
+    const k = key(channel);
+    let set = this.shard.get(k);
+    if (!set) this.shard.set(k, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0) this.shard.delete(k);
+    };
+  }
+
+  /** Channels (or sharded channels) with subscribers, matching a glob when given (PUBSUB CHANNELS). */
+  channelNames(pattern: Uint8Array | null, sharded = false): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const k of (sharded ? this.shard : this.channels).keys()) {
+      const b = Uint8Array.from(k, (c) => c.charCodeAt(0));
+      if (pattern === null || globMatch(pattern, b)) out.push(b);
+    }
+    return out;
+  }
+
+  /** Subscribers of one channel (or sharded channel), patterns not counted (PUBSUB NUMSUB). */
+  subscriberCount(channel: Uint8Array, sharded = false): number {
+    return (sharded ? this.shard : this.channels).get(key(channel))?.size ?? 0;
+  }
+
   /** Number of channels with subscribers. */
   channelCount(): number {
     return this.channels.size;

@@ -115,6 +115,23 @@ export class NodeStats {
     this.startedAtMs = nowMs;
   }
 
+  /** Error replies sent, by their prefix (ERR, WRONGTYPE, …): INFO errorstats. */
+  readonly errorReplies = new Map<string, number>();
+
+  /** Counts one error reply; `line` is its text without the leading '-'. */
+  countError(line: string): void {
+    const sp = line.indexOf(" ");
+    const prefix = (sp < 0 ? line : line.slice(0, sp)).slice(0, 32);
+    if (this.errorReplies.size < 128 || this.errorReplies.has(prefix)) this.errorReplies.set(prefix, (this.errorReplies.get(prefix) ?? 0) + 1);
+  }
+
+  /** Every error reply so far, protocol errors included (INFO total_error_replies). */
+  totalErrorReplies(): number {
+    let n = this.protocolErrors;
+    for (const v of this.errorReplies.values()) n += v;
+    return n;
+  }
+
   /** Calls per command (lower-case name), those with at least one call. */
   get commands(): Map<string, number> {
     if (!this.source) return this.counted;

@@ -1,16 +1,20 @@
 import type { Args } from "./args.ts";
 import type { Command } from "./command.ts";
 import { aclCommands } from "./commands/acl.ts";
+import { bitCommands } from "./commands/bits.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { dmapCommands } from "./commands/dmap.ts";
 import { dmapKeyspaceCommands } from "./commands/dmap-keyspace.ts";
 import { hashCommands } from "./commands/hashes.ts";
+import { keyOpCommands } from "./commands/key-ops.ts";
 import { keyCommands } from "./commands/keys.ts";
 import { persistenceCommands } from "./commands/persistence.ts";
+import { lcsCommands } from "./commands/lcs.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
 import { serverCommands } from "./commands/server.ts";
 import { setCommands } from "./commands/sets.ts";
 import { stringCommands } from "./commands/strings.ts";
+import { transactionCommands } from "./commands/transactions.ts";
 
 /** Every command the node serves, looked up by name without allocating for GET/SET. */
 export class CommandTable {
@@ -19,7 +23,7 @@ export class CommandTable {
   private readonly set: Command;
 
   constructor() {
-    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands, ...hashCommands, ...setCommands, ...persistenceCommands]) {
+    for (const c of [...stringCommands, ...keyCommands, ...serverCommands, ...pubsubCommands, ...dmapCommands, ...dmapKeyspaceCommands, ...clusterCommands, ...hashCommands, ...setCommands, ...persistenceCommands, ...transactionCommands, ...keyOpCommands, ...bitCommands, ...lcsCommands]) {
       // each node counts its own calls: copy the shared definitions
       this.byName.set(c.name, { ...c, calls: 0 });
     }

@@ -27,6 +27,9 @@ export interface Command {
   inSubscribe?: boolean;
   /** Calls so far (bumped by the session). */
   calls: number;
+  /** Calls refused before running (arity, auth, ACL, OOM…) and calls that ran and answered an error (INFO commandstats). */
+  rejected?: number;
+  failed?: number;
   /**
    * Positions of the key arguments when they depend on the arguments
    * (SINTERCARD numkeys key…); absent: firstKey..lastKey by step.

@@ -10,6 +10,7 @@ import type { Clock, Rng } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { KeyspaceEvents } from "../keyspace-events.ts";
 import type { NodeSettings } from "../node-settings.ts";
+import type { ProcessProbe } from "../process-probe.ts";
 import type { PubSubHub } from "../pubsub.ts";
 import type { NodeStats } from "../stats.ts";
 import type { EncodingLimits } from "../store/collection.ts";
@@ -89,6 +90,16 @@ export interface CommandCatalog {
   lookup(a: Args): Command | undefined;
 }
 
+/** Redis' memory settings as a node applies them. */
+export interface MemoryLimits {
+  /** Bytes (0 = none). */
+  maxmemory: number;
+  /** allkeys-lru evicts (every map's max-inuse); noeviction refuses writes with -OOM. */
+  policy: "noeviction" | "allkeys-lru";
+  /** Limit on all connections' buffers: "0" (off), bytes, or "N%" of maxmemory. */
+  maxmemoryClients: string;
+}
+
 /** The node as sessions and command handlers see it ({@link ShoalNode} implements it). */
 export interface CommandHost {
   readonly config: NodeSettings;
@@ -100,16 +111,20 @@ export interface CommandHost {
   readonly commands: CommandCatalog;
   readonly acl: Acl;
   readonly sessions: Set<ClientSession>;
+  /** The serving process's facts for INFO (pid, CPU, RSS); null when embedded. */
+  readonly process: ProcessProbe | null;
+  /** Connections in MONITOR mode. */
+  readonly monitors: Set<ClientSession>;
   /** The default map plain Redis commands use. */
   readonly db: MapStore;
   /** Keyspace notifications (notify-keyspace-events). */
   readonly events: KeyspaceEvents;
   /** When hashes and sets leave the compact encoding (CONFIG SET changes it for every map). */
   readonly encoding: EncodingLimits;
-  /** maxmemory and maxmemory-policy as CONFIG GET shows them. */
-  readonly memoryLimits: { readonly maxmemory: number; readonly policy: "noeviction" | "allkeys-lru" };
-  /** Changes maxmemory and/or the policy; evicts what no longer fits. */
-  setMemoryLimits(change: { maxmemory?: number; policy?: "noeviction" | "allkeys-lru" }): void;
+  /** maxmemory, maxmemory-policy and maxmemory-clients as CONFIG GET shows them. */
+  readonly memoryLimits: Readonly<MemoryLimits>;
+  /** Changes them; evicts what no longer fits. */
+  setMemoryLimits(change: Partial<MemoryLimits>): void;
   /** True when writes that add data must be refused with -OOM (noeviction past maxmemory). */
   overMemory(): boolean;
   /** Wall time cached for the current batch of commands; 0 outside a batch. */

@@ -1,9 +1,46 @@
 import { ShoalError } from "../errors.ts";
 import type { AclUser } from "./acl.ts";
 import { Args } from "./args.ts";
-import { arityError } from "./command.ts";
+import { arityError, type Command } from "./command.ts";
 import type { CommandHost, Routed } from "./host.ts";
 import { Reply } from "./reply.ts";
+import { MAX_QUEUED, type Queued, Transaction } from "./transaction.ts";
+
+/** Commands that run at once inside MULTI instead of being queued (Redis' list). */
+const RUN_IN_MULTI = new Set(["multi", "exec", "discard", "watch", "quit", "reset"]);
+
+/** The text of a reply line at buf[from, to) up to its CR (error replies for INFO errorstats). */
+function latin1Line(buf: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let i = from; i < to && i < from + 64 && buf[i] !== 13; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+}
+
+/** Arguments MONITOR shows as "(redacted)" from this position on (passwords). */
+const REDACTED: Record<string, number> = { auth: 1 };
+
+/** An argument as MONITOR prints it (Redis' sdscatrepr: quoted, escapes for quotes, backslash and non-printables). */
+function repr(b: Uint8Array): string {
+  let s = '"';
+  for (const c of b) {
+    if (c === 34 || c === 92) s += `\\${String.fromCharCode(c)}`;
+    else if (c === 10) s += "\\n";
+    else if (c === 13) s += "\\r";
+    else if (c === 9) s += "\\t";
+    else if (c >= 32 && c < 127) s += String.fromCharCode(c);
+    else s += `\\x${c.toString(16).padStart(2, "0")}`;
+  }
+  return `${s}"`;
+}
+
+/** Commands whose CLIENT LIST `cmd=` names the subcommand too (client|list). */
+const CONTAINERS = new Set(["client", "config", "command", "acl", "cluster", "pubsub", "object", "memory", "function", "script"]);
+
+/** Commands Redis refuses inside MULTI (they block or act on the whole server). */
+const NO_MULTI = new Set(["save", "shutdown", "monitor", "sync", "psync"]);
+
+/** Replies CLIENT REPLY OFF/SKIP does not drop: pub/sub (un)subscribe confirmations are pushes. */
+const PUSH_REPLIES = new Set(["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"]);
 
 /** What a socket adapter gives a session. */
 export interface SessionIO {
@@ -85,6 +122,30 @@ export class ClientSession {
   private argvBuf: Uint8Array | null = null;
   /** Set while an async command runs; later input queues behind it. */
   private busy: Promise<void> | null = null;
+  /** CLIENT REPLY OFF: no replies (pub/sub messages and (un)subscribe confirmations still go out). */
+  replyOff = false;
+  /** CLIENT REPLY SKIP: the next command's reply is dropped. */
+  skipNext = false;
+  /** While a silenced command runs: where its reply starts (dropped when it ends); -1 otherwise. */
+  private silenceFrom = -1;
+  /** MULTI/EXEC and WATCH state. */
+  readonly tx = new Transaction();
+  /** True while one of this connection's commands runs synchronously (its own pushes wait for its reply). */
+  private executing = false;
+  private heldPushes: ((r: Reply) => void)[] = [];
+  /** Sharded pub/sub subscriptions (SSUBSCRIBE): channel → unsubscribe. */
+  readonly shardChannels = new Map<string, () => void>();
+  /** CLIENT SETINFO lib-name / lib-ver. */
+  libName = "";
+  libVer = "";
+  /** Bytes read from and written to this connection, and commands it ran (CLIENT LIST tot-net-in/out, tot-cmds). */
+  netIn = 0;
+  netOut = 0;
+  commandsRun = 0;
+  /** Largest unparsed input held at once (CLIENT LIST rbp). */
+  private inputPeak = 0;
+  /** Close once the pending replies are written (CLIENT KILL of oneself, QUIT). */
+  private closing = false;
 
   constructor(
     readonly node: CommandHost,
@@ -100,13 +161,14 @@ export class ClientSession {
 
   /** True in RESP2 subscribed mode. */
   get subscribed(): boolean {
-    return this.channels.size + this.patterns.size > 0;
+    return this.channels.size + this.patterns.size + this.shardChannels.size > 0;
   }
 
   /** Feeds bytes read from the socket. */
   onData(chunk: Uint8Array): void {
     if (this.closed) return;
     this.node.stats.netInputBytes += chunk.length;
+    this.netIn += chunk.length;
     const now = this.node.clock.now();
     this.lastActive = now;
     this.node.cachedNow = now;
@@ -143,6 +205,7 @@ export class ClientSession {
     }
     this.pending.set(chunk, this.pendingLen);
     this.pendingLen = need;
+    if (need > this.inputPeak) this.inputPeak = need;
   }
 
   /** Keeps unparsed bytes [used, len) of data for the next read. */
@@ -168,12 +231,18 @@ export class ClientSession {
   /** Writes buffered replies to the socket (held while an async command may still rewrite its reply). */
   flush(): void {
     if (this.busy !== null || this.unresolved > 0) return;
-    if (this.slots.length > 0) return this.flushSlots();
-    if (this.reply.len === 0) return;
-    const out = this.reply.take();
-    this.node.stats.netOutputBytes += out.length;
-    this.io.write(out);
-    this.reply.shrink();
+    if (this.slots.length > 0) this.flushSlots();
+    else if (this.reply.len > 0) {
+      const out = this.reply.take();
+      this.node.stats.netOutputBytes += out.length;
+      this.netOut += out.length;
+      this.io.write(out);
+      this.reply.shrink();
+    }
+    if (this.closing && !this.closed) {
+      this.closing = false;
+      this.close();
+    }
   }
 
   /** Whether one more command may run concurrently with the ones in flight (bounded). */
@@ -226,6 +295,7 @@ export class ClientSession {
     this.reply.len = 0;
     this.reply.shrink();
     this.node.stats.netOutputBytes += out.length;
+    this.netOut += out.length;
     this.io.write(out);
   }
 
@@ -234,7 +304,7 @@ export class ClientSession {
     let pos = 0;
     const a = this.args;
     const cfg = this.node.config;
-    while (pos < len && !this.closed && !this.busy) {
+    while (pos < len && !this.closed && !this.busy && !this.closing) {
       const start = pos;
       if (data[pos] === 42 /* * */) {
         const nl = data.indexOf(10, pos);
@@ -348,6 +418,66 @@ export class ClientSession {
 
   /** Runs the command in this.args. */
   private execute(): void {
+    const start = this.reply.len;
+    const quiet = this.replyOff || this.skipNext;
+    this.skipNext = false;
+    this.silenceFrom = quiet ? start : -1;
+    this.executing = true;
+    let name = "";
+    try {
+      name = this.dispatch();
+    } finally {
+      this.executing = false;
+      this.silenceFrom = -1;
+    }
+    // an error while queueing (unknown command, wrong arity, nested MULTI, WATCH inside MULTI, OOM…) dooms the transaction
+    const failed = this.reply.len > start && this.reply.buf[start] === 45; /* - */
+    if (failed) this.node.stats.countError(latin1Line(this.reply.buf, start + 1, this.reply.len));
+    if (this.tx.inMulti && failed) this.tx.aborted = true;
+    const replyOn = name === "client" && this.args.n === 3 && this.args.is(1, "reply") && this.args.is(2, "on");
+    if (quiet && !replyOn && !PUSH_REPLIES.has(name) && this.reply.len > start && this.busy === null) this.reply.len = start;
+    if (this.heldPushes.length > 0) this.releasePushes();
+  }
+
+  /** MONITOR: shows the command to every monitoring connection (`+<time> [0 <addr>] "cmd" "arg"…`, secrets redacted). */
+  private feedMonitors(command: Command, a: Args): void {
+    if (command.name === "monitor") return;
+    const now = this.node.clock.now();
+    let line = `${Math.floor(now / 1000)}.${String(Math.floor(now % 1000) * 1000).padStart(6, "0")} [0 ${this.io.remote}]`;
+    const secret = REDACTED[command.name];
+    for (let i = 0; i < a.n; i++) {
+      // HELLO … AUTH <user> <password>: both redacted
+      const hidden = (secret !== undefined && i >= secret) || (command.name === "hello" && i >= 2 && (a.is(i - 1, "auth") || a.is(i - 2, "auth")));
+      line += hidden ? ' "(redacted)"' : ` ${repr(a.bytes(i))}`;
+    }
+    for (const m of this.node.monitors) m.pushNow((r) => r.simple(line));
+  }
+
+  /** Writes the pushes that arrived while a command of this connection ran, after its reply. */
+  private releasePushes(): void {
+    const held = this.heldPushes;
+    this.heldPushes = [];
+    for (const write of held) write(this.reply);
+  }
+
+  /** Why a known command may not run now (arity, auth, ACL, rate, RESP2 subscribed mode, OOM), or null. */
+  private refusal(command: Command, a: Args): string | null {
+    const node = this.node;
+    if ((command.arity > 0 && a.n !== command.arity) || (command.arity < 0 && a.n < -command.arity)) return arityError(command.name);
+    if (!this.authenticated && !command.noAuth) return "NOAUTH Authentication required.";
+    const denied = this.aclUser.unrestricted ? null : node.acl.check(this.aclUser, command, a);
+    if (denied !== null) return denied;
+    if (node.config.maxCommandsPerSecond > 0 && !this.gateway && this.overRate())
+      return "ERR max commands per second reached for this client (--max-commands-per-second)";
+    if (this.subscribed && this.reply.proto === 2 && !command.inSubscribe)
+      return `ERR Can't execute '${command.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+    if (node.memoryLimits.maxmemory > 0 && command.flags.includes("denyoom") && node.overMemory())
+      return "OOM command not allowed when used memory > 'maxmemory'.";
+    return null;
+  }
+
+  /** Checks and runs (or queues, inside MULTI) the command in this.args; returns its name ("" when unknown). */
+  private dispatch(): string {
     const a = this.args;
     const node = this.node;
     // latency is sampled (1 command in 8) to keep two clock reads off every command
@@ -358,33 +488,27 @@ export class ClientSession {
       let rest = "";
       for (let i = 1; i < a.n && rest.length < 128; i++) rest += `'${a.latin1(i).slice(0, 128 - rest.length)}' `;
       this.reply.error(`ERR unknown command '${a.latin1(0).slice(0, 128)}', with args beginning with: ${rest}`);
-      return;
+      return "";
     }
-    if ((command.arity > 0 && a.n !== command.arity) || (command.arity < 0 && a.n < -command.arity)) {
-      this.reply.error(arityError(command.name));
-      return;
+    const refusal = this.refusal(command, a);
+    if (refusal !== null) {
+      command.rejected = (command.rejected ?? 0) + 1;
+      this.reply.error(refusal);
+      return command.name;
     }
-    if (!this.authenticated && !command.noAuth) {
-      this.reply.error("NOAUTH Authentication required.");
-      return;
-    }
-    const denied = this.aclUser.unrestricted ? null : node.acl.check(this.aclUser, command, a);
-    if (denied !== null || (node.config.maxCommandsPerSecond > 0 && !this.gateway && this.overRate())) {
-      this.reply.error(denied ?? "ERR max commands per second reached for this client (--max-commands-per-second)");
-      return;
-    }
-    if (this.subscribed && this.reply.proto === 2 && !command.inSubscribe) {
-      this.reply.error(
-        `ERR Can't execute '${command.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
-      );
-      return;
-    }
-    if (node.memoryLimits.maxmemory > 0 && command.flags.includes("denyoom") && node.overMemory()) {
-      this.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
-      return;
+    if (this.tx.inMulti && !RUN_IN_MULTI.has(command.name)) {
+      if (NO_MULTI.has(command.name)) this.reply.error("ERR Command not allowed inside a transaction");
+      else if (this.tx.queue!.length >= MAX_QUEUED) this.reply.error(`ERR a transaction holds at most ${MAX_QUEUED} commands`);
+      else {
+        this.tx.queue!.push({ command, args: a.copy() });
+        this.reply.simple("QUEUED");
+      }
+      return command.name;
     }
     command.calls++;
-    this.lastCommand = command.name;
+    this.commandsRun++;
+    this.lastCommand = a.n > 1 && CONTAINERS.has(command.name) ? `${command.name}|${a.lower(1)}` : command.name;
+    const runStart = this.reply.len;
     try {
       const routed = node.router === null ? LOCAL : node.router.route(this, command, a);
       switch (routed.kind) {
@@ -398,7 +522,7 @@ export class ClientSession {
           break;
         case "forwarded":
           // later commands of the pipeline go on meanwhile (bounded); replies keep their order
-          if (this.canDefer) this.defer(this.reply.len, routed.reply);
+          if (this.canDefer && this.silenceFrom < 0) this.defer(this.reply.len, routed.reply);
           else this.wait(routed.reply.then((b) => this.reply.raw(b)));
           break;
         case "answered":
@@ -407,7 +531,58 @@ export class ClientSession {
     } catch (e) {
       this.replyError(e);
     }
+    if (this.reply.len > runStart && this.reply.buf[runStart] === 45 /* - */) command.failed = (command.failed ?? 0) + 1;
+    // MONITOR shows a command once it ran (so EXEC follows the commands it ran), as Redis does
+    if (node.monitors.size > 0) this.feedMonitors(command, a);
     if (timed) node.stats.latency.observe((node.clock.monotonic() - t0) / 1000);
+    return command.name;
+  }
+
+  /**
+   * EXEC: runs the queued commands in order as one array reply, or answers
+   * nil when a watched key changed, EXECABORT when queueing failed. On one
+   * node nothing else runs in between (a command that waits, such as a
+   * blocking DM.LOCK, is the exception: it is awaited in place).
+   */
+  execTransaction(): void | Promise<void> {
+    const tx = this.tx;
+    if (!tx.inMulti) throw new ShoalError("ERR", "EXEC without MULTI");
+    const queue = tx.queue!;
+    const aborted = tx.aborted;
+    const touched = !aborted && tx.touched();
+    tx.end();
+    if (aborted) throw new ShoalError("EXECABORT", "Transaction discarded because of previous errors.");
+    if (touched) return this.reply.nilArray();
+    if (this.node.memoryLimits.maxmemory > 0 && queue.some((q) => q.command.flags.includes("denyoom")) && this.node.overMemory())
+      throw new ShoalError("EXECABORT", "Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.");
+    this.reply.arr(queue.length);
+    return this.runQueued(queue, 0);
+  }
+
+  private runQueued(queue: readonly Queued[], from: number): void | Promise<void> {
+    for (let i = from; i < queue.length; i++) {
+      const { command, args } = queue[i]!;
+      command.calls++;
+      this.commandsRun++;
+      this.lastCommand = command.name;
+      if (this.node.monitors.size > 0) this.feedMonitors(command, args);
+      let r: void | Promise<void>;
+      try {
+        r = command.run({ node: this.node, session: this, reply: this.reply, args });
+      } catch (e) {
+        this.replyError(e);
+        continue;
+      }
+      if (r) {
+        return r.then(
+          () => this.runQueued(queue, i + 1),
+          (e) => {
+            this.replyError(e);
+            return this.runQueued(queue, i + 1);
+          },
+        );
+      }
+    }
   }
 
   /** Counts a command against --max-commands-per-second; true when over it in this second. */
@@ -432,10 +607,15 @@ export class ClientSession {
   /** Parks the input behind an async command; resumes parsing when it settles. */
   private wait(p: Promise<void>): void {
     // the unparsed rest of the current chunk is kept in `pending` by keep()
-    this.busy = p.then(
-      () => undefined,
-      (e) => this.replyError(e),
-    );
+    const silenceFrom = this.silenceFrom;
+    this.busy = p
+      .then(
+        () => undefined,
+        (e) => this.replyError(e),
+      )
+      .then(() => {
+        if (silenceFrom >= 0 && this.reply.len > silenceFrom) this.reply.len = silenceFrom; // CLIENT REPLY OFF/SKIP
+      });
     const settled = this.busy;
     settled.then(() => {
       if (this.busy === settled) this.busy = null;
@@ -451,9 +631,28 @@ export class ClientSession {
     });
   }
 
-  /** Sends a push (pub/sub message) right away. */
+  /** Unparsed input held now, free room after it, buffer size and peak (CLIENT LIST qbuf, qbuf-free, rbs, rbp). */
+  inputStats(): { used: number; free: number; capacity: number; peak: number } {
+    const capacity = this.pending?.length ?? 0;
+    return { used: this.pendingLen, free: capacity - this.pendingLen, capacity, peak: this.inputPeak };
+  }
+
+  /** Closes the connection once the replies queued so far (this command's included) are written. */
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+
+  /**
+   * Sends a push (pub/sub message) right away — or, when it comes from a
+   * command this connection is running (PUBLISH to itself, inside EXEC
+   * too), right after that command's reply, never inside it.
+   */
   pushNow(write: (r: Reply) => void): void {
     if (this.closed) return;
+    if (this.executing) {
+      this.heldPushes.push(write);
+      return;
+    }
     write(this.reply);
     this.flush();
   }
@@ -470,11 +669,22 @@ export class ClientSession {
   /** Called by the adapter when the socket closed. */
   onClose(): void {
     this.closed = true;
-    for (const off of this.channels.values()) off();
-    for (const off of this.patterns.values()) off();
-    this.channels.clear();
-    this.patterns.clear();
+    this.unsubscribeAll();
+    this.node.monitors.delete(this);
     this.node.detach(this);
+  }
+
+  /** Starts streaming every command the node runs to this connection (MONITOR). */
+  startMonitor(): void {
+    this.node.monitors.add(this);
+  }
+
+  /** Drops every channel, pattern and sharded-channel subscription. */
+  unsubscribeAll(): void {
+    for (const subs of [this.channels, this.patterns, this.shardChannels]) {
+      for (const off of subs.values()) off();
+      subs.clear();
+    }
   }
 
   /** Encodes a string for replies. */

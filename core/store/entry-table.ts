@@ -65,8 +65,8 @@ export class EntryTable {
   volPos: Int32Array;
 
   constructor(
-    readonly arena: SlabArena,
-    initial = 64,
+    public arena: SlabArena,
+    private readonly initial = 64,
   ) {
     this.capacity = initial;
     this.hash = new Uint32Array(initial);
@@ -82,6 +82,32 @@ export class EntryTable {
     // slot s holds [entry index + 1, hash] at [2s, 2s+1]: a probe reads one cache line
     this.slots = new Int32Array(initial * 4);
     this.mask = initial * 2 - 1;
+  }
+
+  /**
+   * Forgets every entry and gives the memory back: fresh metadata arrays at
+   * the initial size and a fresh arena (FLUSHDB). The caller drops any side
+   * state (FieldTables) first.
+   */
+  reset(): void {
+    const fresh = new EntryTable(new SlabArena(), this.initial);
+    this.arena = fresh.arena;
+    this.slots = fresh.slots;
+    this.mask = fresh.mask;
+    this.capacity = fresh.capacity;
+    this.freeIdx = [];
+    this.hiWater = 0;
+    this.size = 0;
+    this.hash = fresh.hash;
+    this.ref = fresh.ref;
+    this.keyLen = fresh.keyLen;
+    this.valLen = fresh.valLen;
+    this.hdrLen = fresh.hdrLen;
+    this.flags = fresh.flags;
+    this.expireAt = fresh.expireAt;
+    this.version = fresh.version;
+    this.access = fresh.access;
+    this.volPos = fresh.volPos;
   }
 
   /** Bytes of metadata per entry slot (for memory accounting). */

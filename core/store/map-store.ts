@@ -186,7 +186,7 @@ export class MapStore implements DMap {
     if (expireAt === 0 && this.limits.ttlMs > 0) expireAt = now + this.limits.ttlMs;
     this.applyExpire(idx, expireAt);
     t.access[idx] = now;
-    t.version[idx] = this.nextVersion(now);
+    t.version[idx] = this.stampVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
     return idx;
   }
@@ -227,7 +227,7 @@ export class MapStore implements DMap {
     const now = this.clock.now();
     if (this.limits.ttlMs > 0) this.setExpire(idx, now + this.limits.ttlMs);
     t.access[idx] = now;
-    t.version[idx] = this.nextVersion(now);
+    t.version[idx] = this.stampVersion(now);
     return idx;
   }
 
@@ -242,7 +242,7 @@ export class MapStore implements DMap {
     const t = this.table;
     const now = this.clock.now();
     t.access[idx] = now;
-    t.version[idx] = this.nextVersion(now);
+    t.version[idx] = this.stampVersion(now);
     if (this.limits.maxKeys > 0 || this.limits.maxInuse > 0) this.evictIfNeeded(idx);
   }
 
@@ -298,7 +298,43 @@ export class MapStore implements DMap {
     return importBlob(this, key, kind, value, expireAt);
   }
 
-  /** Sets the absolute expiry of a live entry (0 removes it). */
+  private lastVersion = 0;
+
+  /**
+   * A version for a write made now: strictly above every earlier one of this
+   * map, so WATCH sees every change (two writes in one millisecond differ).
+   */
+  private stampVersion(now: number): number {
+    const v = Math.max(this.nextVersion(now), this.lastVersion + 1);
+    this.lastVersion = v;
+    return v;
+  }
+
+  /**
+   * Moves entry `src` to `key` (RENAME): value, kind and expiry go along,
+   * whatever `key` held before is removed; a big hash or set moves its
+   * FieldTable without copying a field. Returns the new entry index.
+   */
+  moveEntry(src: number, key: Uint8Array): number {
+    const t = this.table;
+    const kind = t.kind(src);
+    const big = t.isBig(src) ? this.big.get(src) : undefined;
+    const value = t.value(src);
+    const expireAt = t.expireAt[src]!;
+    if (big) {
+      this.big.delete(src); // handed over, not freed
+      t.setKind(src, kind, false);
+    }
+    this.removeEntry(src);
+    const old = this.lookup(key, 0, key.length, false);
+    if (old >= 0) this.removeEntry(old);
+    const idx = this.setRange(key, 0, key.length, value, 0, value.length, expireAt);
+    t.setKind(idx, kind, big !== undefined);
+    if (big) this.big.set(idx, big);
+    return idx;
+  }
+
+  /** Sets the absolute expiry of a live entry (0 removes it); a new version, as for any write. */
   setExpire(idx: number, at: number): void {
     if (this.watcher !== null) this.watcher.before(idx);
     this.stats.changes++;
@@ -313,6 +349,7 @@ export class MapStore implements DMap {
 
   private applyExpire(idx: number, at: number): void {
     const t = this.table;
+    t.version[idx] = this.stampVersion(this.clock.now());
     t.expireAt[idx] = at;
     const pos = t.volPos[idx]!;
     if (at !== 0 && pos < 0) {
@@ -372,14 +409,20 @@ export class MapStore implements DMap {
     ) {
       let victim = -1;
       let oldest = Number.POSITIVE_INFINITY;
-      for (let tries = 0, found = 0; found < 5 && tries < 100; tries++) {
-        const i = this.rng.int(t.hiWater);
-        if (!t.isLive(i) || i === keep) continue;
+      let found = 0;
+      const consider = (i: number): void => {
+        if (!t.isLive(i) || i === keep) return;
         found++;
         if (t.access[i]! < oldest) {
           oldest = t.access[i]!;
           victim = i;
         }
+      };
+      for (let tries = 0; found < 5 && tries < 100; tries++) consider(this.rng.int(t.hiWater));
+      if (found === 0) {
+        // a sparse table (most indices freed): random probes miss, so walk on from a random start instead
+        const start = this.rng.int(t.hiWater);
+        for (let k = 0; k < t.hiWater && found < 5; k++) consider((start + k) % t.hiWater);
       }
       if (victim < 0) break;
       if (this.onEvicted !== null) this.onEvicted(t.key(victim));
@@ -577,9 +620,12 @@ export class MapStore implements DMap {
     return this.table.size;
   }
 
+  /** Removes every entry and returns the memory (metadata arrays and arena pages), as FLUSHDB frees Redis' dict. */
   clear(): void {
-    const t = this.table;
-    for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) this.removeEntry(i);
+    for (const idx of [...this.big.keys()]) dropBig(this, idx);
+    this.table.reset();
+    this.volatile = new Int32Array(64);
+    this.volCount = 0;
   }
 
   getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {

@@ -89,6 +89,19 @@ const PARAMS: Param[] = [
     },
   },
   {
+    name: "maxmemory-clients",
+    get: (node) => node.memoryLimits.maxmemoryClients,
+    set: (node, v) => {
+      let spec: string;
+      const pct = /^(\d+)%$/.exec(v.trim());
+      if (pct) {
+        if (Number(pct[1]) > 100) throw "percentage argument must be less or equal to 100";
+        spec = `${Number(pct[1])}%`;
+      } else spec = String(memoryIn(v, 0, Number.MAX_SAFE_INTEGER));
+      return () => node.setMemoryLimits({ maxmemoryClients: spec });
+    },
+  },
+  {
     name: "notify-keyspace-events",
     get: (node) => formatEventFlags(node.events.flags),
     set: (node, v) => {

@@ -2,6 +2,7 @@ import { ShoalError, syntaxError } from "../../errors.ts";
 import { EventClass } from "../../keyspace-events.ts";
 import { KIND_NAMES } from "../../store/collection.ts";
 import { globMatch } from "../../store/glob.ts";
+import { parseInt64 } from "../../store/map-store.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 
 const find = (ctx: CommandContext, i: number): number =>
@@ -21,9 +22,18 @@ function del(ctx: CommandContext): void {
 }
 
 /** EXPIRE family: `unit` converts the argument to an absolute Unix ms. */
-function expireGeneric(ctx: CommandContext, name: string, toAt: (n: number, now: number) => number): void {
+const LLONG_MAX = 9223372036854775807n;
+const LLONG_MIN = -9223372036854775808n;
+
+/**
+ * EXPIRE family: the argument in seconds (`seconds`) or ms, relative to now
+ * (`relative`) or absolute; Redis' int64 overflow rules decide what is an
+ * "invalid expire time". Far-future times are kept as they are (a double).
+ */
+function expireGeneric(ctx: CommandContext, name: string, seconds: boolean, relative: boolean): void {
   const a = ctx.args;
-  const n = a.int(2);
+  let n = parseInt64(a.bytes(2));
+  if (n === null) throw new ShoalError("ERR", "value is not an integer or out of range");
   let nx = false;
   let xx = false;
   let gt = false;
@@ -39,9 +49,16 @@ function expireGeneric(ctx: CommandContext, name: string, toAt: (n: number, now:
   if (nx && (xx || gt || lt)) throw new ShoalError("ERR", "NX and XX, GT or LT options at the same time are not compatible");
   if (gt && lt) throw new ShoalError("ERR", "GT and LT options at the same time are not compatible");
   const now = ctx.node.clock.now();
-  const at = toAt(n, now);
-  if (!Number.isSafeInteger(at) || Math.abs(n) > 9.2e15)
-    throw new ShoalError("ERR", `invalid expire time in '${name}' command`);
+  const invalid = (): ShoalError => new ShoalError("ERR", `invalid expire time in '${name}' command`);
+  if (seconds) {
+    if (n > LLONG_MAX / 1000n || n < LLONG_MIN / 1000n) throw invalid();
+    n *= 1000n;
+  }
+  if (relative) {
+    if (n > LLONG_MAX - BigInt(Math.floor(now))) throw invalid();
+    n += BigInt(Math.floor(now));
+  }
+  const at = Number(n);
   const db = ctx.node.db;
   const idx = find(ctx, 1);
   if (idx < 0) return ctx.reply.int(0);
@@ -109,10 +126,10 @@ export const keyCommands: Command[] = [
     for (let i = 1; i < ctx.args.n; i++) if (find(ctx, i) >= 0) n++;
     ctx.reply.int(n);
   }),
-  cmd("expire", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "expire", (n, now) => now + n * 1000)),
-  cmd("pexpire", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "pexpire", (n, now) => now + n)),
-  cmd("expireat", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "expireat", (n) => n * 1000)),
-  cmd("pexpireat", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "pexpireat", (n) => n)),
+  cmd("expire", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "expire", true, true)),
+  cmd("pexpire", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "pexpire", false, true)),
+  cmd("expireat", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "expireat", true, false)),
+  cmd("pexpireat", -3, "write fast", [1, 1, 1], (ctx) => expireGeneric(ctx, "pexpireat", false, false)),
   cmd("ttl", 2, "readonly fast", [1, 1, 1], (ctx) => ttl(ctx, false)),
   cmd("pttl", 2, "readonly fast", [1, 1, 1], (ctx) => ttl(ctx, true)),
   cmd("expiretime", 2, "readonly fast", [1, 1, 1], (ctx) => {

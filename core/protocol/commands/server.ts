@@ -1,8 +1,8 @@
 import { ShoalError, syntaxError } from "../../errors.ts";
-import { joinHostPort } from "../../net-address.ts";
 import { REDIS_COMPAT_VERSION } from "../../version.ts";
 import { type Command, type CommandContext, cmd } from "../command.ts";
 import { authenticate } from "./acl.ts";
+import { CLIENT_SUBS, client } from "./client.ts";
 import { configGet, configSet } from "./config.ts";
 import { infoText } from "./info.ts";
 
@@ -21,7 +21,6 @@ function checkSubcommand(ctx: CommandContext, container: string, arities: Record
   return sub;
 }
 
-const CLIENT_SUBS = { setname: 3, getname: 2, id: 2, info: 2, list: -2, kill: -3, setinfo: 4, "no-evict": 3, "no-touch": 3, reply: 3, help: 2 };
 const CONFIG_SUBS = { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 };
 const COMMAND_SUBS = { count: 2, info: -2, docs: -2, list: -2, getkeys: -3, help: 2 };
 
@@ -133,50 +132,6 @@ function config(ctx: CommandContext): void {
   for (const l of lines) ctx.reply.simple(l);
 }
 
-function client(ctx: CommandContext): void {
-  const a = ctx.args;
-  const sub = checkSubcommand(ctx, "client", CLIENT_SUBS);
-  const s = ctx.session;
-  if (sub === "setname") {
-    const name = a.latin1(2);
-    if (/[\s]/.test(name) || /[^\x21-\x7e]/.test(name))
-      throw new ShoalError("ERR", "Client names cannot contain spaces, newlines or special characters.");
-    s.name = name;
-    return ctx.reply.ok();
-  }
-  if (sub === "getname") return ctx.reply.bulk(s.name ? new TextEncoder().encode(s.name) : null);
-  if (sub === "id") return ctx.reply.int(s.id);
-  if (sub === "setinfo") return ctx.reply.ok();
-  if (sub === "no-evict" || sub === "no-touch" || sub === "reply") return ctx.reply.ok();
-  if (sub === "list" || sub === "info") {
-    const now = ctx.node.clock.now();
-    const line = (c: typeof s): string =>
-      `id=${c.id} addr=${c.io.remote} laddr=${joinHostPort(ctx.node.config.bind, ctx.node.config.port)} fd=0 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastActive) / 1000)} flags=N db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user} redir=-1 resp=${c.reply.proto}\n`;
-    if (sub === "info") return ctx.reply.bulkStr(line(s));
-    let out = "";
-    for (const c of ctx.node.sessions) out += line(c);
-    return ctx.reply.bulkStr(out);
-  }
-  if (sub === "kill" && a.n === 4 && a.is(2, "id")) {
-    const id = a.int(3);
-    for (const c of ctx.node.sessions) {
-      if (c.id === id) {
-        ctx.reply.int(1);
-        if (c === s) ctx.session.flush();
-        c.close();
-        return;
-      }
-    }
-    return ctx.reply.int(0);
-  }
-  if (sub === "help") {
-    const lines = ["CLIENT <subcommand> [<arg> ...]. Subcommands are:", "ID", "INFO", "LIST", "KILL ID <id>", "SETNAME <name>", "GETNAME"];
-    ctx.reply.arr(lines.length);
-    for (const l of lines) ctx.reply.simple(l);
-    return;
-  }
-  throw new ShoalError("ERR", `unknown subcommand or wrong number of arguments for '${a.latin1(1)}'. Try CLIENT HELP.`);
-}
 
 /** Connection and server commands. */
 export const serverCommands: Command[] = [
@@ -217,10 +172,10 @@ export const serverCommands: Command[] = [
     [0, 0, 0],
     (ctx) => {
       const s = ctx.session;
-      for (const off of s.channels.values()) off();
-      for (const off of s.patterns.values()) off();
-      s.channels.clear();
-      s.patterns.clear();
+      s.unsubscribeAll();
+      s.tx.end();
+      s.replyOff = false;
+      s.skipNext = false;
       s.name = "";
       ctx.reply.proto = 2;
       s.authenticated = !ctx.node.requiresAuth();
@@ -258,7 +213,11 @@ export const serverCommands: Command[] = [
   }),
   cmd("command", -1, "", [0, 0, 0], command),
   cmd("config", -2, "", [0, 0, 0], config),
-  cmd("client", -2, "", [0, 0, 0], client),
+  cmd("client", -2, "", [0, 0, 0], (ctx) => client(ctx, checkSubcommand(ctx, "client", CLIENT_SUBS))),
+  cmd("monitor", 1, "admin noscript loading stale", [0, 0, 0], (ctx) => {
+    ctx.session.startMonitor();
+    ctx.reply.ok();
+  }),
   cmd("time", 1, "fast", [0, 0, 0], (ctx) => {
     const now = ctx.node.clock.now();
     ctx.reply.arr(2);

@@ -163,8 +163,11 @@ function smove(ctx: CommandContext, m: MapStore, k: number): void {
   notify(ctx, m, S, "srem", k);
   if (!dropIfEmpty(ctx, m, src, k)) m.touchWrite(src);
   const target = dst >= 0 ? dst : create(ctx, m, k + 1, Kind.Set);
-  if (coll.put(m, target, member, member)) notify(ctx, m, S, "sadd", k + 1);
-  m.touchWrite(target);
+  if (coll.put(m, target, member, member)) {
+    // the destination changes only when the member is new there (a WATCH on it must not fire otherwise)
+    notify(ctx, m, S, "sadd", k + 1);
+    m.touchWrite(target);
+  }
   ctx.reply.int(1);
 }
 
@@ -203,8 +206,10 @@ export const setCommands: Command[] = [
     const idx = found >= 0 ? found : create(ctx, m, k, Kind.Set);
     let n = 0;
     for (let i = k + 1; i < a.n; i++) if (coll.put(m, idx, a.bytes(i), a.bytes(i))) n++;
-    m.touchWrite(idx);
-    if (n > 0) notify(ctx, m, S, "sadd", k);
+    if (n > 0) {
+      m.touchWrite(idx);
+      notify(ctx, m, S, "sadd", k);
+    }
     ctx.reply.int(n);
   }),
   ...both("srem", -3, "write fast", [1, 1, 1], (ctx, m, k) => {

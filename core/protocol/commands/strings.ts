@@ -161,6 +161,23 @@ function getex(ctx: CommandContext): void {
   }
 }
 
+function getrange(ctx: CommandContext): void {
+  let start = ctx.args.int(2);
+  let end = ctx.args.int(3);
+  const idx = find(ctx, 1);
+  if (idx < 0) return ctx.reply.bulk(new Uint8Array(0));
+  const v = ctx.node.db.table.valueView(idx);
+  const n = v.length;
+  if (start < 0 && end < 0 && start > end) return ctx.reply.bulk(new Uint8Array(0));
+  if (start < 0) start = n + start;
+  if (end < 0) end = n + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= n) end = n - 1;
+  if (start > end || n === 0) return ctx.reply.bulk(new Uint8Array(0));
+  ctx.reply.bulk(v.slice(start, end + 1));
+}
+
 /** GET/SET family on the default map. */
 export const stringCommands: Command[] = [
   cmd("get", 2, "readonly fast", [1, 1, 1], (ctx) => replyEntry(ctx, ctx.node.db, find(ctx, 1))),
@@ -251,22 +268,8 @@ export const stringCommands: Command[] = [
     const idx = find(ctx, 1);
     ctx.reply.int(idx < 0 ? 0 : ctx.node.db.table.valLen[idx]!);
   }),
-  cmd("getrange", 4, "readonly", [1, 1, 1], (ctx) => {
-    let start = ctx.args.int(2);
-    let end = ctx.args.int(3);
-    const idx = find(ctx, 1);
-    if (idx < 0) return ctx.reply.bulk(new Uint8Array(0));
-    const v = ctx.node.db.table.valueView(idx);
-    const n = v.length;
-    if (start < 0 && end < 0 && start > end) return ctx.reply.bulk(new Uint8Array(0));
-    if (start < 0) start = n + start;
-    if (end < 0) end = n + end;
-    if (start < 0) start = 0;
-    if (end < 0) end = 0;
-    if (end >= n) end = n - 1;
-    if (start > end || n === 0) return ctx.reply.bulk(new Uint8Array(0));
-    ctx.reply.bulk(v.slice(start, end + 1));
-  }),
+  cmd("getrange", 4, "readonly", [1, 1, 1], getrange),
+  cmd("substr", 4, "readonly", [1, 1, 1], getrange),
   cmd("setrange", 4, "write denyoom", [1, 1, 1], (ctx) => {
     const off = ctx.args.int(2);
     if (off < 0) throw new ShoalError("ERR", "offset is out of range");
