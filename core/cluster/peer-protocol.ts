@@ -95,13 +95,16 @@ export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
 }
 
 const utf8 = new TextEncoder();
+/** Distinct maps one entry list may name (the map index has 14 bits; the kind takes the other 2). */
+const MAX_MAPS = 1 << 14;
 const fromUtf8 = new TextDecoder();
 
 /**
  * Entry states as one buffer: u32 entry count, u16 map-name count, each
- * name as u16 length + UTF-8; then per entry u16 map index, u8 value kind,
- * u32 key length, key, i32 value length (−1 for a deletion), value, f64
- * expireAt, f64 version (little-endian). Throws RangeError past 65,535
+ * name as u16 length + UTF-8; then per entry u16 holding the map index
+ * (low 14 bits) and the value's kind (high 2 bits: 0 string, 1 hash, 2
+ * set), u32 key length, key, i32 value length (−1 for a deletion), value,
+ * f64 expireAt, f64 version (little-endian). Throws RangeError past 16,384
  * distinct maps.
  */
 export function packEntries(entries: readonly EntryState[]): Uint8Array {
@@ -115,9 +118,9 @@ export function packEntries(entries: readonly EntryState[]): Uint8Array {
       names.push(b);
       size += 2 + b.length;
     }
-    size += 2 + 1 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
+    size += 2 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
   }
-  if (names.length > 0xffff) throw new RangeError(`peer protocol: ${names.length} maps in one entry list, at most 65535`);
+  if (names.length > MAX_MAPS) throw new RangeError(`peer protocol: ${names.length} maps in one entry list, at most ${MAX_MAPS}`);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, entries.length, true);
@@ -129,11 +132,10 @@ export function packEntries(entries: readonly EntryState[]): Uint8Array {
     o += 2 + b.length;
   }
   for (const e of entries) {
-    dv.setUint16(o, mapIndex.get(e.map)!, true);
-    out[o + 2] = e.kind ?? 0;
-    dv.setUint32(o + 3, e.key.length, true);
-    out.set(e.key, o + 7);
-    o += 7 + e.key.length;
+    dv.setUint16(o, mapIndex.get(e.map)! | ((e.kind ?? 0) << 14), true);
+    dv.setUint32(o + 2, e.key.length, true);
+    out.set(e.key, o + 6);
+    o += 6 + e.key.length;
     if (e.value === null) {
       dv.setInt32(o, -1, true);
       o += 4;
@@ -169,11 +171,12 @@ export function unpackEntries(b: Uint8Array): EntryState[] {
   }
   const out: EntryState[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    if (o + 11 > b.length) bad();
-    const map = names[dv.getUint16(o, true)] ?? bad();
-    const kind = b[o + 2]!;
-    const keyLen = dv.getUint32(o + 3, true);
-    o += 7;
+    if (o + 10 > b.length) bad();
+    const head = dv.getUint16(o, true);
+    const map = names[head & (MAX_MAPS - 1)] ?? bad();
+    const kind = head >> 14;
+    const keyLen = dv.getUint32(o + 2, true);
+    o += 6;
     if (o + keyLen + 4 > b.length) bad();
     const key = b.subarray(o, o + keyLen);
     o += keyLen;

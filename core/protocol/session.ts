@@ -608,14 +608,15 @@ export class ClientSession {
   private wait(p: Promise<void>): void {
     // the unparsed rest of the current chunk is kept in `pending` by keep()
     const silenceFrom = this.silenceFrom;
-    this.busy = p
-      .then(
-        () => undefined,
-        (e) => this.replyError(e),
-      )
-      .then(() => {
+    this.busy = p.then(
+      () => {
         if (silenceFrom >= 0 && this.reply.len > silenceFrom) this.reply.len = silenceFrom; // CLIENT REPLY OFF/SKIP
-      });
+      },
+      (e) => {
+        this.replyError(e);
+        if (silenceFrom >= 0 && this.reply.len > silenceFrom) this.reply.len = silenceFrom;
+      },
+    );
     const settled = this.busy;
     settled.then(() => {
       if (this.busy === settled) this.busy = null;

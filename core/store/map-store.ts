@@ -622,6 +622,13 @@ export class MapStore implements DMap {
 
   /** Removes every entry and returns the memory (metadata arrays and arena pages), as FLUSHDB frees Redis' dict. */
   clear(): void {
+    if (this.watcher !== null) {
+      // a snapshot is being cut: each entry must be shown to it before it goes, so remove them one by one
+      const t = this.table;
+      for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) this.removeEntry(i);
+      return;
+    }
+    this.stats.changes += this.table.size;
     for (const idx of [...this.big.keys()]) dropBig(this, idx);
     this.table.reset();
     this.volatile = new Int32Array(64);
