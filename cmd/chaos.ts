@@ -32,6 +32,11 @@ const OPTIONS = {
 
 /** Runs `shoal chaos …`; returns the exit status. */
 export async function runChaos(args: readonly string[], io: CommandIO): Promise<number> {
+  // --run is a --real mode (the user's command against real processes); alone it implies --real
+  if (args.some((a) => a === "--run" || a.startsWith("--run="))) {
+    if (args.includes("--sim") || args.includes("--soak")) throw new UsageError("--run works with --real (real processes), not with --sim or --soak");
+    return await delegate("real", args, io);
+  }
   if (args.includes("--real")) return await delegate("real", args, io);
   if (args.includes("--soak")) return await delegate("soak", args, io);
   const { options: o, rest, help } = parseOptions(args, OPTIONS);

@@ -45,9 +45,11 @@ describe("shoal chaos --sim", () => {
     await expect(runChaos(["--sim", "--faults", "meteor"], io())).rejects.toThrow(/unknown fault "meteor"/);
     await expect(runChaos(["--seeds", "2"], io())).rejects.toThrow(/choose a mode/);
     await expect(runChaos(["--sim", "--nodes", "2"], io())).rejects.toThrow(/at least 3/);
+    await expect(runChaos(["--sim", "--run", "npm test"], io())).rejects.toThrow(/--run works with --real/);
     const h = io();
     expect(await runChaos(["--help"], h)).toBe(0);
     expect(h.stdout).toContain("--inject-bug");
     expect(h.stdout).toContain("ack-before-replicate");
+    expect(h.stdout).toContain('--real --run "<command>"');
   });
 });
