@@ -7,7 +7,6 @@
  * in core/snapshot/.
  */
 
-import { DEFAULT_TOMBSTONE_HORIZON_MS } from "../core/cluster/entry-sync.ts";
 import type { ShoalConfig } from "../core/config.ts";
 import type { Logger } from "../core/discovery.ts";
 import type { ShoalNode } from "../core/node.ts";
@@ -79,14 +78,14 @@ export function openPersistence(node: ShoalNode, cfg: ShoalConfig & { dataDir: s
       const result = loadSnapshot(node, withProgress(dataDir.read(), size, log), Date.now());
       const ms = performance.now() - t0;
       const ageMs = Date.now() - result.header.createdAtMs;
-      if (clustered && ageMs > DEFAULT_TOMBSTONE_HORIZON_MS) {
-        // the others forget a delete's tombstone after the horizon: entries deleted while this node was away
-        // longer than that would come back from this copy, so it rejoins empty and pulls everything instead
+      if (clustered && ageMs > cfg.tombstoneGraceMs) {
+        // the others forget a delete's tombstone after the grace period at the latest: the catch-up drops what no
+        // member holds any more, but a copy that old is mostly stale anyway: rejoin empty and pull everything
         for (const name of node.mapNames()) node.destroyMap(name);
-        log.warn("snapshot older than the tombstone horizon: not used in a cluster, starting empty", {
+        log.warn("snapshot older than --tombstone-grace: not used in a cluster, starting empty", {
           file: dataDir.location,
           ageSeconds: Math.round(ageMs / 1000),
-          horizonSeconds: DEFAULT_TOMBSTONE_HORIZON_MS / 1000,
+          graceSeconds: Math.round(cfg.tombstoneGraceMs / 1000),
         });
       } else {
         restored = result.cluster;

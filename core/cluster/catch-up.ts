@@ -41,6 +41,8 @@ export interface CatchUpContext {
 export class CatchUp {
   /** Entries received by the initial pull after joining (taken or already present). */
   pulled = 0;
+  /** Bytes of keys and values (plus 16 per entry for version and expiry) the initial pull received. */
+  pulledBytes = 0;
   /** Times this node refuted its own death and caught up (for metrics and tests). */
   returns = 0;
   /** Partitions this node took over (owner) and has not pulled yet → members that held them before. */
@@ -296,7 +298,10 @@ export class CatchUp {
       const node = this.c.node;
       node.cachedNow = this.c.clock.now(); // one clock read per page, as a RESP read event does (the store reads the time per lookup)
       try {
-        for (const e of res.entries) this.c.sync.apply(e);
+        for (const e of res.entries) {
+          this.pulledBytes += e.key.length + (e.value?.length ?? 0) + 16;
+          this.c.sync.apply(e);
+        }
       } finally {
         node.cachedNow = 0;
       }

@@ -48,6 +48,7 @@ import { ClusterRouter } from "./router.ts";
 import type { ClusterSettings } from "./snapshot.ts";
 import { TransportMux } from "./transport-mux.ts";
 import { clusterSnapshot } from "./view.ts";
+import { WarmCatchUp, type WarmCatchUpStats } from "./warm-catch-up.ts";
 
 export type { ClusterSettings } from "./snapshot.ts";
 
@@ -116,6 +117,8 @@ export class ClusterNode {
   private readonly server: PeerServer;
   private readonly rebalancer: Rebalancer;
   private readonly catchUp: CatchUp;
+  /** Set when the node's data came from a snapshot: it catches up by digest instead of pulling everything. */
+  private readonly warmCatchUp: WarmCatchUp | null;
   private readonly antiEntropy: AntiEntropy;
   private readonly hints: HintedHandoff;
   private readonly data: Transport;
@@ -172,6 +175,15 @@ export class ClusterNode {
       syncing: () => this.syncing,
       leaving: () => this.leaving,
     });
+    this.warmCatchUp =
+      o.restored && o.node.keyCount() > 0
+        ? new WarmCatchUp({
+            ...common,
+            partitionCount: o.partitionCount,
+            retryMs: Math.min(200, o.timings.probeIntervalMs),
+            pause: (ms) => this.pause(ms),
+          })
+        : null;
     this.antiEntropy = new AntiEntropy({
       ...common,
       partitionCount: o.partitionCount,
@@ -209,6 +221,9 @@ export class ClusterNode {
       request,
       sync: this.sync,
       catchingUp: (p) => this.catchUp.sourcesOf(p),
+      forgotten: (map, key) => {
+        if (this.syncing) this.warmCatchUp?.forgetIfStale(map, key);
+      },
       hint: (replicas, entries) => this.hints.add(replicas, entries),
     });
     this.server = new PeerServer({
@@ -217,6 +232,7 @@ export class ClusterNode {
       sync: this.sync,
       membership: this.membership,
       clientAddress: o.clientAddress,
+      serving: () => !(this.syncing && this.warmCatchUp),
       page: (partitions, after) => partitionPage(o.node, this.sync, o.partitionCount, partitions, after, o.clock.now()),
       repair: this.antiEntropy,
       exec: (argv, proto, hops, owned, user) => execInternal(o.node, this.router, o.self, argv, proto, hops, owned, user),
@@ -283,6 +299,16 @@ export class ClusterNode {
     return this.catchUp.pulled;
   }
 
+  /** Bytes the initial pull received. */
+  get pulledBytes(): number {
+    return this.catchUp.pulledBytes;
+  }
+
+  /** What the catch-up after a restart from a snapshot did; null when the node joined with a full pull. */
+  get warm(): WarmCatchUpStats | null {
+    return this.warmCatchUp?.stats ?? null;
+  }
+
   /** Times this node refuted its own death and caught up (for metrics and tests). */
   get returns(): number {
     return this.catchUp.returns;
@@ -324,9 +350,12 @@ export class ClusterNode {
     });
     await this.membership.start();
     this.rebuild();
-    const complete = await this.catchUp.initialPull();
+    const complete = this.warmCatchUp ? await this.warmCatchUp.run() : await this.catchUp.initialPull();
     this.syncing = false;
     this.catchUp.joined(complete);
+    // restarted from a snapshot: tables built while catching up pushed nothing (every holder has its data); what
+    // this node no longer holds in the table it settled on goes now (compared with that table: nothing to push)
+    if (this.warmCatchUp && !this.stopped) this.rebalancer.tableChanged(this.ownership.table());
     await this.settled();
     node.ready = !this.stopped;
     if (!this.stopped) {
@@ -447,6 +476,7 @@ export class ClusterNode {
     // forward a command here as soon as its table names this node the owner, before the pull has started
     if (this.syncing) this.catchUp.noteJoinTakeovers();
     else this.catchUp.noteTakeovers(change.old, change.next, members);
-    this.rebalancer.tableChanged(change.old);
+    // a node restarted from its snapshot would push every loaded entry to the other holders: they have them
+    if (!(this.syncing && this.warmCatchUp)) this.rebalancer.tableChanged(change.old);
   }
 }

@@ -58,7 +58,8 @@ export type PeerRequest =
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean; view?: number }
   | { t: "hello" }
   | { t: "undo"; entries: EntryState[]; versions: number[]; from?: string }
-  | { t: "digest"; partitions: number[] }
+  /** `strict` (a restarted node's catch-up): answered only once the receiver's table names `from` a holder of every partition. */
+  | { t: "digest"; partitions: number[]; from?: string; strict?: boolean }
   /** `ranges`: pairs partition, range (flat); `values`: full states, else versions only (value null). */
   | { t: "range"; ranges: number[]; values: boolean }
   | { t: "forget"; entries: EntryState[] };
@@ -215,7 +216,9 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "apply", entries: decodeEntries(m.entries), from, strict: m.strict === true, view: viewOf(m.view) };
   }
   if (m?.t === "hello") return { t: "hello" };
-  if (m?.t === "digest" && Array.isArray(m.partitions)) return { t: "digest", partitions: intList(m.partitions) };
+  if (m?.t === "digest" && Array.isArray(m.partitions)) {
+    return { t: "digest", partitions: intList(m.partitions), from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+  }
   if (m?.t === "range" && Array.isArray(m.ranges)) {
     const ranges = intList(m.ranges);
     if (ranges.length % 2 !== 0) throw new TypeError("peer protocol: malformed range request");

@@ -26,6 +26,12 @@ export interface PeerServerContext {
   sync: EntrySync;
   membership: Membership;
   clientAddress?: ClientAddress;
+  /**
+   * False while this node, restarted from its snapshot, is still catching
+   * up: it answers no pull, fetch or range then (its copy may hold keys the
+   * cluster has forgotten; they must not spread before it has dropped them).
+   */
+  serving?(): boolean;
   /** One page of this node's entries in `partitions` after `after`. */
   page(partitions: number[], after: PullCursor | null): PeerResponse;
   /** Anti-entropy's questions (digests, ranges, forgetting confirmed tombstones). */
@@ -50,6 +56,9 @@ export class PeerServer {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
     const c = this.c;
+    if ((req.t === "pull" || req.t === "fetch" || req.t === "range") && c.serving?.() === false) {
+      return encodePeer({ t: "error", message: "restarted from a snapshot and still catching up; ask again shortly" });
+    }
     if (req.t === "pull") {
       const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, req.asOwner === true) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
@@ -81,7 +90,11 @@ export class PeerServer {
       for (let i = 0; i < req.entries.length; i++) if (c.sync.restore(req.entries[i]!, req.versions[i]!)) taken++;
       return encodePeer({ t: "applied", taken });
     }
-    if (req.t === "digest") return encodePeer(c.repair.digest(req.partitions));
+    if (req.t === "digest") {
+      const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, false) : null;
+      if (refused) return encodePeer({ t: "error", message: refused });
+      return encodePeer(c.repair.digest(req.partitions));
+    }
     if (req.t === "range") return encodePeer(c.repair.range(req.ranges, req.values));
     if (req.t === "forget") return encodePeer(c.repair.forget(req.entries));
     return encodePeer({ t: "reply", resp: await c.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });

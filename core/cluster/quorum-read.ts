@@ -88,6 +88,13 @@ export class QuorumReader {
     const wanted = keys.map((key) => ({ map, key }));
     const answers = await this.replicas.gather([...sources], wanted, sources.length, true);
     for (const a of answers) for (const e of a.entries) if (e.version > 0) this.c.sync.apply(e);
-    return answers.length === sources.length;
+    const complete = answers.length === sources.length;
+    if (complete && this.c.forgotten) {
+      for (const key of keys) {
+        const known = answers.some((a) => a.entries.some((e) => e.version > 0 && e.key.length === key.length && e.key.every((b, i) => b === key[i])));
+        if (!known) this.c.forgotten(map, key);
+      }
+    }
+    return complete;
   }
 }

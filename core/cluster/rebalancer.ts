@@ -9,6 +9,8 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
+import { hashBytes } from "../store/hash.ts";
+import { DIGEST_RANGES, digestPartitions, PartitionDigests, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -70,6 +72,44 @@ export class Rebalancer {
     }
   }
 
+  /**
+   * Per new holder and partition: a bit mask of the key-hash ranges it holds
+   * exactly as this node does (digest.ts), which need not be pushed to it. A
+   * holder that does not answer gets everything.
+   */
+  private async sameRanges(targetsOf: readonly string[][]): Promise<Map<string, Map<number, number>>> {
+    const byTarget = new Map<string, number[]>();
+    targetsOf.forEach((targets, p) => {
+      for (const h of targets) (byTarget.get(h) ?? byTarget.set(h, []).get(h)!).push(p);
+    });
+    const out = new Map<string, Map<number, number>>();
+    if (byTarget.size === 0) return out;
+    const all = [...new Set([...byTarget.values()].flat())];
+    const local = digestPartitions(this.c.node, this.c.sync, targetsOf.length, all);
+    await Promise.all(
+      [...byTarget].map(async ([h, partitions]) => {
+        let res: PeerResponse;
+        try {
+          res = await this.c.request(h, { t: "digest", partitions });
+        } catch {
+          return;
+        }
+        if (res.t !== "digests") return;
+        const theirs = new PartitionDigests(res.partitions, res.words);
+        const masks = new Map<number, number>();
+        for (const p of res.partitions) {
+          if (!local.covers(p)) continue;
+          let mask = 0;
+          // a range both hold nothing of needs nothing either way; an empty holder (a fresh node) gets everything
+          for (let r = 0; r < DIGEST_RANGES; r++) if (theirs.count(p, r) > 0 && local.sameAs(theirs, p, r)) mask |= 1 << r;
+          masks.set(p, mask);
+        }
+        out.set(h, masks);
+      }),
+    );
+    return out;
+  }
+
   /** Pushes entries whose holders changed between `old` and `next`; drops those this node no longer holds. */
   async pushChanged(old: PartitionTable | null, next: PartitionTable): Promise<void> {
     if (old === null && this.c.node.keyCount() === 0 && this.c.sync.tombstoneCount() === 0) return;
@@ -85,21 +125,26 @@ export class Rebalancer {
     const now = this.c.clock.now();
     // per partition, once: the new holders to push to (lists shared by the partition's entries) and whether we keep it
     const listsOf: EntryState[][][] = [];
+    const targetsOf: string[][] = [];
     const keep: boolean[] = [];
     for (let p = 0; p < next.partitionCount; p++) {
       const holders = [next.owner(p), ...next.replicas(p)];
       const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      const targets = holders.filter((h) => h !== self && !before.includes(h));
+      targetsOf.push(targets);
       listsOf.push(
-        holders
-          .filter((h) => h !== self && !before.includes(h))
-          .map((h) => {
-            let list = byTarget.get(h);
-            if (!list) byTarget.set(h, (list = []));
-            return list;
-          }),
+        targets.map((h) => {
+          let list = byTarget.get(h);
+          if (!list) byTarget.set(h, (list = []));
+          return list;
+        }),
       );
       keep.push(holders.includes(self));
     }
+    // a new holder that already has a key-hash range as this node has it (a member back from a restart with its
+    // snapshot, or one that caught up meanwhile) is not sent that range again
+    const same = await this.sameRanges(targetsOf);
+    const sameOf = targetsOf.map((targets, p) => targets.map((h) => same.get(h)?.get(p) ?? 0));
     for (const name of this.c.node.mapNames()) {
       let t = this.c.node.map(name).table;
       for (let i = 0; i < t.hiWater; i++) {
@@ -114,8 +159,11 @@ export class Rebalancer {
         const p = partitionOf(t.keyView(i), next.partitionCount);
         const lists = listsOf[p]!;
         if (lists.length === 0 && keep[p]) continue;
+        const bit = 1 << rangeOfHash(t.hash[i]!);
+        const skip = sameOf[p]!;
+        if (keep[p] && skip.every((mask) => (mask & bit) !== 0)) continue;
         const e = this.c.sync.read(name, i);
-        for (const list of lists) list.push(e);
+        for (let k = 0; k < lists.length; k++) if ((skip[k]! & bit) === 0) lists[k]!.push(e);
         if (!keep[p]) drop.push(e);
       }
     }
@@ -124,8 +172,10 @@ export class Rebalancer {
     for (const e of this.c.sync.tombstones()) {
       const p = partitionOf(e.key, next.partitionCount);
       const before = old ? [old.owner(p), ...old.replicas(p)] : [];
+      const bit = 1 << rangeOfHash(hashBytes(e.key, 0, e.key.length));
       for (const h of [next.owner(p), ...next.replicas(p)]) {
         if (h === self || before.includes(h)) continue;
+        if (((same.get(h)?.get(p) ?? 0) & bit) !== 0) continue;
         let list = byTarget.get(h);
         if (!list) byTarget.set(h, (list = []));
         list.push(e);

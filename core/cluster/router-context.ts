@@ -45,4 +45,10 @@ export interface RouterContext extends OwnerAuthority {
    * serving them); undefined once caught up.
    */
   catchingUp?(p: number): readonly string[] | undefined;
+  /**
+   * Told of a key none of the {@link catchingUp} sources holds in any form
+   * (value or tombstone): a node restarted from its snapshot drops its copy
+   * if it is still the snapshot's (the cluster forgot the key meanwhile).
+   */
+  forgotten?(map: string, key: Uint8Array): void;
 }

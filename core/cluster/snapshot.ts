@@ -3,12 +3,14 @@
  * STATS, `shoal stats`). Types only: the node and the HTTP layer depend on
  * this shape, not on the cluster layer that fills it in (view.ts).
  */
+
 import type { DiscoveryStatus } from "../discovery.ts";
 import type { AntiEntropyStats } from "./anti-entropy.ts";
 import type { HintStats } from "./hints.ts";
 import type { MembershipEventType, MembershipStats } from "./membership.ts";
 import type { MemberStatus } from "./membership-wire.ts";
 import type { RouterStats } from "./router-stats.ts";
+import type { WarmCatchUpStats } from "./warm-catch-up.ts";
 
 /** The settings of a cluster node that views and metrics show. */
 export interface ClusterSettings {
@@ -65,7 +67,11 @@ export interface ClusterSnapshot extends ClusterSettings {
     rebalanced: number;
     /** Entries received by the initial pull after joining. */
     pulled: number;
+    /** Bytes (keys, values, 16 per entry) the initial pull received. */
+    pulledBytes: number;
     syncing: boolean;
+    /** What the catch-up of a node restarted from its snapshot did (null: it joined with a full pull). */
+    warm: WarmCatchUpStats | null;
   };
   /** What discovery last saw and when, and its last error (on nodes that run discovery). */
   discovery?: DiscoveryStatus;

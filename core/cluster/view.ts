@@ -14,6 +14,7 @@ import type { PartitionTable } from "./partition-table.ts";
 import { nodeIdOf } from "./redis-cluster.ts";
 import type { RouterStats } from "./router-stats.ts";
 import type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
+import type { WarmCatchUpStats } from "./warm-catch-up.ts";
 
 export type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
 
@@ -26,6 +27,8 @@ export interface SnapshotSource {
   isSyncing: boolean;
   rebalanced: number;
   pulled: number;
+  pulledBytes: number;
+  warm: WarmCatchUpStats | null;
   sync: { tombstoneCount(): number; driftRefused: number };
   repairs: AntiEntropyStats;
   handoff: HintStats;
@@ -83,7 +86,13 @@ export function clusterSnapshot(cluster: SnapshotSource): ClusterSnapshot {
     quorumMet: live >= settings.memberCountQuorum,
     membershipChecksum: cluster.membership.checksum(),
     members,
-    migration: { rebalanced: cluster.rebalanced, pulled: cluster.pulled, syncing: cluster.isSyncing },
+    migration: {
+      rebalanced: cluster.rebalanced,
+      pulled: cluster.pulled,
+      pulledBytes: cluster.pulledBytes,
+      syncing: cluster.isSyncing,
+      warm: cluster.warm ? { ...cluster.warm } : null,
+    },
     tombstones: cluster.sync.tombstoneCount(),
     membership: { ...cluster.membership.stats },
     events: { ...cluster.memberEvents },

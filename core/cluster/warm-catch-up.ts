@@ -1,0 +1,355 @@
+/**
+ * Warm catch-up: a node that restarted with its snapshot loaded catches up
+ * only what changed while it was away, instead of pulling every partition
+ * it holds (catch-up.ts's initial pull).
+ *
+ * For every other member of its table and the partitions this node holds:
+ * 1. the member's partition digests (digest.ts: 16 key-hash ranges per
+ *    partition, each summarising the (map, key, version) of every value and
+ *    tombstone), asked strictly: the member answers only once its own table
+ *    names this node a holder of those partitions;
+ * 2. the ranges whose digest differs from this node's: the member's keys and
+ *    versions there (`range`, no values);
+ * 3. the keys where the member has a newer version (or this node none):
+ *    their current states (`fetch`), applied last-writer-wins;
+ * 4. once every member answered for a partition: a key of this node that
+ *    no member holds in any form (value or tombstone) in a range that
+ *    differed from every member is dropped: the cluster forgot it while this
+ *    node was away (a delete whose tombstone was collected, an eviction).
+ *
+ * Why nothing is missed, although versions are per-owner HLC stamps and
+ * "newer than my newest" would not be safe (an owner whose clock is behind,
+ * or a failover, stamps later writes lower): nothing here compares a
+ * version with a watermark. A range is left alone only when its digest is
+ * equal, i.e. the member holds exactly the same (map, key, version) set
+ * there (up to a collision of three 32-bit sums over fingerprints). A range
+ * that differs is compared key by key, by version, against what the member
+ * listed after it answered the digest. Everything the member held when it
+ * answered the digest is therefore here afterwards at the same or a newer
+ * version; a write the member takes after that moment finds this node named
+ * a holder in the member's table, so it reaches this node through
+ * replication like any write. That is the initial pull's guarantee (a full
+ * pull also starts once the member's table names this node, and applies
+ * with the same last-writer-wins rule), with only the differences moved.
+ * Step 4 closes the gap a full pull does not have (a fresh node holds
+ * nothing stale): without it a key deleted while this node was away, whose
+ * tombstone the others collected meanwhile, would come back from the
+ * snapshot. It applies only where every member answered, and only to entries
+ * this node held before it asked anyone and that nothing changed since (a
+ * write that arrives during the catch-up, replicated by a member after it
+ * listed its keys, is never dropped).
+ *
+ * If a member fails or keeps refusing, the catch-up is incomplete: the
+ * caller falls back to the takeover pulls (catch-up.ts) for what is left.
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../discovery.ts";
+import type { ShoalNode } from "../node.ts";
+import { hashBytes } from "../store/hash.ts";
+import { DIGEST_RANGES, digestPartitions, PartitionDigests, type PartitionRange, rangeOfHash } from "./digest.ts";
+import type { EntrySync } from "./entry-sync.ts";
+import { partitionOf } from "./hash.ts";
+import type { PartitionTable } from "./partition-table.ts";
+import type { PeerRequest, PeerResponse } from "./peer-protocol.ts";
+
+/** What the warm catch-up needs from the cluster layer. */
+export interface WarmCatchUpContext {
+  self: string;
+  node: ShoalNode;
+  sync: EntrySync;
+  clock: Clock;
+  log: Logger;
+  partitionCount: number;
+  /** Wait between refusals of a member whose table does not name this node yet, ms. */
+  retryMs: number;
+  table(): PartitionTable | null;
+  request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
+  pause(ms: number): Promise<void>;
+  stopped(): boolean;
+}
+
+/** What one warm catch-up did (logged, and shown in the cluster view). */
+export interface WarmCatchUpStats {
+  /** Members compared with. */
+  sources: number;
+  /** Partitions this node holds. */
+  partitions: number;
+  /** Partition key-hash ranges compared (per member). */
+  rangesCompared: number;
+  /** Of those, ranges whose digests differed. */
+  rangesDiffering: number;
+  /** Keys and versions received for differing ranges. */
+  versions: number;
+  /** Entries fetched because a member had a newer version. */
+  fetched: number;
+  /** Keys dropped because no member holds them any more. */
+  dropped: number;
+  /** Bytes received: digests, keys and versions, fetched keys and values. */
+  bytes: number;
+  ms: number;
+}
+
+/** Most keys one `range` answer is asked to carry (by the digest's counts), and keys per `fetch`. */
+const RANGE_BATCH_KEYS = 100_000;
+const FETCH_BATCH = 1024;
+
+const latin1 = (b: Uint8Array): string => {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+};
+
+/** Per differing range: who answered, whether one member matched this node, and every key the members listed. */
+interface RangeState {
+  answered: Set<string>;
+  matched: boolean;
+  listed: Set<string>;
+}
+
+/** What a map held when the catch-up started: per entry index, the key hash and version (NaN: no entry). */
+interface StartOfMap {
+  hash: Uint32Array;
+  version: Float64Array;
+}
+
+/** The catch-up of a node restarted from its snapshot. */
+export class WarmCatchUp {
+  readonly stats: WarmCatchUpStats = { sources: 0, partitions: 0, rangesCompared: 0, rangesDiffering: 0, versions: 0, fetched: 0, dropped: 0, bytes: 0, ms: 0 };
+  private readonly ranges = new Map<number, RangeState>();
+  private readonly atStart = new Map<string, StartOfMap>();
+
+  /** Takes note of what the node holds now (its snapshot): construct before anything changes it. */
+  constructor(private readonly c: WarmCatchUpContext) {
+    this.noteStart();
+  }
+
+  private held(t: PartitionTable): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === this.c.self || t.replicas(p).includes(this.c.self)) out.push(p);
+    return out;
+  }
+
+  /**
+   * Catches up every partition this node holds from every other member of
+   * its (possibly growing) table. True when every member answered for every
+   * partition; false leaves the rest to the caller's fallback.
+   */
+  async run(): Promise<boolean> {
+    const c = this.c;
+    const started = c.clock.monotonic();
+    const done = new Map<string, Set<number>>();
+    let complete = true;
+    for (let round = 0; round < 10 && !c.stopped(); round++) {
+      const t = c.table();
+      if (t === null || t.members.length < 2) break;
+      const mine = this.held(t);
+      this.stats.partitions = mine.length;
+      const todo: [string, number[]][] = [];
+      for (const peer of t.members) {
+        if (peer === c.self) continue;
+        const left = mine.filter((p) => !done.get(peer)?.has(p));
+        if (left.length > 0) todo.push([peer, left]);
+      }
+      if (todo.length === 0) break;
+      const answers = await Promise.all(todo.map(([peer, ps]) => this.digestsOf(peer, ps)));
+      const asked = [...new Set(answers.flatMap((a) => (a ? a.partitions : [])))];
+      // this node's digests after the members' (a write that reached this node meanwhile only makes a range differ)
+      const local = digestPartitions(c.node, c.sync, c.partitionCount, asked);
+      await Promise.all(
+        answers.map(async (a, i) => {
+          const peer = todo[i]![0];
+          if (a === null) {
+            complete = false;
+            return;
+          }
+          if (!(await this.compare(peer, a, local))) {
+            complete = false;
+            return;
+          }
+          let set = done.get(peer);
+          if (!set) done.set(peer, (set = new Set()));
+          for (const p of a.partitions) set.add(p);
+        }),
+      );
+    }
+    const t = c.table();
+    if (t !== null) {
+      const mine = this.held(t);
+      const others = t.members.filter((m) => m !== c.self);
+      this.stats.sources = others.length;
+      if (!others.every((m) => mine.every((p) => done.get(m)?.has(p)))) complete = false;
+      if (complete) this.dropForgotten(others, new Set(mine));
+    }
+    this.stats.ms = c.clock.monotonic() - started;
+    c.log.info("warm catch-up done", { ...this.stats, ms: Math.round(this.stats.ms), complete });
+    return complete;
+  }
+
+  /** A member's digests of `partitions` (asked strictly, again while its table is behind), or null. */
+  private async digestsOf(peer: string, partitions: number[]): Promise<PartitionDigests | null> {
+    const c = this.c;
+    for (let attempt = 0; attempt < 50 && !c.stopped(); attempt++) {
+      let res: PeerResponse;
+      try {
+        res = await c.request(peer, { t: "digest", partitions, from: c.self, strict: true });
+      } catch (e) {
+        c.log.warn("warm catch-up: digest request failed", { peer, error: e instanceof Error ? e.message : String(e) });
+        return null;
+      }
+      if (res.t === "digests") {
+        this.stats.bytes += res.words.byteLength;
+        return new PartitionDigests(res.partitions, res.words);
+      }
+      if (res.t !== "error") return null;
+      // the member's table does not name this node a holder yet: ask again shortly, for what this node still holds
+      await c.pause(c.retryMs);
+      const t = c.table();
+      if (t !== null) {
+        const now = new Set(this.held(t));
+        partitions = partitions.filter((p) => now.has(p));
+        if (partitions.length === 0) return new PartitionDigests([]);
+      }
+    }
+    return null;
+  }
+
+  /** Brings every range where `peer` differs up to date from it; false when the member stopped answering. */
+  private async compare(peer: string, theirs: PartitionDigests, local: PartitionDigests): Promise<boolean> {
+    const differing: PartitionRange[] = [];
+    for (const p of theirs.partitions) {
+      for (let r = 0; r < DIGEST_RANGES; r++) {
+        this.stats.rangesCompared++;
+        const id = p * DIGEST_RANGES + r;
+        if (local.sameAs(theirs, p, r)) {
+          this.rangeState(id).matched = true;
+          continue;
+        }
+        this.stats.rangesDiffering++;
+        if (theirs.count(p, r) === 0) this.rangeState(id).answered.add(peer); // it holds nothing there
+        else differing.push({ partition: p, range: r });
+      }
+    }
+    // the member's keys and versions in the differing ranges, in batches of about RANGE_BATCH_KEYS keys
+    const wanted: { map: string; key: Uint8Array }[] = [];
+    for (let i = 0; i < differing.length; ) {
+      const batch: PartitionRange[] = [];
+      for (let keys = 0; i < differing.length && (batch.length === 0 || keys < RANGE_BATCH_KEYS); i++) {
+        batch.push(differing[i]!);
+        keys += theirs.count(differing[i]!.partition, differing[i]!.range);
+      }
+      let res: PeerResponse;
+      try {
+        res = await this.c.request(peer, { t: "range", ranges: batch.flatMap((r) => [r.partition, r.range]), values: false });
+      } catch {
+        return false;
+      }
+      if (res.t !== "entries") return false;
+      for (const r of batch) this.rangeState(r.partition * DIGEST_RANGES + r.range).answered.add(peer);
+      for (const e of res.entries) {
+        this.stats.versions++;
+        this.stats.bytes += e.key.length + e.map.length + 8;
+        this.rangeState(this.rangeId(e.key)).listed.add(`${e.map}\0${latin1(e.key)}`);
+        if (e.version > this.versionHere(e.map, e.key)) wanted.push({ map: e.map, key: e.key });
+      }
+    }
+    // the newer states, applied last-writer-wins
+    const node = this.c.node;
+    for (let i = 0; i < wanted.length; i += FETCH_BATCH) {
+      let res: PeerResponse;
+      try {
+        res = await this.c.request(peer, { t: "fetch", keys: wanted.slice(i, i + FETCH_BATCH) });
+      } catch {
+        return false;
+      }
+      if (res.t !== "entries") return false;
+      node.cachedNow = this.c.clock.now();
+      try {
+        for (const e of res.entries) {
+          this.stats.bytes += e.key.length + (e.value?.length ?? 0) + 16;
+          if (this.c.sync.apply(e)) this.stats.fetched++;
+        }
+      } finally {
+        node.cachedNow = 0;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Remembers every entry this node holds now (the snapshot's, before any
+   * member was asked or any command ran): only those may be dropped as
+   * forgotten, and only while unchanged (same key hash and version at the
+   * same index).
+   */
+  private noteStart(): void {
+    const node = this.c.node;
+    for (const name of node.mapNames()) {
+      const t = node.findMap(name)!.table;
+      const version = new Float64Array(t.hiWater).fill(Number.NaN);
+      for (let i = 0; i < t.hiWater; i++) if (t.isLive(i)) version[i] = t.version[i]!;
+      this.atStart.set(name, { hash: t.hash.slice(0, t.hiWater), version });
+    }
+  }
+
+  /**
+   * Drops the keys of this node that no member holds any more: entries it
+   * held when the catch-up started, unchanged since, in ranges of held
+   * partitions that differed from every member, where every member answered
+   * and none listed the key.
+   */
+  private dropForgotten(members: readonly string[], held: Set<number>): void {
+    const droppable = new Set<number>();
+    for (const [id, s] of this.ranges) {
+      if (!s.matched && held.has(Math.floor(id / DIGEST_RANGES)) && members.every((m) => s.answered.has(m))) droppable.add(id);
+    }
+    if (droppable.size === 0) return;
+    const node = this.c.node;
+    for (const [name, start] of this.atStart) {
+      const m = node.findMap(name);
+      if (!m) continue;
+      const t = m.table;
+      const n = Math.min(start.version.length, t.hiWater);
+      for (let i = 0; i < n; i++) {
+        if (!t.isLive(i) || t.version[i] !== start.version[i] || t.hash[i] !== start.hash[i]) continue;
+        const key = t.keyView(i);
+        const id = this.rangeId(key);
+        if (!droppable.has(id) || this.ranges.get(id)!.listed.has(`${name}\0${latin1(key)}`)) continue;
+        m.removeEntry(i);
+        this.stats.dropped++;
+      }
+    }
+  }
+
+  /**
+   * A command's catch-up found no source holding `key` in any form: drop this
+   * node's copy if it is still the snapshot's (a copy written since stays).
+   */
+  forgetIfStale(map: string, key: Uint8Array): void {
+    const m = this.c.node.findMap(map);
+    const start = this.atStart.get(map);
+    if (!m || !start) return;
+    const idx = m.lookup(key, 0, key.length, false);
+    if (idx < 0 || idx >= start.version.length) return;
+    if (m.table.version[idx] !== start.version[idx] || m.table.hash[idx] !== start.hash[idx]) return;
+    m.removeEntry(idx);
+    this.stats.dropped++;
+  }
+
+  private rangeId(key: Uint8Array): number {
+    return partitionOf(key, this.c.partitionCount) * DIGEST_RANGES + rangeOfHash(hashBytes(key, 0, key.length));
+  }
+
+  private rangeState(id: number): RangeState {
+    let s = this.ranges.get(id);
+    if (!s) this.ranges.set(id, (s = { answered: new Set(), matched: false, listed: new Set() }));
+    return s;
+  }
+
+  /** The version of `key` here: its value's, else its tombstone's, else 0. */
+  private versionHere(map: string, key: Uint8Array): number {
+    const m = this.c.node.findMap(map);
+    const idx = m ? m.lookup(key, 0, key.length, false) : -1;
+    if (idx >= 0) return m!.table.version[idx]!;
+    return this.c.sync.current(map, key).version;
+  }
+}
