@@ -67,7 +67,8 @@ async function sendBatches(port: number, batches: { bytes: Uint8Array; count: nu
 }
 
 /**
- * Writes keys `benchKey(0..total-1, keyBytes)` with `valueBytes`-byte values,
+ * Writes keys `benchKey(from..from+total-1, keyBytes)` (from 0 by default) with
+ * `valueBytes`-byte values (or `value`),
  * each to its owner among `targets` (table built with `partitionCount`),
  * `connsPerNode` connections per node, `batch` commands per write. Returns
  * the elapsed milliseconds.
@@ -75,10 +76,11 @@ async function sendBatches(port: number, batches: { bytes: Uint8Array; count: nu
 export async function loadCluster(
   targets: LoadTarget[],
   total: number,
-  opts: { keyBytes?: number; valueBytes?: number; partitionCount?: number; connsPerNode?: number; batch?: number } = {},
+  opts: { keyBytes?: number; valueBytes?: number; partitionCount?: number; connsPerNode?: number; batch?: number; value?: string; from?: number } = {},
 ): Promise<number> {
   const keyBytes = opts.keyBytes ?? 16;
-  const value = "v".repeat(opts.valueBytes ?? 100);
+  const value = opts.value ?? "v".repeat(opts.valueBytes ?? 100);
+  const from = opts.from ?? 0;
   const conns = opts.connsPerNode ?? 4;
   const batch = opts.batch ?? 2000;
   const table = PartitionTable.build(
@@ -91,7 +93,7 @@ export async function loadCluster(
   const index = new Map(targets.map((t, i) => [t.peer, i]));
   const head = `*3\r\n$3\r\nSET\r\n$${keyBytes}\r\n`;
   const tailText = `\r\n$${value.length}\r\n${value}\r\n`;
-  for (let i = 0; i < total; i++) {
+  for (let i = from; i < from + total; i++) {
     const key = benchKey(i, keyBytes);
     const node = index.get(table.owner(table.partitionOfKey(enc.encode(key))))!;
     const lane = lanes[node]![i % conns]!;

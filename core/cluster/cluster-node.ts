@@ -27,6 +27,7 @@ import type { ShoalNode } from "../node.ts";
 import type { ClusterCut } from "../snapshot/writer.ts";
 import type { Listener, Transport } from "../transport.ts";
 import { AntiEntropy, type AntiEntropyStats } from "./anti-entropy.ts";
+import { bucketsOf, childDigests, entriesInBuckets } from "./buckets.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import { CatchUp } from "./catch-up.ts";
 import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
@@ -233,6 +234,10 @@ export class ClusterNode {
       membership: this.membership,
       clientAddress: o.clientAddress,
       serving: () => !(this.syncing && this.warmCatchUp),
+      buckets: {
+        digests: (flat) => ({ t: "bucketDigests", words: childDigests(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount)) }),
+        entries: (flat) => ({ t: "entries", entries: entriesInBuckets(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount)), next: null }),
+      },
       page: (partitions, after) => partitionPage(o.node, this.sync, o.partitionCount, partitions, after, o.clock.now()),
       repair: this.antiEntropy,
       exec: (argv, proto, hops, owned, user) => execInternal(o.node, this.router, o.self, argv, proto, hops, owned, user),

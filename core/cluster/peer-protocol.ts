@@ -62,7 +62,11 @@ export type PeerRequest =
   | { t: "digest"; partitions: number[]; from?: string; strict?: boolean }
   /** `ranges`: pairs partition, range (flat); `values`: full states, else versions only (value null). */
   | { t: "range"; ranges: number[]; values: boolean }
-  | { t: "forget"; entries: EntryState[] };
+  | { t: "forget"; entries: EntryState[] }
+  /** buckets.ts: the children's digests of key-hash buckets (flat: partition, depth, prefix per bucket). */
+  | { t: "buckets"; buckets: number[] }
+  /** buckets.ts: the full states of the entries in key-hash buckets (flat, as for `buckets`). */
+  | { t: "bucketEntries"; buckets: number[] };
 
 /** Position in a node's entries: map name and entry index to resume after. */
 export interface PullCursor {
@@ -79,6 +83,8 @@ export type PeerResponse =
   | { t: "hello"; host: string; port: number }
   /** Digest words (count, XOR, sum per range) of `partitions`, in order (digest.ts). */
   | { t: "digests"; partitions: number[]; words: Uint32Array }
+  /** Children's digests of the buckets asked for, in order (16 × count, XOR, sum per bucket). */
+  | { t: "bucketDigests"; words: Uint32Array }
   | { t: "error"; message: string };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -91,7 +97,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  */
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
   if (msg.t === "apply" || msg.t === "entries" || msg.t === "undo" || msg.t === "forget") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
-  if (msg.t === "digests") return packr.pack({ ...msg, words: new Uint8Array(msg.words.buffer, msg.words.byteOffset, msg.words.byteLength) });
+  if (msg.t === "digests" || msg.t === "bucketDigests") return packr.pack({ ...msg, words: new Uint8Array(msg.words.buffer, msg.words.byteOffset, msg.words.byteLength) });
   return packr.pack(msg);
 }
 
@@ -225,6 +231,11 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
     return { t: "range", ranges, values: m.values === true };
   }
   if (m?.t === "forget" && m.entries) return { t: "forget", entries: decodeEntries(m.entries) };
+  if ((m?.t === "buckets" || m?.t === "bucketEntries") && Array.isArray(m.buckets)) {
+    const buckets = intList(m.buckets);
+    if (buckets.length % 3 !== 0) throw new TypeError("peer protocol: malformed bucket request");
+    return { t: m.t, buckets };
+  }
   if (m?.t === "undo" && m.entries && Array.isArray(m.versions)) {
     const entries = decodeEntries(m.entries);
     const versions = m.versions.map(Number);
@@ -256,6 +267,13 @@ export function decodeResponse(bytes: Uint8Array): PeerResponse {
     return res;
   }
   if (m?.t === "hello" && typeof m.host === "string" && Number.isInteger(m.port)) return { t: "hello", host: m.host, port: m.port };
+  if (m?.t === "bucketDigests") {
+    const raw = m.words as unknown;
+    if (!(raw instanceof Uint8Array) || raw.byteLength % 4 !== 0) throw new TypeError("peer protocol: malformed bucket digests");
+    const words = new Uint32Array(raw.byteLength / 4);
+    new Uint8Array(words.buffer).set(raw);
+    return { t: "bucketDigests", words };
+  }
   if (m?.t === "digests" && Array.isArray(m.partitions)) {
     const raw = m.words as unknown;
     if (!(raw instanceof Uint8Array) || raw.byteLength % 4 !== 0) throw new TypeError("peer protocol: malformed digests");

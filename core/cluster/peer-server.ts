@@ -32,6 +32,8 @@ export interface PeerServerContext {
    * cluster has forgotten; they must not spread before it has dropped them).
    */
   serving?(): boolean;
+  /** Finer digests and the entries of key-hash buckets (buckets.ts), flat buckets in. */
+  buckets?: { digests(flat: number[]): PeerResponse; entries(flat: number[]): PeerResponse };
   /** One page of this node's entries in `partitions` after `after`. */
   page(partitions: number[], after: PullCursor | null): PeerResponse;
   /** Anti-entropy's questions (digests, ranges, forgetting confirmed tombstones). */
@@ -56,7 +58,7 @@ export class PeerServer {
       return encodePeer({ t: "error", message: e instanceof Error ? e.message : String(e) });
     }
     const c = this.c;
-    if ((req.t === "pull" || req.t === "fetch" || req.t === "range") && c.serving?.() === false) {
+    if ((req.t === "pull" || req.t === "fetch" || req.t === "range" || req.t === "bucketEntries") && c.serving?.() === false) {
       return encodePeer({ t: "error", message: "restarted from a snapshot and still catching up; ask again shortly" });
     }
     if (req.t === "pull") {
@@ -89,6 +91,10 @@ export class PeerServer {
       let taken = 0;
       for (let i = 0; i < req.entries.length; i++) if (c.sync.restore(req.entries[i]!, req.versions[i]!)) taken++;
       return encodePeer({ t: "applied", taken });
+    }
+    if (req.t === "buckets" || req.t === "bucketEntries") {
+      if (!c.buckets) return encodePeer({ t: "error", message: "bucket digests not served here" });
+      return encodePeer(req.t === "buckets" ? c.buckets.digests(req.buckets) : c.buckets.entries(req.buckets));
     }
     if (req.t === "digest") {
       const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, false) : null;

@@ -10,7 +10,8 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
-import { DIGEST_RANGES, digestPartitions, PartitionDigests, rangeOfHash } from "./digest.ts";
+import { type Bucket, type BucketSet, bucketSet, differingLeaves, flatBuckets, inBuckets } from "./buckets.ts";
+import { DIGEST_RANGES, digestPartitions, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -73,21 +74,25 @@ export class Rebalancer {
   }
 
   /**
-   * Per new holder and partition: a bit mask of the key-hash ranges it holds
-   * exactly as this node does (digest.ts), which need not be pushed to it. A
-   * holder that does not answer gets everything.
+   * Per new holder: the key-hash buckets (buckets.ts) where it holds
+   * something other than this node (only their entries need pushing), found
+   * from its partition digests and finer bucket digests where those differ.
+   * A range it holds nothing of is pushed whole; a holder that does not
+   * answer gets everything (null).
    */
-  private async sameRanges(targetsOf: readonly string[][]): Promise<Map<string, Map<number, number>>> {
+  private async differing(targetsOf: readonly string[][]): Promise<Map<string, BucketSet | null>> {
     const byTarget = new Map<string, number[]>();
     targetsOf.forEach((targets, p) => {
       for (const h of targets) (byTarget.get(h) ?? byTarget.set(h, []).get(h)!).push(p);
     });
-    const out = new Map<string, Map<number, number>>();
+    const out = new Map<string, BucketSet | null>();
     if (byTarget.size === 0) return out;
+    const pc = targetsOf.length;
     const all = [...new Set([...byTarget.values()].flat())];
-    const local = digestPartitions(this.c.node, this.c.sync, targetsOf.length, all);
+    const local = digestPartitions(this.c.node, this.c.sync, pc, all);
     await Promise.all(
       [...byTarget].map(async ([h, partitions]) => {
+        out.set(h, null);
         let res: PeerResponse;
         try {
           res = await this.c.request(h, { t: "digest", partitions });
@@ -96,15 +101,23 @@ export class Rebalancer {
         }
         if (res.t !== "digests") return;
         const theirs = new PartitionDigests(res.partitions, res.words);
-        const masks = new Map<number, number>();
-        for (const p of res.partitions) {
-          if (!local.covers(p)) continue;
-          let mask = 0;
-          // a range both hold nothing of needs nothing either way; an empty holder (a fresh node) gets everything
-          for (let r = 0; r < DIGEST_RANGES; r++) if (theirs.count(p, r) > 0 && local.sameAs(theirs, p, r)) mask |= 1 << r;
-          masks.set(p, mask);
+        const whole: Bucket[] = [];
+        const refine: Bucket[] = [];
+        for (const p of partitions) {
+          for (let r = 0; r < DIGEST_RANGES; r++) {
+            if (theirs.covers(p) && local.sameAs(theirs, p, r)) continue;
+            (theirs.covers(p) && theirs.count(p, r) > 0 ? refine : whole).push({ partition: p, depth: 0, prefix: r });
+          }
         }
-        out.set(h, masks);
+        const leaves = await differingLeaves(this.c.node, this.c.sync, pc, refine, async (buckets) => {
+          try {
+            const r = await this.c.request(h, { t: "buckets", buckets: flatBuckets(buckets) });
+            return r.t === "bucketDigests" ? r.words : null;
+          } catch {
+            return null;
+          }
+        });
+        if (leaves !== null) out.set(h, bucketSet([...whole, ...leaves]));
       }),
     );
     return out;
@@ -141,10 +154,10 @@ export class Rebalancer {
       );
       keep.push(holders.includes(self));
     }
-    // a new holder that already has a key-hash range as this node has it (a member back from a restart with its
-    // snapshot, or one that caught up meanwhile) is not sent that range again
-    const same = await this.sameRanges(targetsOf);
-    const sameOf = targetsOf.map((targets, p) => targets.map((h) => same.get(h)?.get(p) ?? 0));
+    // a new holder is sent only the key-hash buckets where it holds something else than this node (a member back
+    // from a restart with its snapshot, or one that caught up meanwhile, already has most of it)
+    const differ = await this.differing(targetsOf);
+    const differOf = targetsOf.map((targets) => targets.map((h) => differ.get(h) ?? null));
     for (const name of this.c.node.mapNames()) {
       let t = this.c.node.map(name).table;
       for (let i = 0; i < t.hiWater; i++) {
@@ -159,11 +172,12 @@ export class Rebalancer {
         const p = partitionOf(t.keyView(i), next.partitionCount);
         const lists = listsOf[p]!;
         if (lists.length === 0 && keep[p]) continue;
-        const bit = 1 << rangeOfHash(t.hash[i]!);
-        const skip = sameOf[p]!;
-        if (keep[p] && skip.every((mask) => (mask & bit) !== 0)) continue;
+        const h = t.hash[i]!;
+        const sets = differOf[p]!;
+        const send = sets.map((set) => set === null || inBuckets(set, p, h));
+        if (keep[p] && !send.includes(true)) continue;
         const e = this.c.sync.read(name, i);
-        for (let k = 0; k < lists.length; k++) if ((skip[k]! & bit) === 0) lists[k]!.push(e);
+        for (let k = 0; k < lists.length; k++) if (send[k]) lists[k]!.push(e);
         if (!keep[p]) drop.push(e);
       }
     }
@@ -172,10 +186,11 @@ export class Rebalancer {
     for (const e of this.c.sync.tombstones()) {
       const p = partitionOf(e.key, next.partitionCount);
       const before = old ? [old.owner(p), ...old.replicas(p)] : [];
-      const bit = 1 << rangeOfHash(hashBytes(e.key, 0, e.key.length));
+      const kh = hashBytes(e.key, 0, e.key.length);
       for (const h of [next.owner(p), ...next.replicas(p)]) {
         if (h === self || before.includes(h)) continue;
-        if (((same.get(h)?.get(p) ?? 0) & bit) !== 0) continue;
+        const set = differ.get(h);
+        if (set && !inBuckets(set, p, kh)) continue;
         let list = byTarget.get(h);
         if (!list) byTarget.set(h, (list = []));
         list.push(e);

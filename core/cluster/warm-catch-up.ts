@@ -8,10 +8,11 @@
  *    partition, each summarising the (map, key, version) of every value and
  *    tombstone), asked strictly: the member answers only once its own table
  *    names this node a holder of those partitions;
- * 2. the ranges whose digest differs from this node's: the member's keys and
- *    versions there (`range`, no values);
- * 3. the keys where the member has a newer version (or this node none):
- *    their current states (`fetch`), applied last-writer-wins;
+ * 2. in the ranges whose digest differs from this node's, finer and finer
+ *    key-hash buckets (buckets.ts), one round trip per level, down to the
+ *    buckets holding a few keys that still differ;
+ * 3. the member's entries in those buckets (`bucketEntries`), applied
+ *    last-writer-wins;
  * 4. once every member answered for a partition: a key of this node that
  *    no member holds in any form (value or tombstone) in a range that
  *    differed from every member is dropped: the cluster forgot it while this
@@ -22,9 +23,10 @@
  * or a failover, stamps later writes lower): nothing here compares a
  * version with a watermark. A range is left alone only when its digest is
  * equal, i.e. the member holds exactly the same (map, key, version) set
- * there (up to a collision of three 32-bit sums over fingerprints). A range
- * that differs is compared key by key, by version, against what the member
- * listed after it answered the digest. Everything the member held when it
+ * there (up to a collision of three 32-bit sums over fingerprints), and so
+ * for a bucket below it. Every bucket that differs at the deepest level is
+ * taken whole from the member, after it answered the digest, and applied by
+ * version. Everything the member held when it
  * answered the digest is therefore here afterwards at the same or a newer
  * version; a write the member takes after that moment finds this node named
  * a holder in the member's table, so it reaches this node through
@@ -45,8 +47,8 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
-import { hashBytes } from "../store/hash.ts";
-import { DIGEST_RANGES, digestPartitions, PartitionDigests, type PartitionRange, rangeOfHash } from "./digest.ts";
+import { type Bucket, bucketSet, differingLeaves, flatBuckets, inBuckets } from "./buckets.ts";
+import { DIGEST_RANGES, digestPartitions, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -78,20 +80,21 @@ export interface WarmCatchUpStats {
   rangesCompared: number;
   /** Of those, ranges whose digests differed. */
   rangesDiffering: number;
-  /** Keys and versions received for differing ranges. */
-  versions: number;
-  /** Entries fetched because a member had a newer version. */
+  /** Smallest differing buckets found (per member), whose entries were fetched. */
+  buckets: number;
+  /** Entries received from those buckets. */
+  received: number;
+  /** Of those, entries newer than this node's copy (taken). */
   fetched: number;
   /** Keys dropped because no member holds them any more. */
   dropped: number;
-  /** Bytes received: digests, keys and versions, fetched keys and values. */
+  /** Bytes received: digests, bucket digests, entries (keys, values, 16 per entry). */
   bytes: number;
   ms: number;
 }
 
-/** Most keys one `range` answer is asked to carry (by the digest's counts), and keys per `fetch`. */
-const RANGE_BATCH_KEYS = 100_000;
-const FETCH_BATCH = 1024;
+/** Buckets per `buckets`/`bucketEntries` request. */
+const BUCKET_BATCH = 4096;
 
 const latin1 = (b: Uint8Array): string => {
   let s = "";
@@ -99,11 +102,10 @@ const latin1 = (b: Uint8Array): string => {
   return s;
 };
 
-/** Per differing range: who answered, whether one member matched this node, and every key the members listed. */
-interface RangeState {
-  answered: Set<string>;
-  matched: boolean;
-  listed: Set<string>;
+/** What one member sent: the buckets whose entries it listed whole (or where it holds nothing), and those keys. */
+interface Listing {
+  buckets: Bucket[];
+  keys: Set<string>;
 }
 
 /** What a map held when the catch-up started: per entry index, the key hash and version (NaN: no entry). */
@@ -114,8 +116,8 @@ interface StartOfMap {
 
 /** The catch-up of a node restarted from its snapshot. */
 export class WarmCatchUp {
-  readonly stats: WarmCatchUpStats = { sources: 0, partitions: 0, rangesCompared: 0, rangesDiffering: 0, versions: 0, fetched: 0, dropped: 0, bytes: 0, ms: 0 };
-  private readonly ranges = new Map<number, RangeState>();
+  readonly stats: WarmCatchUpStats = { sources: 0, partitions: 0, rangesCompared: 0, rangesDiffering: 0, buckets: 0, received: 0, fetched: 0, dropped: 0, bytes: 0, ms: 0 };
+  private readonly listings = new Map<string, Listing>();
   private readonly atStart = new Map<string, StartOfMap>();
 
   /** Takes note of what the node holds now (its snapshot): construct before anything changes it. */
@@ -213,60 +215,63 @@ export class WarmCatchUp {
     return null;
   }
 
-  /** Brings every range where `peer` differs up to date from it; false when the member stopped answering. */
+  /** Brings every bucket where `peer` differs up to date from it; false when the member stopped answering. */
   private async compare(peer: string, theirs: PartitionDigests, local: PartitionDigests): Promise<boolean> {
-    const differing: PartitionRange[] = [];
+    const c = this.c;
+    let listing = this.listings.get(peer);
+    if (!listing) this.listings.set(peer, (listing = { buckets: [], keys: new Set() }));
+    const start: Bucket[] = [];
     for (const p of theirs.partitions) {
       for (let r = 0; r < DIGEST_RANGES; r++) {
         this.stats.rangesCompared++;
-        const id = p * DIGEST_RANGES + r;
-        if (local.sameAs(theirs, p, r)) {
-          this.rangeState(id).matched = true;
-          continue;
-        }
+        if (local.sameAs(theirs, p, r)) continue;
         this.stats.rangesDiffering++;
-        if (theirs.count(p, r) === 0) this.rangeState(id).answered.add(peer); // it holds nothing there
-        else differing.push({ partition: p, range: r });
+        // the member holds nothing there: nothing to take, and it listed everything it has (nothing)
+        if (theirs.count(p, r) === 0) listing.buckets.push({ partition: p, depth: 0, prefix: r });
+        else start.push({ partition: p, depth: 0, prefix: r });
       }
     }
-    // the member's keys and versions in the differing ranges, in batches of about RANGE_BATCH_KEYS keys
-    const wanted: { map: string; key: Uint8Array }[] = [];
-    for (let i = 0; i < differing.length; ) {
-      const batch: PartitionRange[] = [];
-      for (let keys = 0; i < differing.length && (batch.length === 0 || keys < RANGE_BATCH_KEYS); i++) {
-        batch.push(differing[i]!);
-        keys += theirs.count(differing[i]!.partition, differing[i]!.range);
+    const leaves = await differingLeaves(c.node, c.sync, c.partitionCount, start, async (buckets) => {
+      const words: Uint32Array[] = [];
+      for (let i = 0; i < buckets.length; i += BUCKET_BATCH) {
+        let res: PeerResponse;
+        try {
+          res = await c.request(peer, { t: "buckets", buckets: flatBuckets(buckets.slice(i, i + BUCKET_BATCH)) });
+        } catch {
+          return null;
+        }
+        if (res.t !== "bucketDigests") return null;
+        this.stats.bytes += res.words.byteLength;
+        words.push(res.words);
       }
+      const all = new Uint32Array(words.reduce((n, w) => n + w.length, 0));
+      let o = 0;
+      for (const w of words) {
+        all.set(w, o);
+        o += w.length;
+      }
+      return all;
+    });
+    if (leaves === null) return false;
+    this.stats.buckets += leaves.length;
+    const node = c.node;
+    for (let i = 0; i < leaves.length; i += BUCKET_BATCH) {
+      const batch = leaves.slice(i, i + BUCKET_BATCH);
       let res: PeerResponse;
       try {
-        res = await this.c.request(peer, { t: "range", ranges: batch.flatMap((r) => [r.partition, r.range]), values: false });
+        res = await c.request(peer, { t: "bucketEntries", buckets: flatBuckets(batch) });
       } catch {
         return false;
       }
       if (res.t !== "entries") return false;
-      for (const r of batch) this.rangeState(r.partition * DIGEST_RANGES + r.range).answered.add(peer);
-      for (const e of res.entries) {
-        this.stats.versions++;
-        this.stats.bytes += e.key.length + e.map.length + 8;
-        this.rangeState(this.rangeId(e.key)).listed.add(`${e.map}\0${latin1(e.key)}`);
-        if (e.version > this.versionHere(e.map, e.key)) wanted.push({ map: e.map, key: e.key });
-      }
-    }
-    // the newer states, applied last-writer-wins
-    const node = this.c.node;
-    for (let i = 0; i < wanted.length; i += FETCH_BATCH) {
-      let res: PeerResponse;
-      try {
-        res = await this.c.request(peer, { t: "fetch", keys: wanted.slice(i, i + FETCH_BATCH) });
-      } catch {
-        return false;
-      }
-      if (res.t !== "entries") return false;
-      node.cachedNow = this.c.clock.now();
+      listing.buckets.push(...batch);
+      node.cachedNow = c.clock.now();
       try {
         for (const e of res.entries) {
+          this.stats.received++;
           this.stats.bytes += e.key.length + (e.value?.length ?? 0) + 16;
-          if (this.c.sync.apply(e)) this.stats.fetched++;
+          listing.keys.add(`${e.map}\0${latin1(e.key)}`);
+          if (c.sync.apply(e)) this.stats.fetched++;
         }
       } finally {
         node.cachedNow = 0;
@@ -293,17 +298,17 @@ export class WarmCatchUp {
 
   /**
    * Drops the keys of this node that no member holds any more: entries it
-   * held when the catch-up started, unchanged since, in ranges of held
-   * partitions that differed from every member, where every member answered
-   * and none listed the key.
+   * held when the catch-up started, unchanged since, in held partitions,
+   * that fall, for every member, in a bucket the member listed whole (a
+   * bucket equal to this node's at any level means the member has the key)
+   * without the key.
    */
   private dropForgotten(members: readonly string[], held: Set<number>): void {
-    const droppable = new Set<number>();
-    for (const [id, s] of this.ranges) {
-      if (!s.matched && held.has(Math.floor(id / DIGEST_RANGES)) && members.every((m) => s.answered.has(m))) droppable.add(id);
-    }
-    if (droppable.size === 0) return;
+    const sets = members.map((m) => this.listings.get(m));
+    if (sets.some((l) => l === undefined || l.buckets.length === 0)) return;
+    const listed = sets.map((l) => ({ set: bucketSet(l!.buckets), keys: l!.keys }));
     const node = this.c.node;
+    const pc = this.c.partitionCount;
     for (const [name, start] of this.atStart) {
       const m = node.findMap(name);
       if (!m) continue;
@@ -312,8 +317,12 @@ export class WarmCatchUp {
       for (let i = 0; i < n; i++) {
         if (!t.isLive(i) || t.version[i] !== start.version[i] || t.hash[i] !== start.hash[i]) continue;
         const key = t.keyView(i);
-        const id = this.rangeId(key);
-        if (!droppable.has(id) || this.ranges.get(id)!.listed.has(`${name}\0${latin1(key)}`)) continue;
+        const p = partitionOf(key, pc);
+        if (!held.has(p)) continue;
+        const h = t.hash[i]!;
+        if (!listed.every((l) => inBuckets(l.set, p, h))) continue;
+        const k = `${name}\0${latin1(key)}`;
+        if (listed.some((l) => l.keys.has(k))) continue;
         m.removeEntry(i);
         this.stats.dropped++;
       }
@@ -335,21 +344,9 @@ export class WarmCatchUp {
     this.stats.dropped++;
   }
 
-  private rangeId(key: Uint8Array): number {
-    return partitionOf(key, this.c.partitionCount) * DIGEST_RANGES + rangeOfHash(hashBytes(key, 0, key.length));
-  }
 
-  private rangeState(id: number): RangeState {
-    let s = this.ranges.get(id);
-    if (!s) this.ranges.set(id, (s = { answered: new Set(), matched: false, listed: new Set() }));
-    return s;
-  }
 
-  /** The version of `key` here: its value's, else its tombstone's, else 0. */
-  private versionHere(map: string, key: Uint8Array): number {
-    const m = this.c.node.findMap(map);
-    const idx = m ? m.lookup(key, 0, key.length, false) : -1;
-    if (idx >= 0) return m!.table.version[idx]!;
-    return this.c.sync.current(map, key).version;
-  }
+
+
+
 }

@@ -1,0 +1,156 @@
+/**
+ * Finer digests below digest.ts's 16 key-hash ranges per partition, for
+ * finding the few keys two nodes hold differently when most ranges differ
+ * by a little (a node back from a restart with its snapshot: every range
+ * with one changed key differs, and a range holds thousands of keys in a
+ * big cache).
+ *
+ * A bucket is a partition and a prefix of the store's 32-bit key hash: at
+ * depth d, the top 4·(d+1) bits (depth 0 is digest.ts's range). Its 16
+ * children split it by the next 4 bits. A bucket digest is digest.ts's
+ * (count, XOR, sum) of the same fingerprints, so a depth-0 bucket's digest
+ * equals the range's. {@link differingLeaves} walks down from differing
+ * buckets, one round trip per level, asking the other side for the
+ * children's digests of the buckets that still differ, until a bucket holds
+ * at most a few keys on either side (a leaf): only the leaves' entries need
+ * to travel. With N keys per partition about log16(N) levels.
+ */
+import type { ShoalNode } from "../node.ts";
+import { fingerprint, scan } from "./digest.ts";
+import type { EntrySync } from "./entry-sync.ts";
+import type { EntryState } from "./peer-protocol.ts";
+
+/** A partition's key-hash bucket: keys whose store hash starts with the 4·(depth+1)-bit `prefix`. */
+export interface Bucket {
+  partition: number;
+  depth: number;
+  prefix: number;
+}
+
+/** Deepest bucket (the 32-bit hash has 8 nibbles). */
+export const MAX_DEPTH = 7;
+const WORDS = 3;
+
+/** The prefix of hash `h` at `depth`. */
+export function prefixAt(h: number, depth: number): number {
+  return (h >>> (28 - 4 * depth)) >>> 0;
+}
+
+/** Flat wire form of buckets: partition, depth, prefix per bucket. */
+export function flatBuckets(buckets: readonly Bucket[]): number[] {
+  return buckets.flatMap((b) => [b.partition, b.depth, b.prefix]);
+}
+
+/** Buckets from their flat wire form (malformed triples are skipped). */
+export function bucketsOf(flat: readonly number[], partitionCount: number): Bucket[] {
+  const out: Bucket[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const [partition, depth, prefix] = [flat[i]!, flat[i + 1]!, flat[i + 2]!];
+    if (partition < partitionCount && depth <= MAX_DEPTH && prefix < 2 ** (4 * (depth + 1))) out.push({ partition, depth, prefix });
+  }
+  return out;
+}
+
+const keyOf = (p: number, depth: number, prefix: number): number => (p * 8 + depth) * 2 ** 32 + prefix;
+
+/** Index of requested buckets for one scan: which depths to test, and bucket → position. */
+function indexOf(partitionCount: number, buckets: readonly Bucket[]): { wanted: Uint8Array; depths: number[]; at: Map<number, number> } {
+  const wanted = new Uint8Array(partitionCount);
+  const depths = new Set<number>();
+  const at = new Map<number, number>();
+  buckets.forEach((b, i) => {
+    wanted[b.partition] = 1;
+    depths.add(b.depth);
+    at.set(keyOf(b.partition, b.depth, b.prefix), i);
+  });
+  return { wanted, depths: [...depths], at };
+}
+
+/**
+ * Digests of the 16 children of each bucket, from one scan of the node's
+ * tables and tombstones: `buckets.length × 16 × 3` words (count, XOR, sum).
+ */
+export function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[]): Uint32Array {
+  const words = new Uint32Array(buckets.length * 16 * WORDS);
+  const { wanted, depths, at } = indexOf(partitionCount, buckets);
+  scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => {
+    for (const d of depths) {
+      if (d >= MAX_DEPTH) continue;
+      const i = at.get(keyOf(p, d, prefixAt(keyHash, d)));
+      if (i === undefined) continue;
+      const o = (i * 16 + (prefixAt(keyHash, d + 1) & 15)) * WORDS;
+      const fp = fingerprint(mapHash, keyHash, version);
+      words[o] = words[o]! + 1;
+      words[o + 1] = words[o + 1]! ^ fp;
+      words[o + 2] = words[o + 2]! + fp;
+    }
+  });
+  return words;
+}
+
+/** The full states (values with expiry, tombstones as deletions) of this node's entries in `buckets`. */
+export function entriesInBuckets(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[]): EntryState[] {
+  const { wanted, depths, at } = indexOf(partitionCount, buckets);
+  const out: EntryState[] = [];
+  scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
+    if (!depths.some((d) => at.has(keyOf(p, d, prefixAt(keyHash, d))))) return;
+    out.push(tombKey !== null ? { map, key: tombKey, value: null, expireAt: 0, version } : sync.read(map, idx));
+  });
+  return out;
+}
+
+/** Whether a key with store hash `h` in partition `p` falls in one of `buckets` (prepared by {@link bucketSet}). */
+export function inBuckets(set: BucketSet, p: number, h: number): boolean {
+  for (const d of set.depths) if (set.keys.has(keyOf(p, d, prefixAt(h, d)))) return true;
+  return false;
+}
+
+/** Buckets prepared for {@link inBuckets}. */
+export interface BucketSet {
+  depths: number[];
+  keys: Set<number>;
+}
+
+/** Prepares `buckets` for {@link inBuckets}. */
+export function bucketSet(buckets: readonly Bucket[]): BucketSet {
+  return { depths: [...new Set(buckets.map((b) => b.depth))], keys: new Set(buckets.map((b) => keyOf(b.partition, b.depth, b.prefix))) };
+}
+
+/**
+ * Walks down from `start` (buckets known to differ) to the leaves that
+ * differ between this node and another: `theirs(buckets)` asks the other
+ * side for the children's digests of `buckets` (null when it did not
+ * answer). A child stops being refined once neither side holds more than
+ * `leafKeys` keys in it. Returns the differing leaves, or null when the
+ * other side stopped answering.
+ */
+export async function differingLeaves(
+  node: ShoalNode,
+  sync: EntrySync,
+  partitionCount: number,
+  start: readonly Bucket[],
+  theirs: (buckets: Bucket[]) => Promise<Uint32Array | null>,
+  leafKeys = 8,
+): Promise<Bucket[] | null> {
+  const leaves: Bucket[] = [];
+  let level = start.filter((b) => b.depth >= MAX_DEPTH);
+  leaves.push(...level);
+  level = start.filter((b) => b.depth < MAX_DEPTH);
+  while (level.length > 0) {
+    const remote = await theirs(level);
+    if (remote === null || remote.length !== level.length * 16 * WORDS) return null;
+    const local = childDigests(node, sync, partitionCount, level);
+    const next: Bucket[] = [];
+    level.forEach((b, i) => {
+      for (let c = 0; c < 16; c++) {
+        const o = (i * 16 + c) * WORDS;
+        if (local[o] === remote[o] && local[o + 1] === remote[o + 1] && local[o + 2] === remote[o + 2]) continue;
+        const child = { partition: b.partition, depth: b.depth + 1, prefix: b.prefix * 16 + c };
+        if ((local[o]! <= leafKeys && remote[o]! <= leafKeys) || child.depth >= MAX_DEPTH) leaves.push(child);
+        else next.push(child);
+      }
+    });
+    level = next;
+  }
+  return leaves;
+}
