@@ -57,7 +57,7 @@ interface View {
     pulled: number;
     pulledBytes: number;
     syncing: boolean;
-    warm: { fetched: number; versions: number; dropped: number; bytes: number; rangesDiffering: number; rangesCompared: number; ms: number } | null;
+    warm: { fetched: number; received: number; buckets: number; dropped: number; bytes: number; rangesDiffering: number; rangesCompared: number; ms: number } | null;
   };
 }
 
@@ -98,10 +98,10 @@ async function restart(p: MemberPorts, peers: string[], flags: string[], dir: st
   const after = await Promise.all(survivors.map(view));
   const pushed = after.reduce((n, v, i) => n + v.migration.rebalanced - before[i]!.migration.rebalanced, 0);
   const v = (await view(m)).migration;
-  const received = v.warm ? v.warm.fetched : v.pulled;
+  const received = v.warm ? v.warm.received : v.pulled;
   const receivedBytes = v.warm ? v.warm.bytes : v.pulledBytes;
   const detail = v.warm
-    ? `digest ranges differing ${v.warm.rangesDiffering}/${v.warm.rangesCompared}, versions ${v.warm.versions}, fetched ${v.warm.fetched}, dropped ${v.warm.dropped}, catch-up ${Math.round(v.warm.ms)} ms`
+    ? `digest ranges differing ${v.warm.rangesDiffering}/${v.warm.rangesCompared}, smallest differing buckets ${v.warm.buckets}, entries received ${v.warm.received} (newer: ${v.warm.fetched}), dropped ${v.warm.dropped}, catch-up ${Math.round(v.warm.ms)} ms`
     : `pulled ${v.pulled}`;
   // every key through member 3 (forwarded to owners where it does not own them): latest values
   let wrong = 0;
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
       `  updated, member 3 is killed with SIGKILL, and while it is down ${CHANGES.toLocaleString("en-US")} other keys are updated and ${CHANGES.toLocaleString("en-US")} new keys written.`,
       "  *warm*: member 3 restarts with its data directory (snapshot loaded before its ports open, then the digest catch-up);",
       "  *fresh*: it is killed again and restarts with an empty data directory (full pull). *data moved* = what its catch-up",
-      `  received (for warm: digests, keys + versions of differing ranges, fetched entries) + entries the survivors pushed to it × ${ENTRY_BYTES} B.`,
+      `  received (for warm: partition and bucket digests, the entries of the differing buckets) + entries the survivors pushed to it × ${ENTRY_BYTES} B.`,
       `  Medians of ${ROUNDS} round(s); read-back checks through member 3 after each restart.`,
       "",
       tbl,
