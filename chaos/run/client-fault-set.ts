@@ -27,7 +27,9 @@ export class ClientFaultSet implements ControlTarget {
     private readonly now: () => number,
     private readonly onChange: (line: string) => void = () => {},
   ) {
-    names.forEach((n, i) => this.states.set(n, new ClientFaultState({ ...NO_CLIENT_FAULTS }, random(i))));
+    names.forEach((n, i) => {
+      this.states.set(n, new ClientFaultState({ ...NO_CLIENT_FAULTS }, random(i)));
+    });
   }
 
   /** The state node `name`'s proxies share. */
