@@ -18,6 +18,7 @@ import {
   sizeField,
   stringField,
 } from "./config-fields.ts";
+import { parseEventFlags } from "./keyspace-events.ts";
 import { chooseAdvertiseHost, isIP, isLoopbackHost } from "./net-address.ts";
 
 export { type EdgeRoute, edgeEnabled } from "./config-edge.ts";
@@ -87,6 +88,17 @@ export const ShoalConfigFields = z.object({
   maxIdleMs: durationField({ group: "Maps", description: "expire entries idle this long (0 = never)" }).default(0),
   maxKeys: intField(0, MAX_INT, { group: "Maps", description: "keys per map before LRU eviction (0 = unlimited)" }).default(0),
   maxInuse: sizeField({ group: "Maps", description: "bytes per map before LRU eviction (0 = unlimited)" }).default(0),
+  notifyKeyspaceEvents: stringField({
+    group: "Redis compatibility",
+    description: "keyspace notifications, Redis' notify-keyspace-events classes (e.g. KEA; empty = off; CONFIG SET changes it per node)",
+    arg: "<classes>",
+    shown: "off",
+  }).default(""),
+  hashMaxListpackEntries: intField(0, 2 ** 31 - 1, { group: "Redis compatibility", description: "hashes up to this many fields stay in the compact encoding" }).default(128),
+  hashMaxListpackValue: intField(0, 2 ** 31 - 1, { group: "Redis compatibility", description: "hashes whose fields and values are at most this long stay compact" }).default(64),
+  setMaxListpackEntries: intField(0, 2 ** 31 - 1, { group: "Redis compatibility", description: "sets up to this many members stay compact" }).default(128),
+  setMaxListpackValue: intField(0, 2 ** 31 - 1, { group: "Redis compatibility", description: "sets whose members are at most this long stay compact" }).default(64),
+  setMaxIntsetEntries: intField(0, 2 ** 31 - 1, { group: "Redis compatibility", description: "sets of integers up to this many members stay compact" }).default(512),
   maps: z
     .record(z.string(), MapOverride)
     .default({})
@@ -299,6 +311,9 @@ export const ShoalConfig = ShoalConfigFields.superRefine((c, ctx) => {
   if (c.httpStallTimeoutMs !== 0 && (c.httpStallTimeoutMs < 5000 || c.httpStallTimeoutMs > 255_000)) {
     // Bun.serve's idleTimeout: whole seconds, at most 255; at 4 s or less it closes even a stream that writes (4 s timer ticks)
     ctx.addIssue({ code: "custom", path: ["httpStallTimeoutMs"], message: `expected 0 (never) or a duration from 5s to 255s, got ${c.httpStallTimeoutMs} ms` });
+  }
+  if (parseEventFlags(c.notifyKeyspaceEvents) === null) {
+    ctx.addIssue({ code: "custom", path: ["notifyKeyspaceEvents"], message: `expected classes from 'Ag$lshzxeKEtmdn' (e.g. KEA), got ${JSON.stringify(c.notifyKeyspaceEvents)}` });
   }
   checkSecurity(c, ctx);
   const edgePorts: Array<[string, number]> = [["--port", c.port], ["--http-port", c.httpPort], ["--peer-port", c.peerPort], ["--tls-port", c.tlsPort], ["--http-tls-port", c.httpTlsPort]];

@@ -1,5 +1,6 @@
 import type { MapLimits } from "./api.ts";
 import { edgeEnabled, type ShoalConfig } from "./config.ts";
+import type { EncodingLimits } from "./store/collection.ts";
 
 /** The settings a node reads (a subset of ShoalConfig, so embedded users can pass less). */
 export interface NodeSettings {
@@ -26,6 +27,10 @@ export interface NodeSettings {
   mapDefaults: MapLimits;
   maps: Record<string, Partial<MapLimits>>;
   partitionCount: number;
+  /** notify-keyspace-events at start (Redis class letters; "" = off). */
+  notifyKeyspaceEvents?: string;
+  /** When hashes and sets leave the compact encoding (defaults: Redis 7's). */
+  encoding?: Partial<EncodingLimits>;
 }
 
 /** Defaults for every setting (Redis-like limits). */
@@ -76,5 +81,13 @@ export function nodeSettings(cfg: ShoalConfig): NodeSettings {
     mapDefaults: { ttlMs: cfg.ttlMs, maxIdleMs: cfg.maxIdleMs, maxKeys: cfg.maxKeys, maxInuse: cfg.maxInuse },
     maps,
     partitionCount: cfg.partitionCount,
+    notifyKeyspaceEvents: cfg.notifyKeyspaceEvents,
+    encoding: {
+      hashMaxListpackEntries: cfg.hashMaxListpackEntries,
+      hashMaxListpackValue: cfg.hashMaxListpackValue,
+      setMaxListpackEntries: cfg.setMaxListpackEntries,
+      setMaxListpackValue: cfg.setMaxListpackValue,
+      setMaxIntsetEntries: cfg.setMaxIntsetEntries,
+    },
   };
 }

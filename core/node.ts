@@ -1,7 +1,7 @@
 import type { Clock, Rng, Timer } from "./clock.ts";
 import type { ClusterSnapshot } from "./cluster/snapshot.ts";
 import type { Logger } from "./discovery.ts";
-import { EventClass, KeyspaceEvents } from "./keyspace-events.ts";
+import { EventClass, KeyspaceEvents, parseEventFlags } from "./keyspace-events.ts";
 import { DEFAULT_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import type { ProcessProbe } from "./process-probe.ts";
 import { Acl } from "./protocol/acl.ts";
@@ -35,6 +35,8 @@ export interface ClusterHooks {
   fencingFloor?(): number;
   /** The cluster as this node sees it (STATS, GET /v1/cluster, /metrics). */
   view?(): ClusterSnapshot;
+  /** Delivers a message to the other members' subscribers too (keyspace notifications are cluster-wide). */
+  publishToPeers?(channel: Uint8Array, message: Uint8Array): void;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -53,6 +55,7 @@ export class ShoalNode implements CommandHost {
   /** Keyspace notifications (notify-keyspace-events), published through the hub (cluster-wide when clustered). */
   readonly events = new KeyspaceEvents((channel, message) => {
     this.pubsub.publish(channel, message);
+    this.hooks?.publishToPeers?.(channel, message);
   });
   /** When hashes and sets leave the compact encoding; shared by every map, changed by CONFIG SET. */
   readonly encoding: EncodingLimits = { ...DEFAULT_ENCODING };
@@ -104,6 +107,8 @@ export class ShoalNode implements CommandHost {
       monotonic: () => base.monotonic(),
       setTimer: (ms, fn) => base.setTimer(ms, fn),
     };
+    Object.assign(this.encoding, this.config.encoding);
+    this.events.flags = parseEventFlags(this.config.notifyKeyspaceEvents ?? "") ?? 0;
     const d = this.config.mapDefaults;
     this.memoryLimits = {
       maxmemory: d.maxInuse,
@@ -177,10 +182,14 @@ export class ShoalNode implements CommandHost {
       const limits = { ...this.config.mapDefaults, ...this.config.maps[name] };
       m = new MapStore(name, limits, this.storeClock, this.rng, this.stats, undefined, () => this.hooks?.fencingFloor?.() ?? 0, this.encoding);
       m.onExpired = (key, version) => {
-        if (name === "default") this.events.notify(EventClass.expired, "expired", key);
+        // in a cluster every copy expires on its own: only the owner's expiry is an event
+        if (name === "default" && (this.hooks?.ownsKey?.(key) ?? true)) this.events.notify(EventClass.expired, "expired", key);
         this.hooks?.onExpired?.(name, key, version);
       };
-      if (name === "default") m.onEvicted = (key) => this.events.notify(EventClass.evicted, "evicted", key);
+      if (name === "default")
+        m.onEvicted = (key) => {
+          if (this.hooks?.ownsKey?.(key) ?? true) this.events.notify(EventClass.evicted, "evicted", key);
+        };
       this.maps.set(name, m);
     }
     return m;

@@ -31,7 +31,7 @@ import { bucketsOf, childDigests, entriesInBuckets } from "./buckets.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import { CatchUp } from "./catch-up.ts";
 import { EntrySync, type EntrySyncOptions } from "./entry-sync.ts";
-import { partitionOf } from "./hash.ts";
+import { partitionOf, utf8 } from "./hash.ts";
 import { HintedHandoff, type HintStats } from "./hints.ts";
 import { HybridClock } from "./hlc.ts";
 import { execInternal } from "./internal-exec.ts";
@@ -403,6 +403,13 @@ export class ClusterNode {
       ownsKey: (key) => {
         const t = this.ownership.table();
         return t === null || t.owner(partitionOf(key, t.partitionCount)) === this.o.self;
+      },
+      // keyspace notifications: the owner's event reaches every member's subscribers (fire and forget, like PUBLISH's fan-out)
+      publishToPeers: (channel, message) => {
+        const args = [utf8("PUBLISH"), channel.slice(), message.slice()];
+        for (const m of this.ownership.table()?.members ?? []) {
+          if (m !== this.o.self) void this.peers.request(m, { t: "exec", args, proto: 2, hops: 1 }).catch(() => undefined);
+        }
       },
       view: () => {
         const discovery = this.o.discoveryStatus?.();

@@ -19,6 +19,7 @@ import { LOCAL, refuse, running } from "./routed.ts";
 export const KEYLESS: Record<string, true> = {
   "dm.scan": true,
   publish: true,
+  spublish: true,
   dbsize: true,
   keys: true,
   scan: true,
@@ -52,6 +53,7 @@ export class KeylessRouter {
         return owner === this.c.self ? LOCAL : this.f.forward(session, owner, args, 1);
       }
       case "publish":
+      case "spublish":
         return running(this.fanOut(session, args, table.members, "sum", false));
       case "dbsize":
       case "keys":

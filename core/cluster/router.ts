@@ -96,7 +96,8 @@ export class ClusterRouter implements CommandRouter {
     const table = this.c.table();
     if (table === null) return refuse(session, "CLUSTERDOWN The cluster is not ready yet");
     const map = command.name.startsWith("dm.") ? args.str(1) : "default";
-    const write = command.flags.includes("write");
+    // a transaction (__txexec) writes only the keys of its write commands; its reads and watches are routed, not stamped
+    const write = command.writeKeyArgs ? command.writeKeyArgs(args).length > 0 : command.flags.includes("write");
     const keys: Uint8Array[] = [];
     let p = -1;
     for (const i of keyIndices(command, args)) {
@@ -202,9 +203,11 @@ export class ClusterRouter implements CommandRouter {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
       // not on this node's alone (it may have taken the partition over without the last write)
       const stable = args.copy(); // runs after an await: the read buffer may be reused by then
-      return running(this.reader.read(session, command, stable, map, keys, holders, r, () => this.writer.write(session, command, stable, { map, keys, holders, w })));
+      const written = command.writeKeyArgs ? command.writeKeyArgs(stable).map((i) => stable.bytes(i).slice()) : keys;
+      return running(this.reader.read(session, command, stable, map, keys, holders, r, () => this.writer.write(session, command, stable, { map, keys: written, holders, w })));
     }
-    return this.writer.write(session, command, args, { map, keys, holders, w });
+    const written = command.writeKeyArgs ? command.writeKeyArgs(args).map((i) => args.bytes(i).slice()) : keys;
+    return this.writer.write(session, command, args, { map, keys: written, holders, w });
   }
 
   /**

@@ -35,6 +35,11 @@ export interface Command {
    * (SINTERCARD numkeys key…); absent: firstKey..lastKey by step.
    */
   keyArgs?(args: Args): number[];
+  /**
+   * The key arguments it writes, when not all of them (a transaction writes
+   * only its write commands' keys): the cluster replicates these alone.
+   */
+  writeKeyArgs?(args: Args): number[];
   /** Writes the reply to ctx.reply; may return a promise (blocking commands). */
   run(ctx: CommandContext): void | Promise<void>;
 }

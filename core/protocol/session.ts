@@ -3,8 +3,9 @@ import type { AclUser } from "./acl.ts";
 import { Args } from "./args.ts";
 import { arityError, type Command } from "./command.ts";
 import type { CommandHost, Routed } from "./host.ts";
+import { internalCall } from "./internal-call.ts";
 import { Reply } from "./reply.ts";
-import { MAX_QUEUED, type Queued, Transaction } from "./transaction.ts";
+import { MAX_QUEUED, type Queued, Transaction, txArgv } from "./transaction.ts";
 
 /** Commands that run at once inside MULTI instead of being queued (Redis' list). */
 const RUN_IN_MULTI = new Set(["multi", "exec", "discard", "watch", "quit", "reset"]);
@@ -549,13 +550,24 @@ export class ClientSession {
     if (!tx.inMulti) throw new ShoalError("ERR", "EXEC without MULTI");
     const queue = tx.queue!;
     const aborted = tx.aborted;
-    const touched = !aborted && tx.touched();
+    const clustered = this.node.router !== null;
+    const watched = clustered ? tx.watched() : [];
+    const touched = !aborted && !clustered && tx.touched();
     tx.end();
     if (aborted) throw new ShoalError("EXECABORT", "Transaction discarded because of previous errors.");
     if (touched) return this.reply.nilArray();
     if (this.node.memoryLimits.maxmemory > 0 && queue.some((q) => q.command.flags.includes("denyoom")) && this.node.overMemory())
       throw new ShoalError("EXECABORT", "Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.");
+    if (clustered) {
+      // the owner of the keys' slot checks the watches and runs it all, then replicates its writes as one batch
+      return internalCall(this.node, this.aclUser, this.user, txArgv(queue, watched), this.reply.proto).then((b) => this.reply.raw(b));
+    }
     this.reply.arr(queue.length);
+    return this.runQueued(queue, 0);
+  }
+
+  /** Runs commands of a transaction in order, each reply an element of the array the caller opened (__txexec). */
+  runQueuedCommands(queue: readonly Queued[]): void | Promise<void> {
     return this.runQueued(queue, 0);
   }
 

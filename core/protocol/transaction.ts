@@ -10,7 +10,7 @@
  */
 import type { MapStore } from "../store/map-store.ts";
 import type { Args } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, keyIndices } from "./command.ts";
 
 /** A command queued between MULTI and EXEC (its arguments copied out of the read buffer). */
 export interface Queued {
@@ -66,6 +66,17 @@ export class Transaction {
     this.watches.set(id, { map, key: key.slice(), version: versionOf(map, key) });
   }
 
+  /** WATCHes a key of `map` at a version read elsewhere (its owner in a cluster); -1 = missing. */
+  watchAt(map: MapStore, key: Uint8Array, version: number): void {
+    const id = `${map.name}\0${latin1(key)}`;
+    if (!this.watches.has(id)) this.watches.set(id, { map, key: key.slice(), version });
+  }
+
+  /** The watched keys of the default map with their versions (EXEC sends them to the owner in a cluster). */
+  watched(): { key: Uint8Array; version: number }[] {
+    return [...this.watches.values()].filter((w) => w.map.name === "default").map((w) => ({ key: w.key, version: w.version }));
+  }
+
   /** Forgets every watched key (UNWATCH). */
   unwatch(): void {
     this.watches.clear();
@@ -88,3 +99,20 @@ function versionOf(map: MapStore, key: Uint8Array): number {
   const idx = map.lookup(key, 0, key.length, false);
   return idx < 0 ? -1 : map.table.version[idx]!;
 }
+
+const enc = new TextEncoder();
+const num = (n: number): Uint8Array => enc.encode(String(n));
+
+/** The __txexec argument list for a queued transaction and its watches. */
+export function txArgv(queue: readonly Queued[], watches: readonly { key: Uint8Array; version: number }[]): Uint8Array[] {
+  const out: Uint8Array[] = [enc.encode("__txexec"), num(watches.length)];
+  for (const w of watches) out.push(w.key, enc.encode(String(w.version)));
+  out.push(num(queue.length));
+  for (const { command, args } of queue) {
+    const keys = keyIndices(command, args);
+    out.push(num(args.n), num(command.flags.includes("write") ? 1 : 0), num(keys.length), ...keys.map(num));
+    for (let i = 0; i < args.n; i++) out.push(args.bytes(i).slice());
+  }
+  return out;
+}
+

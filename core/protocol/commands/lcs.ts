@@ -26,8 +26,10 @@ function lcs(ctx: CommandContext): void {
   }
   if (getLen && getIdx) throw new ShoalError("ERR", "If you want both the length and indexes, please just use IDX.");
   const db = ctx.node.db;
-  const ia = db.lookupString(args.buf, args.off[1]!, args.len[1]!);
-  const ib = db.lookupString(args.buf, args.off[2]!, args.len[2]!);
+  const ia = db.lookup(args.buf, args.off[1]!, args.len[1]!);
+  const ib = db.lookup(args.buf, args.off[2]!, args.len[2]!);
+  if ((ia >= 0 && !db.table.isString(ia)) || (ib >= 0 && !db.table.isString(ib)))
+    throw new ShoalError("ERR", "The specified keys must contain string values");
   const a = ia < 0 ? EMPTY : db.table.value(ia);
   const b = ib < 0 ? EMPTY : db.table.value(ib);
   const alen = a.length;

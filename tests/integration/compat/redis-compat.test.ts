@@ -14,12 +14,13 @@ import { describeIf, missingProgram } from "../../helpers/prerequisites.ts";
 import { type ServerProcess, startRedis, startShoal } from "../../helpers/processes.ts";
 import { collectionGroups } from "./compat-cases-collections.ts";
 import { keyGroups } from "./compat-cases-keys.ts";
+import { keyspaceGroups } from "./compat-cases-keyspace.ts";
 import { authGroups, serverGroups } from "./compat-cases-server.ts";
 import { stringGroups } from "./compat-cases-strings.ts";
 import { type Group, runGroup } from "./compat-runner.ts";
 
 const REPORT = "/tmp/compat-mismatches.txt";
-const groups: Group[] = [...stringGroups, ...keyGroups, ...serverGroups, ...collectionGroups];
+const groups: Group[] = [...stringGroups, ...keyGroups, ...serverGroups, ...collectionGroups, ...keyspaceGroups];
 const noRedis = missingProgram("redis-server", "redis-server");
 
 describeIf(noRedis)("redis compatibility (reply bytes vs redis-server)", () => {

@@ -9,6 +9,7 @@ import { PartitionTable } from "../../../core/cluster/partition-table.ts";
 import type { PeerRequest } from "../../../core/cluster/peer-protocol.ts";
 import { decodeRequest, decodeResponse, encodePeer } from "../../../core/cluster/peer-protocol.ts";
 import { ClusterRouter } from "../../../core/cluster/router.ts";
+import { parseEventFlags } from "../../../core/keyspace-events.ts";
 import { ShoalNode } from "../../../core/node.ts";
 import { ClientSession } from "../../../core/protocol/session.ts";
 import { MemoryNetwork } from "../../../transports/memory.ts";
@@ -74,6 +75,32 @@ function pipelined(node: ShoalNode, cmds: string[][]): Promise<{ text: string; w
     }
     s.onData(enc.encode(wire));
   });
+}
+
+/** One connection to `node` sending `cmds` one at a time, each after the previous reply; resolves with the replies. */
+async function conversation(node: ShoalNode, cmds: string[][]): Promise<string[]> {
+  let pending: ((b: string) => void) | null = null;
+  const s = new ClientSession(node, {
+    write: (b) => pending?.(dec.decode(b)),
+    close() {},
+    remote: "test",
+  });
+  const out: string[] = [];
+  for (const argv of cmds) {
+    const reply = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${argv.join(" ")}`)), 5000);
+      pending = (b) => {
+        clearTimeout(timer);
+        resolve(b);
+      };
+    });
+    let wire = `*${argv.length}\r\n`;
+    for (const a of argv) wire += `$${enc.encode(a).length}\r\n${a}\r\n`;
+    s.onData(enc.encode(wire));
+    out.push(await reply);
+  }
+  s.onClose();
+  return out;
 }
 
 interface TestCluster {
@@ -363,11 +390,103 @@ describe("cluster router on the memory transport", () => {
     await t.clusters[2]!.stop(); // the owner goes; a replica takes over with the same hash and set
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && t.clusters[0]!.partitions!.members.length !== 2) await Bun.sleep(10);
-    expect(await call(t.nodes[0]!, "HGETALL", h)).toBe("*4\r\n$1\r\na\r\n$2\r\n11\r\n$1\r\nb\r\n$1\r\n2\r\n");
-    expect(await call(t.nodes[1]!, "SCARD", s)).toBe(":299\r\n");
+    // right after the failover a command may meet a retryable error (the new owner catching up): retry as a client would
+    const settled = async (node: ShoalNode, ...argv: string[]): Promise<string> => {
+      let r = await call(node, ...argv);
+      for (let i = 0; i < 50 && /^-(TRYAGAIN|CLUSTERDOWN)/.test(r); i++) {
+        await Bun.sleep(50);
+        r = await call(node, ...argv);
+      }
+      return r;
+    };
+    expect(await settled(t.nodes[0]!, "HGETALL", h)).toBe("*4\r\n$1\r\na\r\n$2\r\n11\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    expect(await settled(t.nodes[1]!, "SCARD", s)).toBe(":299\r\n");
     expect(await call(t.nodes[1]!, "SISMEMBER", s, "m0")).toBe(":0\r\n");
     expect(await call(t.nodes[0]!, "DM.HSET", "users", h, "name", "ada")).toBe(":1\r\n");
     expect(await call(t.nodes[1]!, "DM.HGET", "users", h, "name")).toBe("$3\r\nada\r\n");
+  });
+
+  test("MULTI/EXEC runs on the owner of its slot through any node, replicates its writes together, honours WATCH; two slots get CROSSSLOT", async () => {
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2 });
+    const k = keyOwnedBy(t, 2, 1, "tx");
+    const a = `{${k}}a`;
+    const b = `{${k}}b`;
+    // through a node that is neither owner nor replica: the whole transaction runs on node 2
+    const r = await conversation(t.nodes[0]!, [["MULTI"], ["SET", a, "1"], ["INCR", b], ["GET", a], ["HSET", `{${k}}h`, "f", "v"], ["EXEC"]]);
+    expect(r).toEqual(["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*4\r\n+OK\r\n:1\r\n$1\r\n1\r\n:1\r\n"]);
+    for (const n of [t.nodes[2]!, t.nodes[1]!]) {
+      expect(dec.decode(n.db.get(a)!)).toBe("1");
+      expect(dec.decode(n.db.get(b)!)).toBe("1");
+    }
+    expect(t.nodes[0]!.db.get(a)).toBeNull();
+    // WATCH reads the version on the owner; a write through another node in between aborts the EXEC (nil), none of it runs
+    const watched = await conversation(t.nodes[0]!, [["WATCH", a], ["GET", a]]);
+    expect(watched[0]).toBe("+OK\r\n");
+    const s1 = conversation(t.nodes[1]!, [["WATCH", a]]);
+    expect(await s1).toEqual(["+OK\r\n"]);
+    const aborted = await (async () => {
+      let pending: ((b: string) => void) | null = null;
+      const s = new ClientSession(t.nodes[0]!, { write: (bytes) => pending?.(dec.decode(bytes)), close() {}, remote: "test" });
+      const send = (argv: string[]) =>
+        new Promise<string>((resolve) => {
+          pending = resolve;
+          let wire = `*${argv.length}\r\n`;
+          for (const x of argv) wire += `$${enc.encode(x).length}\r\n${x}\r\n`;
+          s.onData(enc.encode(wire));
+        });
+      await send(["WATCH", a]);
+      expect(await call(t.nodes[1]!, "SET", a, "changed")).toBe("+OK\r\n");
+      await send(["MULTI"]);
+      await send(["SET", b, "should-not-happen"]);
+      const out = await send(["EXEC"]);
+      s.onClose();
+      return out;
+    })();
+    expect(aborted).toBe("*-1\r\n");
+    expect(dec.decode(t.nodes[2]!.db.get(b)!)).toBe("1");
+    // unchanged watch: it runs
+    const ok = await conversation(t.nodes[1]!, [["WATCH", a, b], ["MULTI"], ["DEL", b], ["EXEC"]]);
+    expect(ok.at(-1)).toBe("*1\r\n:1\r\n");
+    expect(t.nodes[1]!.db.get(b)).toBeNull();
+    // keys of two slots in one transaction
+    let other = "x0";
+    for (let i = 0; partitionOf(utf8(other), 31) === partitionOf(utf8(a), 31); i++) other = `x${i}`;
+    const cross = await conversation(t.nodes[0]!, [["MULTI"], ["SET", a, "1"], ["SET", other, "2"], ["EXEC"]]);
+    expect(cross.at(-1)).toStartWith("-CROSSSLOT");
+    // a replica cut off with W=2: the whole transaction is refused and rolled back on the owner
+    t.net.setFilter((from, to) => from !== t.names[1] && to !== t.names[1]);
+    const failed = await conversation(t.nodes[2]!, [["MULTI"], ["SET", a, "x"], ["SET", b, "y"], ["EXEC"]]);
+    t.net.setFilter(undefined);
+    expect(failed.at(-1)).toStartWith("-WRITEQUORUM");
+    expect(dec.decode(t.nodes[2]!.db.get(a)!)).toBe("changed");
+    expect(t.nodes[2]!.db.get(b)).toBeNull();
+  });
+
+  test("keyspace notifications are cluster-wide: the owner's event reaches subscribers on every node, once; expiry only from the owner", async () => {
+    const t = await startCluster(3, { replicaCount: 3, writeQuorum: 2 });
+    for (const n of t.nodes) n.events.flags = parseEventFlags("KEA")!;
+    const got: string[] = [];
+    const sub = new ClientSession(t.nodes[0]!, { write: (b) => got.push(dec.decode(b)), close() {}, remote: "test" });
+    sub.onData(enc.encode("*2\r\n$10\r\nPSUBSCRIBE\r\n$15\r\n__keyevent@0__*\r\n"));
+    const key = keyOwnedBy(t, 2, 1, "ev");
+    expect(await call(t.nodes[1]!, "HSET", key, "f", "v")).toBe(":1\r\n");
+    expect(await call(t.nodes[1]!, "PEXPIRE", key, "150")).toBe(":1\r\n");
+    const deadline = Date.now() + 3000;
+    const events = () => got.join("").split("pmessage").length - 1;
+    while (Date.now() < deadline && events() < 3) await Bun.sleep(20);
+    await Bun.sleep(300); // every copy has expired by now: a replica's expiry must not add events
+    const text = got.join("");
+    for (const ev of ["hset", "expire", "expired"]) expect(text).toContain(`__keyevent@0__:${ev}`);
+    expect(text.split("__keyevent@0__:expired").length - 1).toBe(1);
+    expect(text.split("__keyevent@0__:hset").length - 1).toBe(1);
+    // SPUBLISH reaches sharded subscribers on other nodes too
+    const shard: string[] = [];
+    const ss = new ClientSession(t.nodes[2]!, { write: (b) => shard.push(dec.decode(b)), close() {}, remote: "test" });
+    ss.onData(enc.encode("*2\r\n$10\r\nSSUBSCRIBE\r\n$2\r\nch\r\n"));
+    expect(await call(t.nodes[0]!, "SPUBLISH", "ch", "hello")).toBe(":1\r\n");
+    expect(shard.join("")).toContain("smessage");
+    sub.onClose();
+    ss.onClose();
   });
 
   test("multi-key commands across partitions get CROSSSLOT; same-partition ones run", async () => {
