@@ -51,6 +51,19 @@ const ROUNDS = Number(values.rounds);
 const RF = 2;
 const ENTRY_BYTES = 16 + 100 + 16; // key, value, version and expiry: what a pushed or pulled entry carries
 
+/** loadCluster, again on a failed batch (an overloaded machine can time a replica out: SETs are idempotent). */
+async function write(targets: ShoalMember[], total: number, opts: Parameters<typeof loadCluster>[2] = {}): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadCluster(targets, total, opts);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      console.log(`write attempt ${attempt} failed (${(e as Error).message.split("\n")[0]}); again`);
+      await Bun.sleep(2000);
+    }
+  }
+}
+
 interface View {
   migration: {
     rebalanced: number;
@@ -123,24 +136,24 @@ async function round(i: number): Promise<{ warm: Case; fresh: Case }> {
   for (let n = 0; n < 3; n++) members.push(await startMember(ports[n]!, peers, flagsOf(n), dir));
   await until(() => members.every((m) => tableMembers(m) === 3), 30_000, "3 members");
   for (const m of members) await until(() => isReady(m), 30_000, "ready");
-  const loadMs = await loadCluster(members, KEYS);
+  const loadMs = await write(members, KEYS);
   console.log(`round ${i}: loaded ${KEYS} keys in ${(loadMs / 1000).toFixed(1)} s`);
   const [a, b, c] = members as [ShoalMember, ShoalMember, ShoalMember];
   // changes after member 3's snapshot but before the kill, then while it is down
   let t = performance.now();
   redisCli(c.port, ["SAVE"], 120_000);
   console.log(`round ${i}: member 3 saved its snapshot in ${Math.round(performance.now() - t)} ms`);
-  await loadCluster(members, CHANGES, { value: "before-kill" });
+  await write(members, CHANGES, { value: "before-kill" });
   await kill(c, [a, b]);
-  await loadCluster([a, b], CHANGES, { from: CHANGES, value: "while-down" });
-  await loadCluster([a, b], CHANGES, { from: KEYS, value: "new-while-down" });
+  await write([a, b], CHANGES, { from: CHANGES, value: "while-down" });
+  await write([a, b], CHANGES, { from: KEYS, value: "new-while-down" });
   const total = KEYS + CHANGES;
   t = performance.now();
   const warm = await restart(ports[2]!, peers, flagsOf(2), dir, [a, b], total);
   console.log(`round ${i}: warm restart ready after ${(warm.c.readyMs / 1000).toFixed(2)} s; ${warm.c.detail}; survivors pushed ${warm.c.pushed}; wrong ${warm.c.wrong}`);
   // the same with an empty data directory: a node joining with nothing
   await kill(warm.m, [a, b]);
-  await loadCluster([a, b], CHANGES, { from: CHANGES, value: "while-down" });
+  await write([a, b], CHANGES, { from: CHANGES, value: "while-down" });
   rmSync(join(dir, "n2"), { recursive: true, force: true });
   const fresh = await restart(ports[2]!, peers, flagsOf(2), dir, [a, b], total);
   console.log(`round ${i}: fresh join ready after ${(fresh.c.readyMs / 1000).toFixed(2)} s; ${fresh.c.detail}; survivors pushed ${fresh.c.pushed}; wrong ${fresh.c.wrong}`);

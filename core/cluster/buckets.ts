@@ -16,9 +16,59 @@
  * to travel. With N keys per partition about log16(N) levels.
  */
 import type { ShoalNode } from "../node.ts";
-import { fingerprint, scan } from "./digest.ts";
+import { hashBytes } from "../store/hash.ts";
+import { fingerprint, PartitionDigests, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
+import { partitionOf, utf8 } from "./hash.ts";
 import type { EntryState } from "./peer-protocol.ts";
+
+/** Resolves on a later event-loop turn (scans of a big node pause there, so SWIM and clients are answered). */
+export type Pause = () => Promise<void>;
+
+/** Entries a scan visits between pauses. */
+const SLICE = 16_384;
+
+type Visit = (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void;
+
+/**
+ * Calls `visit` for every entry and tombstone of `node` in a wanted
+ * partition, pausing every {@link SLICE} entries. Entry indices are stable,
+ * so the walk resumes where it was (entries changed meanwhile are seen as
+ * they are then).
+ */
+async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted: Uint8Array, visit: Visit, pause: Pause): Promise<void> {
+  let seen = 0;
+  for (const name of node.mapNames()) {
+    const b = utf8(name);
+    const mapHash = hashBytes(b, 0, b.length);
+    for (let i = 0; ; i++) {
+      if (++seen % SLICE === 0) await pause();
+      const m = node.findMap(name);
+      if (!m || i >= m.table.hiWater) break;
+      const t = m.table;
+      if (!t.isLive(i)) continue;
+      const p = partitionOf(t.keyView(i), partitionCount);
+      if (wanted[p] !== 1) continue;
+      visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
+    }
+  }
+  for (const e of [...sync.tombstones()]) {
+    if (++seen % SLICE === 0) await pause();
+    const p = partitionOf(e.key, partitionCount);
+    if (wanted[p] !== 1) continue;
+    const b = utf8(e.map);
+    visit(e.map, hashBytes(b, 0, b.length), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
+  }
+}
+
+/** digest.ts's partition digests, computed by a scan that pauses (digest.ts's blocks for a whole big node). */
+export async function digestPartitionsPaced(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[], pause: Pause): Promise<PartitionDigests> {
+  const d = new PartitionDigests(partitions);
+  const wanted = new Uint8Array(partitionCount);
+  for (const p of partitions) if (p >= 0 && p < partitionCount) wanted[p] = 1;
+  await scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => d.add(p, rangeOfHash(keyHash), fingerprint(mapHash, keyHash, version)), pause);
+  return d;
+}
 
 /** A partition's key-hash bucket: keys whose store hash starts with the 4·(depth+1)-bit `prefix`. */
 export interface Bucket {
@@ -70,10 +120,10 @@ function indexOf(partitionCount: number, buckets: readonly Bucket[]): { wanted: 
  * Digests of the 16 children of each bucket, from one scan of the node's
  * tables and tombstones: `buckets.length × 16 × 3` words (count, XOR, sum).
  */
-export function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[]): Uint32Array {
+export async function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<Uint32Array> {
   const words = new Uint32Array(buckets.length * 16 * WORDS);
   const { wanted, depths, at } = indexOf(partitionCount, buckets);
-  scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => {
+  await scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => {
     for (const d of depths) {
       if (d >= MAX_DEPTH) continue;
       const i = at.get(keyOf(p, d, prefixAt(keyHash, d)));
@@ -84,18 +134,18 @@ export function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: n
       words[o + 1] = words[o + 1]! ^ fp;
       words[o + 2] = words[o + 2]! + fp;
     }
-  });
+  }, pause);
   return words;
 }
 
 /** The full states (values with expiry, tombstones as deletions) of this node's entries in `buckets`. */
-export function entriesInBuckets(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[]): EntryState[] {
+export async function entriesInBuckets(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<EntryState[]> {
   const { wanted, depths, at } = indexOf(partitionCount, buckets);
   const out: EntryState[] = [];
-  scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
+  await scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
     if (!depths.some((d) => at.has(keyOf(p, d, prefixAt(keyHash, d))))) return;
     out.push(tombKey !== null ? { map, key: tombKey, value: null, expireAt: 0, version } : sync.read(map, idx));
-  });
+  }, pause);
   return out;
 }
 
@@ -120,7 +170,7 @@ export function bucketSet(buckets: readonly Bucket[]): BucketSet {
  * Walks down from `start` (buckets known to differ) to the leaves that
  * differ between this node and another: `theirs(buckets)` asks the other
  * side for the children's digests of `buckets` (null when it did not
- * answer). A child stops being refined once neither side holds more than
+ * answer); this node's own scans pause with `pause`. A child stops being refined once neither side holds more than
  * `leafKeys` keys in it. Returns the differing leaves, or null when the
  * other side stopped answering.
  */
@@ -130,6 +180,7 @@ export async function differingLeaves(
   partitionCount: number,
   start: readonly Bucket[],
   theirs: (buckets: Bucket[]) => Promise<Uint32Array | null>,
+  pause: Pause,
   leafKeys = 8,
 ): Promise<Bucket[] | null> {
   const leaves: Bucket[] = [];
@@ -139,7 +190,7 @@ export async function differingLeaves(
   while (level.length > 0) {
     const remote = await theirs(level);
     if (remote === null || remote.length !== level.length * 16 * WORDS) return null;
-    const local = childDigests(node, sync, partitionCount, level);
+    const local = await childDigests(node, sync, partitionCount, level, pause);
     const next: Bucket[] = [];
     level.forEach((b, i) => {
       for (let c = 0; c < 16; c++) {

@@ -166,6 +166,7 @@ export class ClusterNode {
     this.peers = new PeerClient({ self: o.self, data: this.data, clock: o.clock, membership: this.membership, timeoutMs: o.peerTimeoutMs });
     const request = (peer: string, msg: PeerRequest): Promise<PeerResponse> => this.peers.request(peer, msg);
     const table = (): PartitionTable | null => this.ownership.table();
+    const turn = (): Promise<void> => this.pause(0);
     const common = { self: o.self, node: o.node, sync: this.sync, clock: o.clock, log: this.log, table, request, stopped: () => this.stopped };
     this.rebalancer = new Rebalancer({ ...common, batchSize: o.batchSize });
     this.catchUp = new CatchUp({
@@ -235,8 +236,8 @@ export class ClusterNode {
       clientAddress: o.clientAddress,
       serving: () => !(this.syncing && this.warmCatchUp),
       buckets: {
-        digests: (flat) => ({ t: "bucketDigests", words: childDigests(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount)) }),
-        entries: (flat) => ({ t: "entries", entries: entriesInBuckets(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount)), next: null }),
+        digests: async (flat) => ({ t: "bucketDigests", words: await childDigests(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount), turn) }),
+        entries: async (flat) => ({ t: "entries", entries: await entriesInBuckets(o.node, this.sync, o.partitionCount, bucketsOf(flat, o.partitionCount), turn), next: null }),
       },
       page: (partitions, after) => partitionPage(o.node, this.sync, o.partitionCount, partitions, after, o.clock.now()),
       repair: this.antiEntropy,

@@ -108,7 +108,7 @@ export class PartitionDigests {
 }
 
 /** Calls `visit` for every entry and tombstone of `node` in a wanted partition (`wanted[p] === 1`). */
-export function scan(
+function scan(
   node: ShoalNode,
   sync: EntrySync,
   partitionCount: number,

@@ -33,7 +33,7 @@ export interface PeerServerContext {
    */
   serving?(): boolean;
   /** Finer digests and the entries of key-hash buckets (buckets.ts), flat buckets in. */
-  buckets?: { digests(flat: number[]): PeerResponse; entries(flat: number[]): PeerResponse };
+  buckets?: { digests(flat: number[]): Promise<PeerResponse>; entries(flat: number[]): Promise<PeerResponse> };
   /** One page of this node's entries in `partitions` after `after`. */
   page(partitions: number[], after: PullCursor | null): PeerResponse;
   /** Anti-entropy's questions (digests, ranges, forgetting confirmed tombstones). */
@@ -94,7 +94,7 @@ export class PeerServer {
     }
     if (req.t === "buckets" || req.t === "bucketEntries") {
       if (!c.buckets) return encodePeer({ t: "error", message: "bucket digests not served here" });
-      return encodePeer(req.t === "buckets" ? c.buckets.digests(req.buckets) : c.buckets.entries(req.buckets));
+      return encodePeer(await (req.t === "buckets" ? c.buckets.digests(req.buckets) : c.buckets.entries(req.buckets)));
     }
     if (req.t === "digest") {
       const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, false) : null;

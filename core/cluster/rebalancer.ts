@@ -10,8 +10,8 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
-import { type Bucket, type BucketSet, bucketSet, differingLeaves, flatBuckets, inBuckets } from "./buckets.ts";
-import { DIGEST_RANGES, digestPartitions, PartitionDigests } from "./digest.ts";
+import { type Bucket, type BucketSet, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
+import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -89,7 +89,8 @@ export class Rebalancer {
     if (byTarget.size === 0) return out;
     const pc = targetsOf.length;
     const all = [...new Set([...byTarget.values()].flat())];
-    const local = digestPartitions(this.c.node, this.c.sync, pc, all);
+    const turn = (): Promise<void> => new Promise((resolve) => this.c.clock.setTimer(0, resolve));
+    const local = await digestPartitionsPaced(this.c.node, this.c.sync, pc, all, turn);
     await Promise.all(
       [...byTarget].map(async ([h, partitions]) => {
         out.set(h, null);
@@ -109,14 +110,21 @@ export class Rebalancer {
             (theirs.covers(p) && theirs.count(p, r) > 0 ? refine : whole).push({ partition: p, depth: 0, prefix: r });
           }
         }
-        const leaves = await differingLeaves(this.c.node, this.c.sync, pc, refine, async (buckets) => {
+        const leaves = await differingLeaves(
+          this.c.node,
+          this.c.sync,
+          pc,
+          refine,
+          async (buckets) => {
           try {
             const r = await this.c.request(h, { t: "buckets", buckets: flatBuckets(buckets) });
             return r.t === "bucketDigests" ? r.words : null;
           } catch {
             return null;
           }
-        });
+          },
+          turn,
+        );
         if (leaves !== null) out.set(h, bucketSet([...whole, ...leaves]));
       }),
     );

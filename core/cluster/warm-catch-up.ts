@@ -47,8 +47,8 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
-import { type Bucket, bucketSet, differingLeaves, flatBuckets, inBuckets } from "./buckets.ts";
-import { DIGEST_RANGES, digestPartitions, PartitionDigests } from "./digest.ts";
+import { type Bucket, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
+import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -119,6 +119,7 @@ export class WarmCatchUp {
   readonly stats: WarmCatchUpStats = { sources: 0, partitions: 0, rangesCompared: 0, rangesDiffering: 0, buckets: 0, received: 0, fetched: 0, dropped: 0, bytes: 0, ms: 0 };
   private readonly listings = new Map<string, Listing>();
   private readonly atStart = new Map<string, StartOfMap>();
+  private readonly turn = (): Promise<void> => this.c.pause(0);
 
   /** Takes note of what the node holds now (its snapshot): construct before anything changes it. */
   constructor(private readonly c: WarmCatchUpContext) {
@@ -156,7 +157,7 @@ export class WarmCatchUp {
       const answers = await Promise.all(todo.map(([peer, ps]) => this.digestsOf(peer, ps)));
       const asked = [...new Set(answers.flatMap((a) => (a ? a.partitions : [])))];
       // this node's digests after the members' (a write that reached this node meanwhile only makes a range differ)
-      const local = digestPartitions(c.node, c.sync, c.partitionCount, asked);
+      const local = await digestPartitionsPaced(c.node, c.sync, c.partitionCount, asked, this.turn);
       await Promise.all(
         answers.map(async (a, i) => {
           const peer = todo[i]![0];
@@ -180,7 +181,7 @@ export class WarmCatchUp {
       const others = t.members.filter((m) => m !== c.self);
       this.stats.sources = others.length;
       if (!others.every((m) => mine.every((p) => done.get(m)?.has(p)))) complete = false;
-      if (complete) this.dropForgotten(others, new Set(mine));
+      if (complete) await this.dropForgotten(others, new Set(mine));
     }
     this.stats.ms = c.clock.monotonic() - started;
     c.log.info("warm catch-up done", { ...this.stats, ms: Math.round(this.stats.ms), complete });
@@ -231,7 +232,12 @@ export class WarmCatchUp {
         else start.push({ partition: p, depth: 0, prefix: r });
       }
     }
-    const leaves = await differingLeaves(c.node, c.sync, c.partitionCount, start, async (buckets) => {
+    const leaves = await differingLeaves(
+      c.node,
+      c.sync,
+      c.partitionCount,
+      start,
+      async (buckets) => {
       const words: Uint32Array[] = [];
       for (let i = 0; i < buckets.length; i += BUCKET_BATCH) {
         let res: PeerResponse;
@@ -251,7 +257,9 @@ export class WarmCatchUp {
         o += w.length;
       }
       return all;
-    });
+      },
+      this.turn,
+    );
     if (leaves === null) return false;
     this.stats.buckets += leaves.length;
     const node = c.node;
@@ -303,7 +311,7 @@ export class WarmCatchUp {
    * bucket equal to this node's at any level means the member has the key)
    * without the key.
    */
-  private dropForgotten(members: readonly string[], held: Set<number>): void {
+  private async dropForgotten(members: readonly string[], held: Set<number>): Promise<void> {
     const sets = members.map((m) => this.listings.get(m));
     if (sets.some((l) => l === undefined || l.buckets.length === 0)) return;
     const listed = sets.map((l) => ({ set: bucketSet(l!.buckets), keys: l!.keys }));
@@ -315,6 +323,7 @@ export class WarmCatchUp {
       const t = m.table;
       const n = Math.min(start.version.length, t.hiWater);
       for (let i = 0; i < n; i++) {
+        if (i % 16_384 === 16_383) await this.turn();
         if (!t.isLive(i) || t.version[i] !== start.version[i] || t.hash[i] !== start.hash[i]) continue;
         const key = t.keyView(i);
         const p = partitionOf(key, pc);

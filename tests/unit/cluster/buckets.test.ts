@@ -16,6 +16,7 @@ function nodeWith(entries: [string, number][]) {
   return { node, sync };
 }
 
+const turn = (): Promise<void> => Promise.resolve();
 const ranges = (): Bucket[] => Array.from({ length: P * 16 }, (_, i) => ({ partition: Math.floor(i / 16), depth: 0, prefix: i % 16 }));
 
 describe("key-hash buckets", () => {
@@ -29,7 +30,7 @@ describe("key-hash buckets", () => {
           const entries = base.map(([k, v]) => [`k${k}`, v] as [string, number]);
           const a = nodeWith(entries);
           const b = nodeWith([...entries, ...changes.map(([k, v]) => [`k${k}`, v + 10] as [string, number])]);
-          const leaves = await differingLeaves(a.node, a.sync, P, ranges(), async (bs) => childDigests(b.node, b.sync, P, bs), leafKeys);
+          const leaves = await differingLeaves(a.node, a.sync, P, ranges(), async (bs) => childDigests(b.node, b.sync, P, bs, turn), turn, leafKeys);
           expect(leaves).not.toBeNull();
           const set = bucketSet(leaves!);
           // every changed key lies in a differing leaf, and the leaves' entries are few
@@ -37,10 +38,10 @@ describe("key-hash buckets", () => {
             const key = utf8(`k${k}`);
             expect(inBuckets(set, partitionOf(key, P), b.node.db.table.hash[b.node.db.lookup(key, 0, key.length, false)]!)).toBe(true);
           }
-          const got = entriesInBuckets(b.node, b.sync, P, leaves!);
+          const got = await entriesInBuckets(b.node, b.sync, P, leaves!, turn);
           expect(got.length).toBeLessThanOrEqual(Math.max(1, new Set(changes.map(([k]) => k)).size) * Math.max(leafKeys, 16) + leafKeys);
           // equal nodes: nothing differs
-          const same = await differingLeaves(a.node, a.sync, P, ranges(), async (bs) => childDigests(a.node, a.sync, P, bs), leafKeys);
+          const same = await differingLeaves(a.node, a.sync, P, ranges(), async (bs) => childDigests(a.node, a.sync, P, bs, turn), turn, leafKeys);
           expect(same).toEqual([]);
         },
       ),
@@ -50,6 +51,6 @@ describe("key-hash buckets", () => {
 
   test("a side that stops answering ends the walk with null", async () => {
     const a = nodeWith([["x", 1]]);
-    expect(await differingLeaves(a.node, a.sync, P, ranges(), async () => null)).toBeNull();
+    expect(await differingLeaves(a.node, a.sync, P, ranges(), async () => null, turn)).toBeNull();
   });
 });
