@@ -29,32 +29,56 @@ export interface MemberChange {
 /** Members by name, including the local one. */
 export class MemberTable {
   private readonly members = new Map<string, MemberInfo>();
+  /** Sorted snapshots, rebuilt after a change (the router asks for the live count on every write). */
+  private sorted: MemberInfo[] | null = null;
+  private liveNames: string[] | null = null;
 
   /** The member named `name`, if known. */
   get(name: string): MemberInfo | undefined {
     return this.members.get(name);
   }
 
-  /** All known members, sorted by name. */
+  /** All known members, sorted by name (a fresh array). */
   all(): MemberInfo[] {
-    return [...this.members.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.sortedMembers().slice();
   }
 
-  /** Names of members that are alive or suspect (still owners of data), sorted. */
+  /** Names of members that are alive or suspect (still owners of data), sorted (a fresh array). */
   live(): string[] {
-    return this.all()
-      .filter((m) => m.status === "alive" || m.status === "suspect")
-      .map((m) => m.name);
+    return this.liveSorted().slice();
+  }
+
+  /** How many members are alive or suspect, without building a list. */
+  liveCount(): number {
+    return this.liveSorted().length;
   }
 
   /** Sets a member unconditionally (used for the local member). */
   set(info: MemberInfo): void {
     this.members.set(info.name, info);
+    this.changed();
   }
 
   /** Forgets a member (reaping long-dead entries). */
   remove(name: string): void {
-    this.members.delete(name);
+    if (this.members.delete(name)) this.changed();
+  }
+
+  private changed(): void {
+    this.sorted = null;
+    this.liveNames = null;
+  }
+
+  private sortedMembers(): MemberInfo[] {
+    this.sorted ??= [...this.members.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.sorted;
+  }
+
+  private liveSorted(): string[] {
+    this.liveNames ??= this.sortedMembers()
+      .filter((m) => m.status === "alive" || m.status === "suspect")
+      .map((m) => m.name);
+    return this.liveNames;
   }
 
   /** Applies `u` by the precedence rules; returns the change, or undefined if `u` is stale. */
@@ -63,6 +87,7 @@ export class MemberTable {
     if (!winsOver(u, cur)) return undefined;
     const current: MemberInfo = { name: u.name, status: u.status, incarnation: u.incarnation, since: now };
     this.members.set(u.name, current);
+    this.changed();
     return { previous: cur?.status, current };
   }
 
@@ -71,7 +96,7 @@ export class MemberTable {
    * mean a push-pull has nothing to exchange.
    */
   checksum(): number {
-    const text = this.all()
+    const text = this.sortedMembers()
       .map((m) => `${m.name}\u0000${m.status}\u0000${m.incarnation}`)
       .join("\n");
     return fnv1a64(utf8(text)).lo;

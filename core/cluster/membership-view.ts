@@ -76,6 +76,11 @@ export class MembershipView {
     return this.table.live();
   }
 
+  /** How many members are alive or suspect, this one included (no list built). */
+  liveCount(): number {
+    return this.table.liveCount();
+  }
+
   /** Alive or suspect members other than this one. */
   others(): string[] {
     return this.table.live().filter((n) => n !== this.self);
@@ -103,7 +108,7 @@ export class MembershipView {
 
   /** Up to `max` updates to piggyback on one message. */
   piggyback(max: number): MemberUpdate[] {
-    return this.queue.take(max, retransmitLimit(this.o.timings, this.table.live().length));
+    return this.queue.take(max, retransmitLimit(this.o.timings, this.table.liveCount()));
   }
 
   /** Reports `name` suspect on our own evidence (a failed probe). */
@@ -203,7 +208,7 @@ export class MembershipView {
   }
 
   private startSuspicion(u: MemberUpdate, why: string): void {
-    const n = this.table.live().length;
+    const n = this.table.liveCount();
     const t = this.o.timings;
     const min = suspicionMinTimeout(t, n);
     const k = expectedConfirmations(t, n);

@@ -175,6 +175,11 @@ export class Membership {
     return this.view.live();
   }
 
+  /** How many members are alive or suspect, this one included (asked on every write: no list built). */
+  liveCount(): number {
+    return this.view.liveCount();
+  }
+
   /** The member named `name`, if known. */
   member(name: string): MemberInfo | undefined {
     return this.view.member(name);
