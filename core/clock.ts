@@ -17,6 +17,13 @@ export interface Clock {
   monotonic(): number;
   /** Runs `fn` once after `ms` milliseconds. */
   setTimer(ms: number, fn: () => void): Timer;
+  /**
+   * Runs `fn` once the I/O callbacks of the current event-loop turn have run
+   * (setImmediate), so work queued while reading every ready connection goes
+   * out together. Optional: callers without it fall back to a microtask
+   * (the simulator's clocks leave it out, keeping their schedules as they were).
+   */
+  afterTurn?(fn: () => void): void;
 }
 
 /** A seeded source of randomness. */
@@ -80,6 +87,8 @@ export const systemClock: Clock = {
     (t as { unref?: () => void }).unref?.();
     return { cancel: () => clearTimeout(t) };
   },
+  // Bun and Node run immediates after the turn's socket callbacks (each of which drains its own microtasks first)
+  afterTurn: typeof setImmediate === "function" ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0),
 };
 
 /** A PRNG seeded from crypto.getRandomValues (WebCrypto, on every runtime). */

@@ -208,7 +208,7 @@ export class ClusterNode {
     this.router = new ClusterRouter(o.node, {
       self: o.self,
       table,
-      liveCount: () => this.membership.liveMembers().length,
+      liveCount: () => this.membership.liveCount(),
       memberCountQuorum: o.memberCountQuorum,
       contactShortfall: () => this.ownership.contactShortfall(),
       renewContact: () => this.ownership.renewContact(),
@@ -221,6 +221,7 @@ export class ClusterNode {
       clientAddress: (m) => this.redis.addressOf(m),
       execLocal: (argv, proto, owned, user) => execInternal(o.node, this.router, o.self, argv, proto, 1, owned, user),
       request,
+      afterTurn: o.clock.afterTurn?.bind(o.clock),
       sync: this.sync,
       catchingUp: (p) => this.catchUp.sourcesOf(p),
       forgotten: (map, key) => {
@@ -248,7 +249,7 @@ export class ClusterNode {
       table,
       members: () => this.membership.members(),
       epoch: () => this.ownership.tableEpoch,
-      liveCount: () => this.membership.liveMembers().length,
+      liveCount: () => this.membership.liveCount(),
       memberCountQuorum: o.memberCountQuorum,
       selfAddress: o.clientAddress ?? null,
       hello: async (member) => {

@@ -18,6 +18,7 @@ import type { Clock } from "../clock.ts";
 import type { ShoalNode } from "../node.ts";
 import type { TombstoneRecord } from "../snapshot/writer.ts";
 import type { ClusterBugs } from "./bugs.ts";
+import type { EntryBatch } from "./entry-batch.ts";
 import type { HybridClock } from "./hlc.ts";
 import type { EntryState } from "./peer-protocol.ts";
 import { Tombstones } from "./tombstones.ts";
@@ -84,6 +85,33 @@ export class EntrySync {
     m.setVersion(idx, version);
     this.tombs.delete(map, latin1(key));
     return { map, key, ...m.exportValue(idx), expireAt: m.table.expireAt[idx]!, version };
+  }
+
+  /**
+   * {@link stamp} for replication: the stamped state goes straight into
+   * each of `outs` (copied from the store, no EntryState built). Returns the
+   * new version, or 0 (nothing to replicate) only under the planted
+   * `skip-tombstone` bug.
+   */
+  stampInto(map: string, key: Uint8Array, outs: readonly EntryBatch[]): number {
+    const version = this.hlc.now();
+    const m = this.node.map(map);
+    const idx = m.lookup(key, 0, key.length, false);
+    if (idx < 0) {
+      if (this.skipTombstone) return 0;
+      this.remember(map, key, version);
+      for (const o of outs) o.addDeletion(map, key, version);
+      return version;
+    }
+    m.setVersion(idx, version);
+    if (this.tombs.size > 0) this.tombs.delete(map, latin1(key)); // no key string built while there are no tombstones
+    if (m.table.kind(idx) === 0) {
+      for (const o of outs) o.addStored(map, m, idx, version);
+    } else {
+      const e: EntryState = { map, key, ...m.exportValue(idx), expireAt: m.table.expireAt[idx]!, version };
+      for (const o of outs) o.add(e);
+    }
+    return version;
   }
 
   /** The current state of a live entry index of `map` (for rebalancing); versions are kept. */

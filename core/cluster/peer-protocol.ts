@@ -22,6 +22,8 @@
  *   they are anti-entropy (anti-entropy.ts).
  */
 import { Packr } from "msgpackr";
+import { EntryBatch, MAX_MAPS } from "./entry-batch.ts";
+import { decodeCompactApplied, decodeCompactApply, encodeCompactApplied, encodeCompactApply, isCompact } from "./peer-compact.ts";
 
 /** One key's state: a value, or `null` for a deletion (tombstone). */
 export interface EntryState {
@@ -48,7 +50,15 @@ export type PeerRequest =
    * table names `from` as the owner (and, with `view`, only if the
    * receiver's table has the same members: {@link PartitionTable.viewId}).
    */
-  | { t: "apply"; entries: EntryState[]; from?: string; strict?: boolean; view?: number }
+  | {
+      t: "apply";
+      entries: EntryState[];
+      /** Sending side only: the entry list already in wire form ({@link EntryBatch.finish}); `entries` is then ignored. */
+      packed?: Uint8Array;
+      from?: string;
+      strict?: boolean;
+      view?: number;
+    }
   /**
    * `strict`: served only if the receiver's table names `from` a holder of
    * every partition asked for (`asOwner`: their owner).
@@ -93,17 +103,17 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  * Encodes a request or response. Entry lists (`apply`, `entries`) travel as
  * one binary blob ({@link packEntries}) instead of a msgpack map per entry:
  * a joining node decodes a million of them, and per-entry maps cost more
- * than the apply itself.
+ * than the apply itself. `apply` and `applied`, one pair per replicated
+ * batch, use the compact binary form of peer-compact.ts; the rest msgpack.
  */
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
-  if (msg.t === "apply" || msg.t === "entries" || msg.t === "undo" || msg.t === "forget") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
+  if (msg.t === "apply") return encodeCompactApply(msg, msg.packed ?? packEntries(msg.entries));
+  if (msg.t === "applied") return encodeCompactApplied(msg.taken, msg.suspect === true);
+  if (msg.t === "entries" || msg.t === "undo" || msg.t === "forget") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
   if (msg.t === "digests" || msg.t === "bucketDigests") return packr.pack({ ...msg, words: new Uint8Array(msg.words.buffer, msg.words.byteOffset, msg.words.byteLength) });
   return packr.pack(msg);
 }
 
-const utf8 = new TextEncoder();
-/** Distinct maps one entry list may name (the map index has 14 bits; the kind takes the other 2). */
-const MAX_MAPS = 1 << 14;
 const fromUtf8 = new TextDecoder();
 
 /**
@@ -112,50 +122,14 @@ const fromUtf8 = new TextDecoder();
  * (low 14 bits) and the value's kind (high 2 bits: 0 string, 1 hash, 2
  * set), u32 key length, key, i32 value length (−1 for a deletion), value,
  * f64 expireAt, f64 version (little-endian). Throws RangeError past 16,384
- * distinct maps.
+ * distinct maps. (Replication builds the same bytes as it goes: {@link EntryBatch}.)
  */
 export function packEntries(entries: readonly EntryState[]): Uint8Array {
-  const mapIndex = new Map<string, number>();
-  const names: Uint8Array[] = [];
-  let size = 6;
-  for (const e of entries) {
-    if (!mapIndex.has(e.map)) {
-      mapIndex.set(e.map, names.length);
-      const b = utf8.encode(e.map);
-      names.push(b);
-      size += 2 + b.length;
-    }
-    size += 2 + 4 + e.key.length + 4 + (e.value?.length ?? 0) + 16;
-  }
-  if (names.length > MAX_MAPS) throw new RangeError(`peer protocol: ${names.length} maps in one entry list, at most ${MAX_MAPS}`);
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, entries.length, true);
-  dv.setUint16(4, names.length, true);
-  let o = 6;
-  for (const b of names) {
-    dv.setUint16(o, b.length, true);
-    out.set(b, o + 2);
-    o += 2 + b.length;
-  }
-  for (const e of entries) {
-    dv.setUint16(o, mapIndex.get(e.map)! | ((e.kind ?? 0) << 14), true);
-    dv.setUint32(o + 2, e.key.length, true);
-    out.set(e.key, o + 6);
-    o += 6 + e.key.length;
-    if (e.value === null) {
-      dv.setInt32(o, -1, true);
-      o += 4;
-    } else {
-      dv.setInt32(o, e.value.length, true);
-      out.set(e.value, o + 4);
-      o += 4 + e.value.length;
-    }
-    dv.setFloat64(o, e.expireAt, true);
-    dv.setFloat64(o + 8, e.version, true);
-    o += 16;
-  }
-  return out;
+  let size = 0;
+  for (const e of entries) size += 26 + e.key.length + (e.value?.length ?? 0);
+  const batch = new EntryBatch(Math.max(64, size));
+  for (const e of entries) batch.add(e);
+  return batch.finish();
 }
 
 /** Decodes {@link packEntries}; keys and values are views into `b`. Throws TypeError on malformed input. */
@@ -212,6 +186,10 @@ function decodeEntries(raw: unknown): EntryState[] {
 
 /** Decodes a request; throws TypeError on malformed input. */
 export function decodeRequest(bytes: Uint8Array): PeerRequest {
+  if (isCompact(bytes)) {
+    const { head, entries } = decodeCompactApply(bytes);
+    return { t: "apply", entries: unpackEntries(entries), from: head.from, strict: head.strict === true, view: head.view };
+  }
   const m = packr.unpack(bytes) as PeerRequest;
   if (m?.t === "exec" && Array.isArray(m.args)) {
     const user = typeof m.user === "string" ? m.user : undefined;
@@ -259,6 +237,7 @@ function viewOf(v: unknown): number | undefined {
 
 /** Decodes a response; throws TypeError on malformed input. */
 export function decodeResponse(bytes: Uint8Array): PeerResponse {
+  if (isCompact(bytes)) return decodeCompactApplied(bytes);
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
   if (m?.t === "entries" && m.entries) {

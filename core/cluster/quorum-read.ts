@@ -37,7 +37,7 @@ export class QuorumReader {
     args: Args,
     map: string,
     keys: Uint8Array[],
-    holders: string[],
+    holders: readonly string[],
     r: number,
     andThen?: () => Routed,
   ): Promise<void> {

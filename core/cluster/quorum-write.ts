@@ -13,7 +13,7 @@ import type { ClientSession } from "../protocol/session.ts";
 import { errorBytes } from "./forwarding.ts";
 import type { KeyWaits } from "./key-waits.ts";
 import type { EntryState } from "./peer-protocol.ts";
-import type { ReplicaChannel, Replication } from "./replica-channel.ts";
+import type { ReplicaChannel, Replication, StampedKey } from "./replica-channel.ts";
 import { ANSWERED, running } from "./routed.ts";
 import type { RouterContext } from "./router-context.ts";
 import type { RouterStats } from "./router-stats.ts";
@@ -23,9 +23,13 @@ export interface WritePlan {
   map: string;
   keys: Uint8Array[];
   /** The other holders of the partition (replicas). */
-  holders: string[];
+  holders: readonly string[];
   /** Copies (owner included) that must acknowledge. */
   w: number;
+}
+
+function stampedKeys(stamped: StampedKey[]): Uint8Array[] {
+  return stamped.length === 1 ? [stamped[0]!.key] : stamped.map((e) => e.key);
 }
 
 function sameKey(a: Uint8Array, b: Uint8Array): boolean {
@@ -55,24 +59,21 @@ export class QuorumWriter {
     const startLen = reply.len;
     const deferrable = session.canDefer;
     const { map, keys, holders } = plan;
-    const before = keys.map((k) => this.c.sync.current(map, k));
+    const async = this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate === true;
+    // the state before the write, to roll back to when its quorum fails (asynchronous writes never roll back)
+    const before = async ? [] : keys.map((k) => this.c.sync.current(map, k));
     const r = command.run({ node: this.node, session, reply, args });
     if (r || !deferrable) return running(this.finish(session, r, startLen, plan, before));
     if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return ANSWERED; // an error reply changed nothing
-    const entries = this.stampAll(map, keys);
-    if (entries.length === 0) return ANSWERED;
-    if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
-      this.stats.asyncWrites++;
-      this.hintMisses(this.replicas.replicate(holders, entries, holders.length), entries);
+    if (async) {
+      if (this.replicas.pushAsync(holders, map, keys, this.c.sync) > 0) this.stats.asyncWrites++;
       return ANSWERED;
     }
-    const outcome = this.settle(plan, entries, before).then((failure) => (failure === null ? null : errorBytes(failure)));
-    this.waits.holdUntil(
-      "unsettled",
-      map,
-      entries.map((e) => e.key),
-      outcome,
-    );
+    const pushed = this.replicas.pushSync(holders, map, keys, this.c.sync, plan.w - 1);
+    if (pushed === null) return ANSWERED;
+    const { stamped, repl } = pushed;
+    const outcome = repl.acks.then((acks) => (acks >= plan.w - 1 ? this.stands(plan, stamped, repl) : this.failed(plan, stamped, before, repl, acks).then(errorBytes)));
+    this.waits.holdUntil("unsettled", map, stampedKeys(stamped), outcome);
     session.defer(startLen, outcome);
     return ANSWERED;
   }
@@ -83,20 +84,15 @@ export class QuorumWriter {
     const { map, keys, holders } = plan;
     if (r) await r;
     if (reply.len > startLen && reply.buf[startLen] === 45 /* - */) return; // an error reply changed nothing
-    const entries = this.stampAll(map, keys);
-    if (entries.length === 0) return;
     if (this.c.replicationMode === "async" || this.c.bugs?.ackBeforeReplicate) {
-      this.stats.asyncWrites++;
-      this.hintMisses(this.replicas.replicate(holders, entries, holders.length), entries);
+      if (this.replicas.pushAsync(holders, map, keys, this.c.sync) > 0) this.stats.asyncWrites++;
       return;
     }
-    const settled = this.settle(plan, entries, before);
-    this.waits.holdUntil(
-      "unsettled",
-      map,
-      entries.map((e) => e.key),
-      settled,
-    );
+    const pushed = this.replicas.pushSync(holders, map, keys, this.c.sync, plan.w - 1);
+    if (pushed === null) return;
+    const { stamped, repl } = pushed;
+    const settled = repl.acks.then((acks) => (acks >= plan.w - 1 ? this.stands(plan, stamped, repl) : this.failed(plan, stamped, before, repl, acks)));
+    this.waits.holdUntil("unsettled", map, stampedKeys(stamped), settled);
     const failure = await settled;
     if (failure === null) return;
     reply.len = startLen;
@@ -104,35 +100,36 @@ export class QuorumWriter {
   }
 
   /**
-   * Waits for the write's quorum. Met: null. Failed: the write is rolled back
-   * here and taken back from the replicas that took it (`undo`), then the
-   * `-WRITEQUORUM` line says whether that left no trace anywhere (every
-   * replica refused it or confirmed the undo) or the outcome is unknown (a
-   * replica that did not answer may hold it, and would spread it).
+   * A write whose quorum failed: it is rolled back here and taken back from
+   * the replicas that took it (`undo`), then the `-WRITEQUORUM` line says
+   * whether that left no trace anywhere (every replica refused it or
+   * confirmed the undo) or the outcome is unknown (a replica that did not
+   * answer may hold it, and would spread it).
    */
-  private async settle(plan: WritePlan, entries: EntryState[], before: EntryState[]): Promise<string | null> {
+  private async failed(plan: WritePlan, stamped: StampedKey[], before: EntryState[], repl: Replication, acks: number): Promise<string> {
     const { holders, w } = plan;
-    const need = w - 1;
-    const repl = this.replicas.replicate(holders, entries, need);
-    const acks = await repl.acks;
-    if (acks >= need) {
-      this.hintMisses(repl, entries);
-      return null;
-    }
-    const prev = entries.map((e) => before.find((b) => sameKey(b.key, e.key)) ?? { ...e, value: null, expireAt: 0, version: 0 });
-    this.rollback(prev, entries);
-    const answers = await repl.all;
-    const undone = answers.took.length > 0 && !this.c.bugs?.keepFailedWrites ? await this.replicas.undo(answers.took, prev, entries) : [];
+    const prev = stamped.map((e) => before.find((b) => sameKey(b.key, e.key)) ?? { map: e.map, key: e.key, value: null, expireAt: 0, version: 0 });
+    const versions = stamped.map((e) => e.version);
+    this.rollback(prev, versions);
+    const answers = await repl.all();
+    const undone = answers.took.length > 0 && !this.c.bugs?.keepFailedWrites ? await this.replicas.undo(answers.took, prev, versions) : [];
     const traces = [...answers.unreachable, ...answers.took.filter((h) => !undone.includes(h))];
     return this.quorumFailure(acks, w, holders, traces);
   }
 
-  /** Once every replica answered: keeps the write as a hint for those that could not be reached (the write stands). */
-  private hintMisses(repl: Replication, entries: EntryState[]): void {
-    if (!this.c.hint) return;
-    void repl.all.then((a) => {
-      if (a.unreachable.length > 0) this.c.hint!(a.unreachable, entries);
+  /**
+   * A write whose quorum was met: null (it stands). Replicas its quorum did
+   * not need may still fail; once every one answered, those that could not
+   * be reached get it as a hint (hinted handoff), in its current state (the
+   * stamped version or a newer one). With as many replicas as acks needed,
+   * all of them took it: nothing to wait for.
+   */
+  private stands(plan: WritePlan, stamped: StampedKey[], repl: Replication): null {
+    if (!this.c.hint || plan.holders.length <= plan.w - 1) return null;
+    void repl.all().then((a) => {
+      if (a.unreachable.length > 0) this.c.hint!(a.unreachable, stamped.map((e) => this.c.sync.current(e.map, e.key)));
     });
+    return null;
   }
 
   /**
@@ -141,21 +138,12 @@ export class QuorumWriter {
    * and a write computed on a stale copy — an owner the others had already
    * replaced — would then win over acknowledged ones).
    */
-  private rollback(prev: EntryState[], entries: EntryState[]): void {
-    for (let i = 0; i < entries.length; i++) if (this.c.sync.restore(prev[i]!, entries[i]!.version)) this.stats.rolledBack++;
-  }
-
-  private stampAll(map: string, keys: Uint8Array[]): EntryState[] {
-    const entries: EntryState[] = [];
-    for (const k of keys) {
-      const e = this.c.sync.stamp(map, k);
-      if (e !== null) entries.push(e);
-    }
-    return entries;
+  private rollback(prev: EntryState[], versions: number[]): void {
+    for (let i = 0; i < versions.length; i++) if (this.c.sync.restore(prev[i]!, versions[i]!)) this.stats.rolledBack++;
   }
 
   /** The -WRITEQUORUM line: how many copies took the write, and whether it may still hold somewhere (`traces`). */
-  private quorumFailure(acks: number, w: number, holders: string[], traces: string[]): string {
+  private quorumFailure(acks: number, w: number, holders: readonly string[], traces: string[]): string {
     this.stats.quorumFailures++;
     const head = `WRITEQUORUM ${acks + 1} of ${w} copies acknowledged the write (replicas: ${holders.join(", ") || "none"})`;
     if (traces.length === 0) return `${head}; nothing was applied: undone on every copy`;

@@ -34,6 +34,8 @@ export interface RouterContext extends OwnerAuthority {
   execLocal?(argv: Uint8Array[], proto: number, owned: boolean, user: string): Promise<Uint8Array>;
   /** A member's client address for MOVED/ASK, or null when not known yet (then the command is forwarded). */
   clientAddress?(member: string): { host: string; port: number } | null;
+  /** Runs `fn` after the current event-loop turn (Clock.afterTurn); absent: a microtask. */
+  afterTurn?(fn: () => void): void;
   /** Sends a data-protocol request to `peer`; rejects on transport failure or timeout. */
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   sync: EntrySync;

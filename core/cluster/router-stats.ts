@@ -25,6 +25,8 @@ export interface RouterStats {
   unknownOutcomes: number;
   /** Commands that first fetched their keys because this node had just taken the partition over. */
   catchUps: number;
+  /** Replication batches sent (one `apply` per replica per event-loop turn; `replicated` / this = writes per batch). */
+  replicaBatches: number;
   /** Replica pushes (apply) that failed or timed out. */
   replicaFailures: number;
   /** Writes refused with CLUSTERQUORUM (minority side). */
@@ -50,6 +52,7 @@ export function newRouterStats(): RouterStats {
     tryAgain: 0,
     rolledBack: 0,
     unknownOutcomes: 0,
+    replicaBatches: 0,
     replicaFailures: 0,
     clusterQuorumRefusals: 0,
     moved: 0,

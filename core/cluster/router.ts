@@ -81,7 +81,14 @@ export class ClusterRouter implements CommandRouter {
     const stats = this.stats;
     this.forwarder = new Forwarder({ self: c.self, request: (p, m) => c.request(p, m), execLocal: c.execLocal?.bind(c), stats });
     this.keyless = new KeylessRouter(node, c, this.forwarder);
-    const replicas = new ReplicaChannel({ self: c.self, viewId: () => c.table()?.viewId, request: (p, m) => c.request(p, m), stats });
+    const replicas = new ReplicaChannel({
+      self: c.self,
+      viewId: () => c.table()?.viewId,
+      request: (p, m) => c.request(p, m),
+      stats,
+      afterTurn: c.afterTurn,
+      hint: c.hint ? (r, e) => c.hint!(r, e) : undefined,
+    });
     this.writer = new QuorumWriter(node, c, stats, this.waits, replicas);
     this.reader = new QuorumReader(node, c, stats, this.waits, replicas);
   }
@@ -154,7 +161,7 @@ export class ClusterRouter implements CommandRouter {
         return running(done);
       }
     }
-    const holders = [owner, ...table.replicas(p)].filter((h) => h !== this.c.self);
+    const holders = table.replicas(p); // the other holders: the owner, this node, is not among its replicas
     const sources = this.c.catchingUp?.(p);
     if (sources && sources.length > 0) {
       // a partition this node just took over: bring these keys up to date from the copies it had before running anything on them
@@ -181,7 +188,7 @@ export class ClusterRouter implements CommandRouter {
     args: Args,
     map: string,
     keys: Uint8Array[],
-    holders: string[],
+    holders: readonly string[],
     write: boolean,
     renewed = false,
   ): Routed {

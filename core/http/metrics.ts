@@ -199,6 +199,7 @@ const COUNTER_HELP: Record<string, string> = {
   readQuorumFailures: "Reads answered READQUORUM: too few replicas answered.",
   readRepairs: "Stale copies brought up to date by read-repair.",
   asyncWrites: "Writes acknowledged before replication (async mode).",
+  replicaBatches: "Replication batches sent: one apply per replica per event-loop turn.",
 };
 
 /** HELP texts of the anti-entropy counters. */

@@ -317,6 +317,22 @@ export class EntryTable {
     return this.arena.bufferOf(r).subarray(o, o + this.valLen[idx]!);
   }
 
+  /** Copies the key bytes into `dst` at `at` (no view, no allocation); returns the key length. */
+  copyKeyTo(idx: number, dst: Uint8Array, at: number): number {
+    const r = this.ref[idx]!;
+    const n = this.keyLen[idx]!;
+    copy(dst, at, this.arena.bufferOf(r), this.arena.offsetOf(r), n);
+    return n;
+  }
+
+  /** Copies the value bytes into `dst` at `at` (no view, no allocation); returns the value length. */
+  copyValueTo(idx: number, dst: Uint8Array, at: number): number {
+    const r = this.ref[idx]!;
+    const n = this.valLen[idx]!;
+    copy(dst, at, this.arena.bufferOf(r), this.arena.offsetOf(r) + this.keyLen[idx]! + this.hdrLen[idx]!, n);
+    return n;
+  }
+
   /** A view of the raw key; valid until the next write. */
   keyView(idx: number): Uint8Array {
     const r = this.ref[idx]!;
