@@ -64,11 +64,11 @@ export async function memberPorts(n: number): Promise<MemberPorts[]> {
   return out;
 }
 
-/** Starts one shoal member from the binary (a single node when `peers` is empty); resolves once it answers PING (not necessarily ready). */
-export async function startMember(p: MemberPorts, peers: string[], flags: string[], dir: string): Promise<ShoalMember> {
+/** Starts one shoal member from binary `bin` (a single node when `peers` is empty); resolves once it answers PING (not necessarily ready). */
+export async function startMember(p: MemberPorts, peers: string[], flags: string[], dir: string, bin = shoalBin()): Promise<ShoalMember> {
   const logFile = join(dir, `shoal-${p.port}.log`);
   const cmd = [
-    shoalBin(),
+    bin,
     "serve",
     "--bind",
     "127.0.0.1",
@@ -117,13 +117,13 @@ export function tableMembers(m: ShoalMember): number {
 
 /**
  * Starts an `n`-member shoal cluster (static peers, every member lists all
- * peers) and waits until every member's table has all members and /readyz is 200.
+ * peers) from binary `bin` (default {@link shoalBin}) and waits until every member's table has all members and /readyz is 200.
  */
-export async function startShoalCluster(n: number, flags: string[], dir = tempDir("shoal-bench-")): Promise<ShoalMember[]> {
+export async function startShoalCluster(n: number, flags: string[], dir = tempDir("shoal-bench-"), bin = shoalBin()): Promise<ShoalMember[]> {
   const ports = await memberPorts(n);
   const peers = ports.map((p) => p.peer);
   const members: ShoalMember[] = [];
-  for (const p of ports) members.push(await startMember(p, peers, flags, dir));
+  for (const p of ports) members.push(await startMember(p, peers, flags, dir, bin));
   await until(() => members.every((m) => tableMembers(m) === n), 20_000, `${n} shoal members to see each other`);
   for (const m of members) await until(() => isReady(m), 20_000, `shoal ${m.port} /readyz`);
   return members;
@@ -140,14 +140,22 @@ export function redisCli(port: number, args: string[], timeoutMs = 30_000): stri
 }
 
 /**
- * Starts `n` redis-server masters with `--cluster-enabled yes` (each in its
- * own temp dir, persistence off), creates the cluster with
- * `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes` and waits
- * for `cluster_state:ok` on every node.
+ * Starts `n` redis-server masters (plus `replicas` replicas of each) with
+ * `--cluster-enabled yes` (each in its own temp dir, persistence off),
+ * creates the cluster with `redis-cli --cluster create … --cluster-replicas
+ * <replicas> --cluster-yes` and waits for `cluster_state:ok` on every node
+ * and, with replicas, for every master to see its replicas online. Returns
+ * the masters (clients connect to these); every process is stopped by
+ * {@link cleanup}.
  */
-export async function startRedisCluster(n: number): Promise<BenchServer[]> {
+export async function startRedisCluster(n: number, replicas = 0): Promise<BenchServer[]> {
+  return (await startRedisClusterNodes(n, replicas)).masters;
+}
+
+/** {@link startRedisCluster}, returning the replicas' processes too. */
+export async function startRedisClusterNodes(n: number, replicas: number): Promise<{ masters: BenchServer[]; all: BenchServer[] }> {
   const nodes: BenchServer[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n * (1 + replicas); i++) {
     const dir = tempDir("redis-cluster-");
     const port = await freePort();
     const cmd = [
@@ -170,10 +178,14 @@ export async function startRedisCluster(n: number): Promise<BenchServer[]> {
     nodes.push(await launch("redis", cmd, port, { logFile: join(dir, "redis.log") }));
   }
   const addrs = nodes.map((s) => `127.0.0.1:${s.port}`);
-  const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"], { timeout: 60_000 });
+  const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...addrs, "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 60_000 });
   if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
   await until(() => nodes.every((s) => redisCli(s.port, ["cluster", "info"]).includes("cluster_state:ok")), 30_000, "redis cluster_state:ok", 100);
-  return nodes;
+  const masters = nodes.filter((s) => redisCli(s.port, ["info", "replication"]).includes("role:master"));
+  if (masters.length !== n) throw new Error(`redis cluster: expected ${n} masters, found ${masters.length}`);
+  const online = (s: BenchServer): boolean => (redisCli(s.port, ["info", "replication"]).match(/slave\d+:.*state=online/g) ?? []).length === replicas;
+  await until(() => masters.every(online), 30_000, `${replicas} online replica(s) per redis master`, 100);
+  return { masters, all: nodes };
 }
 
 /** Whether `port` answers CLUSTER SLOTS with a slot map (a Redis Cluster aware server). */
