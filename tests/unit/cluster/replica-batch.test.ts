@@ -106,6 +106,7 @@ describe("compact apply / applied", () => {
 /** A ReplicaChannel over a recording `request` and a manual end-of-turn queue. */
 function channel(answer: (peer: string, msg: PeerRequest) => Promise<PeerResponse>) {
   const sent: { peer: string; entries: EntryState[] }[] = [];
+  const hinted: { replicas: readonly string[]; keys: string[] }[] = [];
   const turn: (() => void)[] = [];
   const stats = newRouterStats();
   const ch = new ReplicaChannel({
@@ -113,6 +114,7 @@ function channel(answer: (peer: string, msg: PeerRequest) => Promise<PeerRespons
     viewId: () => 42,
     stats,
     afterTurn: (fn) => turn.push(fn),
+    hint: (replicas, entries) => hinted.push({ replicas, keys: entries.map((e) => new TextDecoder().decode(e.key)) }),
     request: (peer, msg) => {
       const decoded = decodeRequest(encodePeer(msg));
       if (decoded.t === "apply") sent.push({ peer, entries: decoded.entries });
@@ -122,7 +124,7 @@ function channel(answer: (peer: string, msg: PeerRequest) => Promise<PeerRespons
   const endTurn = (): void => {
     for (const fn of turn.splice(0)) fn();
   };
-  return { ch, sent, stats, endTurn };
+  return { ch, sent, stats, endTurn, hinted };
 }
 
 describe("ReplicaChannel", () => {
@@ -153,15 +155,17 @@ describe("ReplicaChannel", () => {
       if (peer === "down:1") throw new Error("unreachable");
       return { t: "error", message: "not the owner here" };
     });
-    n.map("default").put(bytes("a"), bytes("1"));
+    for (const k of ["a", "b", "c"]) n.map("default").put(bytes(k), bytes("1"));
     const w = t.ch.pushSync(["refuses:1", "down:1"], "default", [bytes("a")], sync, 1)!;
-    t.ch.pushAsync(["refuses:1", "down:1"], "default", [bytes("a")], sync);
-    t.ch.pushAsync(["down:1"], "default", [bytes("a")], sync);
+    t.ch.pushAsync(["refuses:1", "down:1"], "default", [bytes("b")], sync);
+    t.ch.pushAsync(["down:1"], "default", [bytes("c")], sync);
     t.endTurn();
     expect(await w.repl.acks).toBe(0);
     expect(await w.repl.all()).toEqual({ took: [], refused: ["refuses:1"], unreachable: ["down:1"] });
     await Bun.sleep(0);
     expect(t.stats.replicaFailures).toBe(2 + 1 + 2); // the sync write at both holders, the async ones per holder
+    // the asynchronous writes stand: the unreachable replica gets them as hints; the synchronous one failed its quorum and is not hinted
+    expect(t.hinted).toEqual([{ replicas: ["down:1"], keys: ["b", "c"] }]);
   });
 
   test("a batch past 1 MiB goes out at once; the rest of the turn follows in the next one", () => {
