@@ -88,8 +88,13 @@ export type RaftBody =
       base?: LogBase;
     }
   | { t: "append-res"; term: number; ok: boolean; match: number }
-  /** "Add me": a process that is not (or no longer) a member, announcing its incarnation. */
-  | { t: "join" }
+  /**
+   * "Add me": a process that is not (or no longer) a member, announcing its
+   * incarnation; `wants` is the cluster it dropped its log for (null after a
+   * plain start), so the others follow it there instead of taking its old
+   * incarnation for a restart.
+   */
+  | { t: "join"; wants: ClusterClaim | null }
   /** The sender's committed configuration and the leader it knows, for joiners and removed members. */
   | { t: "hint"; term: number; leader: string | null; base: LogBase };
 
@@ -143,7 +148,7 @@ export interface RaftOptions {
   /** Called after the committed configuration, the latest configuration, the role or the leader changed. */
   onChange?(): void;
   /** Called with every join announcement this member hears (the leader's proposer uses them). */
-  onJoin?(who: MemberRef): void;
+  onJoin?(who: MemberRef, wants: ClusterClaim | null): void;
   /** Called when this member dropped its log to join cluster `winner` (it met a cluster that wins over its own). */
   onYield?(winner: ClusterId | null, self: MemberRef): void;
   /**
@@ -196,6 +201,8 @@ export class RaftNode {
   private cid: ClusterId | null = null;
   /** Leader named by the last hint heard while not a member (where to announce). */
   private hinted: string | null = null;
+  /** The cluster this process dropped its log for, until it is added somewhere. */
+  private wanting: ClusterClaim | null = null;
   private hintedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: RaftOptions) {
@@ -379,11 +386,12 @@ export class RaftNode {
     if (this.stopped || (from !== "" && msg.from.name !== from)) return;
     if (msg.cid !== null && this.cid !== null && !sameCluster(msg.cid, this.cid)) {
       const mine: ClusterClaim = { cid: this.cid, size: this.committed.members.length, led: this.leaderName !== null };
-      if (!clusterWins({ cid: msg.cid, size: msg.size, led: msg.led }, mine)) {
+      const theirs: ClusterClaim = { cid: msg.cid, size: msg.size, led: msg.led };
+      if (!clusterWins(theirs, mine)) {
         if (msg.t !== "hint") this.post(msg.from.name, { t: "hint", term: this.termNow, leader: this.leaderName, base: this.committedBase() });
         return;
       }
-      this.yieldTo(msg.cid);
+      this.yieldTo(theirs);
     }
     if (this.cid === null && msg.t !== "append" && msg.t !== "hint" && msg.t !== "join") return; // not in any cluster: nothing to vote on
     if (msg.cid === null && msg.t !== "join") return;
@@ -398,7 +406,7 @@ export class RaftNode {
       case "append-res":
         return this.onAppendResponse(msg);
       case "join":
-        return this.onJoinRequest(msg.from);
+        return this.onJoinRequest(msg.from, msg.wants);
       case "hint":
         return this.onHint(msg);
     }
@@ -406,7 +414,7 @@ export class RaftNode {
 
   /** Asks `to` to add this incarnation (sent by the cluster layer while this process is not a member). */
   announce(to: string): void {
-    if (!this.stopped) this.post(to, { t: "join" });
+    if (!this.stopped) this.post(to, { t: "join", wants: this.wanting });
   }
 
   /** Tells `to` about this member's cluster (a hint), so two clusters that meet find out which one wins. */
@@ -426,7 +434,7 @@ export class RaftNode {
    * never vote as the incarnation that had it, and its old incarnation then
    * counts as gone for good in every configuration that lists it.
    */
-  abandon(winner: ClusterId | null = null): void {
+  abandon(winner: ClusterClaim | null = null): void {
     this.heartbeatTimer?.cancel();
     this.me = { name: this.me.name, boot: newBoot(this.o.rng, this.me.boot) };
     this.cid = null;
@@ -442,12 +450,13 @@ export class RaftNode {
     this.match.clear();
     this.heard.clear();
     this.hinted = null;
+    this.wanting = winner;
     this.resetElectionTimer();
-    this.o.onYield?.(winner, this.me);
+    this.o.onYield?.(winner?.cid ?? null, this.me);
     this.o.onChange?.();
   }
 
-  private yieldTo(winner: ClusterId): void {
+  private yieldTo(winner: ClusterClaim): void {
     this.abandon(winner);
   }
 
@@ -501,7 +510,7 @@ export class RaftNode {
   private onVoteRequest(msg: Extract<RaftMessage, { t: "prevote" | "vote" }>): void {
     if (msg.to !== this.self.boot) {
       // meant for an earlier incarnation of this name: it cannot vote any more; say who runs here now
-      this.post(msg.from.name, { t: "join" });
+      this.post(msg.from.name, { t: "join", wants: this.wanting });
       return;
     }
     const pre = msg.t === "prevote";
@@ -636,13 +645,14 @@ export class RaftNode {
     }
     if (msg.to !== this.self.boot) {
       // the leader addresses an earlier incarnation of this name: tell it who runs here now
-      this.post(msg.from.name, { t: "join" });
+      this.post(msg.from.name, { t: "join", wants: this.wanting });
       return;
     }
     const adopting = this.cid === null;
     if (adopting) {
       // added to a cluster (its leader addresses this incarnation): its log is ours from now on, once we hold some of it
       this.cid = msg.cid;
+      this.wanting = null;
     }
     const changedLeader = this.leaderName !== msg.from.name || this.roleNow !== "follower" || msg.term !== this.termNow;
     if (msg.term > this.termNow) {
@@ -753,8 +763,16 @@ export class RaftNode {
 
   // ---- joiners and hints ----
 
-  private onJoinRequest(who: MemberRef): void {
-    this.o.onJoin?.(who);
+  private onJoinRequest(who: MemberRef, wants: ClusterClaim | null): void {
+    if (wants !== null && this.cid !== null && !sameCluster(wants.cid, this.cid)) {
+      const mine: ClusterClaim = { cid: this.cid, size: this.committed.members.length, led: this.leaderName !== null };
+      if (clusterWins(wants, mine)) {
+        // it left our cluster for a better one: follow it there rather than count it as lost
+        this.abandon(wants);
+        return;
+      }
+    }
+    this.o.onJoin?.(who, wants);
     if (this.cid === null) return; // no cluster to offer
     if (this.roleNow !== "leader") {
       this.post(who.name, { t: "hint", term: this.termNow, leader: this.leaderName, base: this.committedBase() });

@@ -55,7 +55,7 @@ export interface StewardStats {
 export class ConfigSteward {
   readonly stats: StewardStats = { bootstraps: 0, recoveries: 0, proposals: 0, announcements: 0, abandoned: 0 };
   /** Newest announced incarnation per name, and when it was first heard (monotonic ms). */
-  private readonly incarnations = new Map<string, { boot: number; since: number }>();
+  private readonly incarnations = new Map<string, { boot: number; since: number; restarted: boolean }>();
   private readonly startedAt: number;
   /** Since when the latest configuration's voters have been lost for good (+Infinity while they are not). */
   private lostSince = Number.POSITIVE_INFINITY;
@@ -68,11 +68,16 @@ export class ConfigSteward {
     this.startedAt = o.clock.monotonic();
   }
 
-  /** Records an incarnation that announced itself (RaftNode's onJoin). */
-  noteIncarnation(who: MemberRef): void {
+  /**
+   * Records an incarnation that announced itself (RaftNode's onJoin).
+   * `restarted` is false when it dropped its log to follow another cluster:
+   * its old incarnation is gone then too, but not lost to a crash, so it
+   * does not count towards a recovery.
+   */
+  noteIncarnation(who: MemberRef, restarted = true): void {
     const known = this.incarnations.get(who.name);
     if (known?.boot === who.boot) return;
-    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: this.o.clock.monotonic() });
+    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: this.o.clock.monotonic(), restarted });
   }
 
   /** Starts ticking. */
@@ -173,7 +178,7 @@ export class ConfigSteward {
     let lastSeen = Number.NEGATIVE_INFINITY;
     for (const v of voters) {
       const announced = this.incarnations.get(v.name);
-      if (announced && announced.boot !== v.boot) {
+      if (announced && announced.boot !== v.boot && announced.restarted) {
         lost++;
         lastSeen = Math.max(lastSeen, announced.since);
       }
