@@ -30,6 +30,11 @@ export interface PartitionTableOptions {
   ownerLoadFactor?: number;
   /** Ring points per member (default 128). */
   virtualNodes?: number;
+  /**
+   * The table's view id, when an agreed epoch names it (consensus mode:
+   * generation and epoch); by default a hash of the member list.
+   */
+  viewId?: number;
 }
 
 /** Balance figures of a table. */
@@ -56,13 +61,17 @@ export class PartitionTable {
     readonly members: readonly string[],
     private readonly owners: Uint16Array,
     private readonly replicaLists: readonly (readonly string[])[],
-  ) {}
+    view = -1,
+  ) {
+    this.view = view;
+  }
 
-  private view = -1;
+  private view: number;
 
   /**
    * A 32-bit hash of the member list (FNV-1a). Tables built by different
-   * nodes from the same members have the same one, whatever their epochs.
+   * nodes from the same members have the same one, whatever their epochs
+   * (unless the builder named one: see {@link PartitionTableOptions.viewId}).
    */
   get viewId(): number {
     if (this.view < 0) {
@@ -120,7 +129,7 @@ export class PartitionTable {
       }
       replicaLists.push(chosen.slice(1).map((i) => sorted[i]!));
     }
-    return new PartitionTable(epoch, sorted, owners, replicaLists);
+    return new PartitionTable(epoch, sorted, owners, replicaLists, options.viewId === undefined ? -1 : options.viewId >>> 0);
   }
 
   /** Number of partitions. */

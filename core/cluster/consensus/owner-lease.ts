@@ -27,16 +27,18 @@
  */
 import type { Clock } from "../../clock.ts";
 import { isMember, isVoter, majority, type MemberConfig, type MemberRef } from "./member-config.ts";
+import { type ClusterId, sameCluster } from "./raft.ts";
 
-/** Lease messages. */
+/** Lease messages. `epoch` counts within the cluster `cid`. */
 export type LeaseMessage =
-  | { t: "lease-req"; from: MemberRef; epoch: number; seq: number }
+  | { t: "lease-req"; from: MemberRef; cid: ClusterId | null; epoch: number; seq: number }
   /** `epoch` is the grantor's latest epoch; `granted` only when it equals the requested one. */
-  | { t: "lease-res"; from: MemberRef; epoch: number; seq: number; granted: boolean };
+  | { t: "lease-res"; from: MemberRef; cid: ClusterId | null; epoch: number; seq: number; granted: boolean };
 
 /** What the grantor side needs from the consensus log. */
 export interface GrantorLog {
   readonly self: MemberRef;
+  readonly cluster: ClusterId | null;
   /** Epoch of the latest configuration in the log (committed or not). */
   readonly latestEpoch: number;
   readonly latest: MemberConfig;
@@ -45,8 +47,9 @@ export interface GrantorLog {
 /** Answers lease requests (every member runs one; only voters grant). */
 export function answerLease(log: GrantorLog, req: Extract<LeaseMessage, { t: "lease-req" }>): Extract<LeaseMessage, { t: "lease-res" }> {
   const epoch = log.latestEpoch;
-  const granted = req.epoch === epoch && epoch > 0 && isVoter(log.latest, log.self) && isMember(log.latest, req.from);
-  return { t: "lease-res", from: log.self, epoch, seq: req.seq, granted };
+  const granted =
+    sameCluster(req.cid, log.cluster) && req.epoch === epoch && epoch > 0 && isVoter(log.latest, log.self) && isMember(log.latest, req.from);
+  return { t: "lease-res", from: log.self, cid: log.cluster, epoch, seq: req.seq, granted };
 }
 
 /** Options for {@link LeaseHolder}. */
@@ -61,6 +64,7 @@ export interface LeaseHolderOptions {
 }
 
 interface EpochGrants {
+  cid: ClusterId;
   epoch: number;
   voters: MemberRef[];
   /** Per voter name: send time of the newest request it granted. */
@@ -78,37 +82,56 @@ export interface LeaseStats {
 export class LeaseHolder {
   readonly stats: LeaseStats = { requests: 0, grants: 0, refusals: 0 };
   private seq = 0;
-  private readonly sent = new Map<number, { at: number; epoch: number }>();
+  private readonly sent = new Map<number, { at: number; cid: ClusterId; epoch: number }>();
   /** Grants for the current and the previous epoch (either protects; see the module comment). */
   private grants: EpochGrants[] = [];
   /** Newest epoch a voter told us about (when it refused ours). */
   private newestSeen = 0;
 
-  constructor(private readonly o: LeaseHolderOptions) {}
+  private self: MemberRef;
 
-  /** Sends a lease request for `epoch` to every voter of `config` (call every leaseMs / 3). */
-  renew(epoch: number, config: MemberConfig): void {
-    if (epoch <= 0 || !isMember(config, this.o.self)) return;
-    if (this.grants[0]?.epoch !== epoch) {
+  constructor(private readonly o: LeaseHolderOptions) {
+    this.self = o.self;
+  }
+
+  /** This process took a new incarnation (it left its cluster): requests go out under it from now on. */
+  retarget(self: MemberRef): void {
+    this.self = self;
+  }
+
+  /** Sends a lease request for `epoch` of cluster `cid` to every voter of `config` (call every leaseMs / 3). */
+  renew(cid: ClusterId | null, epoch: number, config: MemberConfig): void {
+    if (cid === null || epoch <= 0 || !isMember(config, this.self)) return;
+    const head = this.grants[0];
+    if (!head || head.epoch !== epoch || !sameCluster(head.cid, cid)) {
       const voters = config.voters;
-      this.grants = [{ epoch, voters, granted: new Map() }, ...this.grants.filter((g) => g.epoch < epoch).slice(0, 1)];
+      // keep the previous epoch's grants of the same cluster: either protects (see the module comment)
+      const prev = this.grants.filter((g) => sameCluster(g.cid, cid) && g.epoch < epoch).slice(0, 1);
+      this.grants = [{ cid, epoch, voters, granted: new Map() }, ...prev];
     }
     const seq = ++this.seq;
     const at = this.o.clock.monotonic();
-    this.sent.set(seq, { at, epoch });
+    this.sent.set(seq, { at, cid, epoch });
     if (this.sent.size > 256) this.sent.delete(this.sent.keys().next().value!);
     this.stats.requests++;
     for (const v of this.grants[0]!.voters) {
-      if (v.name === this.o.self.name && v.boot === this.o.self.boot) continue; // our own grant is taken by the caller (see grantSelf)
-      this.o.send(v.name, { t: "lease-req", from: this.o.self, epoch, seq });
+      if (v.name === this.self.name && v.boot === this.self.boot) continue; // our own grant is taken by the caller (see grantSelf)
+      this.o.send(v.name, { t: "lease-req", from: this.self, cid, epoch, seq });
     }
   }
 
-  /** Counts this member's own grant for `seq`-less renewal: a voter granting itself as the log allows. */
-  grantSelf(log: GrantorLog, epoch: number): void {
-    const g = this.grants.find((x) => x.epoch === epoch);
-    if (!g || !isVoter(log.latest, log.self) || log.latestEpoch !== epoch) return;
-    g.granted.set(this.o.self.name, this.o.clock.monotonic());
+  /** Counts this member's own grant (a voter grants itself by the same rule as the others). */
+  grantSelf(log: GrantorLog): void {
+    const g = this.grants[0];
+    if (!g || !sameCluster(g.cid, log.cluster) || !isVoter(log.latest, log.self) || log.latestEpoch !== g.epoch) return;
+    if (!g.voters.some((v) => v.name === log.self.name && v.boot === log.self.boot)) return;
+    g.granted.set(this.self.name, this.o.clock.monotonic());
+  }
+
+  /** Forgets every grant (this process left its cluster: nothing it was granted may protect it any more). */
+  clear(): void {
+    this.grants = [];
+    this.sent.clear();
   }
 
   /** Handles a grantor's answer. */
@@ -120,8 +143,8 @@ export class LeaseHolder {
       if (msg.epoch > this.newestSeen) this.newestSeen = msg.epoch;
       return;
     }
-    if (msg.epoch !== req.epoch) return;
-    const g = this.grants.find((x) => x.epoch === req.epoch);
+    if (msg.epoch !== req.epoch || !sameCluster(msg.cid, req.cid)) return;
+    const g = this.grants.find((x) => x.epoch === req.epoch && sameCluster(x.cid, req.cid));
     if (!g) return;
     const voter = g.voters.find((v) => v.name === msg.from.name && v.boot === msg.from.boot);
     if (!voter) return;
