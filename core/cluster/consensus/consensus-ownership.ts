@@ -126,7 +126,7 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
       rng: o.rng,
       timings: { heartbeatMs: t.heartbeatMs, electionMinMs: t.electionMinMs, electionMaxMs: t.electionMaxMs },
       send: (to, m) => this.send(to, { k: "raft", m }),
-      onJoin: (who, wants) => this.steward.noteIncarnation(who, wants === null),
+      onJoin: (who, wants) => this.steward.noteIncarnation(who, wants),
       onCommitted: (changes, gap) => this.committed(changes, gap),
       onYield: (winner, self) => this.yielded(winner, self),
       onChange: () => undefined,

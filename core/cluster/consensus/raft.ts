@@ -109,14 +109,15 @@ export interface ClusterClaim {
 }
 
 /**
- * Whether cluster `a` wins over `b` when they meet: the later generation;
- * then one with a working leader over one without (a remnant whose voters
- * are gone must not swallow a live cluster); then more members; then the
- * lower id.
+ * Whether cluster `a` wins over `b` when they meet: one with a working
+ * leader over one without (a remnant whose voters are gone must not swallow
+ * a live cluster, whatever its generation); then the later generation (a
+ * recovery wins over what is left of the cluster it replaced); then more
+ * members; then the lower id.
  */
 export function clusterWins(a: ClusterClaim, b: ClusterClaim): boolean {
-  if (a.cid.gen !== b.cid.gen) return a.cid.gen > b.cid.gen;
   if (a.led !== b.led) return a.led;
+  if (a.cid.gen !== b.cid.gen) return a.cid.gen > b.cid.gen;
   if (a.size !== b.size) return a.size > b.size;
   return a.cid.id < b.cid.id;
 }
@@ -219,6 +220,11 @@ export class RaftNode {
   /** The cluster this member's log belongs to; null before it bootstrapped or was added to one. */
   get cluster(): ClusterId | null {
     return this.cid;
+  }
+
+  /** How this member describes its cluster to others (null when in none). */
+  claim(): ClusterClaim | null {
+    return this.cid === null ? null : { cid: this.cid, size: this.committed.members.length, led: this.leaderName !== null };
   }
 
   /** A leader some member named while this process was not a member (where to announce), or null. */

@@ -23,7 +23,7 @@
  */
 import type { Clock, Rng, Timer } from "../../clock.ts";
 import { DEFAULT_MAX_VOTERS, isMember, majority, type MemberRef, memberOf, nextStep, participants } from "./member-config.ts";
-import type { RaftNode } from "./raft.ts";
+import { type ClusterClaim, clusterWins, type RaftNode, sameCluster } from "./raft.ts";
 
 /** Options for {@link ConfigSteward}. */
 export interface StewardOptions {
@@ -55,7 +55,7 @@ export interface StewardStats {
 export class ConfigSteward {
   readonly stats: StewardStats = { bootstraps: 0, recoveries: 0, proposals: 0, announcements: 0, abandoned: 0 };
   /** Newest announced incarnation per name, and when it was first heard (monotonic ms). */
-  private readonly incarnations = new Map<string, { boot: number; since: number; restarted: boolean }>();
+  private readonly incarnations = new Map<string, { boot: number; since: number; wants: ClusterClaim | null }>();
   private readonly startedAt: number;
   /** Since when the latest configuration's voters have been lost for good (+Infinity while they are not). */
   private lostSince = Number.POSITIVE_INFINITY;
@@ -70,14 +70,15 @@ export class ConfigSteward {
 
   /**
    * Records an incarnation that announced itself (RaftNode's onJoin).
-   * `restarted` is false when it dropped its log to follow another cluster:
-   * its old incarnation is gone then too, but not lost to a crash, so it
-   * does not count towards a recovery.
+   * `wants` is the cluster it dropped its log for, null after a plain
+   * start. Either way its old incarnation can never vote again; but one
+   * that left for a cluster that beats ours is followed there (RaftNode
+   * does that), so it does not count towards a recovery.
    */
-  noteIncarnation(who: MemberRef, restarted = true): void {
+  noteIncarnation(who: MemberRef, wants: ClusterClaim | null = null): void {
     const known = this.incarnations.get(who.name);
-    if (known?.boot === who.boot) return;
-    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: this.o.clock.monotonic(), restarted });
+    if (known?.boot === who.boot && known.wants === wants) return;
+    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: known?.boot === who.boot ? known.since : this.o.clock.monotonic(), wants });
   }
 
   /** Starts ticking. */
@@ -174,11 +175,15 @@ export class ConfigSteward {
     const c = raft.latest;
     const voters = c.voters;
     const now = this.o.clock.monotonic();
+    const mine = raft.claim();
     let lost = 0;
     let lastSeen = Number.NEGATIVE_INFINITY;
     for (const v of voters) {
       const announced = this.incarnations.get(v.name);
-      if (announced && announced.boot !== v.boot && announced.restarted) {
+      // left for another cluster that beats ours: RaftNode follows it there; left for ours (waiting to be added): lost
+      const w = announced?.wants;
+      const followed = w != null && mine !== null && !sameCluster(w.cid, mine.cid) && clusterWins(w, mine);
+      if (announced && announced.boot !== v.boot && !followed) {
         lost++;
         lastSeen = Math.max(lastSeen, announced.since);
       }

@@ -81,7 +81,7 @@ export class RaftWorld {
       timings: TIMINGS,
       send: (to, msg) => this.deliver(slot.name, to, msg),
       onChange: () => this.check(node),
-      onJoin: (who, wants) => steward.noteIncarnation(who, wants === null),
+      onJoin: (who, wants) => steward.noteIncarnation(who, wants),
       onCommitted: (changes, gap) => {
         for (const c of changes) slot.history.push({ c, gap });
         for (const c of changes) {
