@@ -35,6 +35,12 @@ export interface CatchUpContext {
   syncing(): boolean;
   /** True once a graceful leave started. */
   leaving(): boolean;
+  /**
+   * Told when `peer` served a strict pull of partition `p` to the end: its
+   * table then names this node a holder (the owner, for a takeover), so it
+   * no longer acts as the owner of `p` under an older table.
+   */
+  servedBy?(p: number, peer: string): void;
 }
 
 /** The partitions this node is catching up, and the pulls that do it. */
@@ -107,6 +113,24 @@ export class CatchUp {
       const src = [...new Set([old.owner(p), ...old.replicas(p), ...next.replicas(p)])].filter((m) => m !== self && live.has(m));
       if (src.length > 0) this.catching.set(p, src);
     }
+    this.pullPending();
+  }
+
+  /**
+   * This node skipped table changes it never saw (it learned a newer
+   * committed table at once, or it changed clusters): who held its
+   * partitions in between is unknown, so each partition it owns catches up
+   * from every live member before it serves it.
+   */
+  noteGap(members: readonly string[]): void {
+    const t = this.c.table();
+    if (t === null || this.c.syncing() || this.c.leaving()) return;
+    const self = this.c.self;
+    const others = members.filter((m) => m !== self);
+    this.catching.clear();
+    if (others.length === 0) return;
+    for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === self) this.catching.set(p, [...others]);
+    this.c.log.warn("table changes were skipped: catching up every partition this node owns from all live members", { partitions: this.catching.size });
     this.pullPending();
   }
 
@@ -196,7 +220,10 @@ export class CatchUp {
             }
             for (const e of res.entries) this.c.sync.apply(e);
             entries += res.entries.length;
-            if (res.next === null) return;
+            if (res.next === null) {
+              for (const p of partitions) this.c.servedBy?.(p, peer);
+              return;
+            }
             after = res.next;
           }
         }),
@@ -306,7 +333,10 @@ export class CatchUp {
         node.cachedNow = 0;
       }
       this.pulled += res.entries.length;
-      if (res.next === null) return partitions;
+      if (res.next === null) {
+        for (const p of partitions) this.c.servedBy?.(p, peer);
+        return partitions;
+      }
     }
     return null;
   }

@@ -35,6 +35,7 @@ import { partitionOf, utf8 } from "./hash.ts";
 import { HintedHandoff, type HintStats } from "./hints.ts";
 import { HybridClock } from "./hlc.ts";
 import { execInternal } from "./internal-exec.ts";
+import { ConsensusOwnership, type ConsensusTableChange, consensusTimings } from "./consensus/consensus-ownership.ts";
 import { Membership, type MembershipEventType } from "./membership.ts";
 import type { MembershipTimings } from "./membership-config.ts";
 import { GossipOwnership } from "./ownership.ts";
@@ -95,13 +96,24 @@ export interface ClusterNodeOptions {
   discoveryStatus?(): DiscoveryStatus;
   /** The clock and tombstones of a snapshot this node's data was loaded from (cmd/persistence.ts). */
   restored?: ClusterCut;
+  /**
+   * How the partition table is decided (default `consensus`): `consensus`
+   * agrees on numbered epochs through a Raft log among up to `maxVoters`
+   * members, with owner leases; `gossip` builds it from each node's own
+   * view of the live members (no agreement; the owner lease is a timing
+   * heuristic; see DESIGN.md).
+   */
+  ownership?: "consensus" | "gossip";
+  /** Most voting members in consensus mode (default 5). */
+  maxVoters?: number;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 const MEMBERSHIP_CHANNEL = 1;
 const DATA_CHANNEL = 2;
+const CONSENSUS_CHANNEL = 3;
 /** Channels from this one up are for services beside the data protocol (see {@link ClusterNode.serviceChannel}). */
-const FIRST_SERVICE_CHANNEL = 3;
+const FIRST_SERVICE_CHANNEL = 16;
 
 /** One node's cluster layer. */
 export class ClusterNode {
@@ -113,7 +125,9 @@ export class ClusterNode {
   readonly redis: RedisClusterFace;
   /** Membership events seen by this node since start, by type (suspicions, deaths, joins…). */
   readonly memberEvents: Record<MembershipEventType, number> = { join: 0, suspect: 0, alive: 0, dead: 0, leave: 0 };
-  private readonly ownership: GossipOwnership;
+  private readonly ownership: GossipOwnership | ConsensusOwnership;
+  /** The consensus side of {@link ownership}, in consensus mode. */
+  readonly consensus: ConsensusOwnership | null;
   private readonly peers: PeerClient;
   private readonly server: PeerServer;
   private readonly rebalancer: Rebalancer;
@@ -151,18 +165,38 @@ export class ClusterNode {
       transport: mux.channel(MEMBERSHIP_CHANNEL),
       timings: o.timings,
       seeds: o.seeds,
-      onRefutedDeath: () => this.catchUp.noteReturn(),
+      // in consensus mode a return is a table change like any other (removed, then added again): nothing to note here
+      onRefutedDeath: () => (this.consensus ? undefined : this.catchUp.noteReturn()),
     });
-    this.ownership = new GossipOwnership({
-      self: o.self,
-      clock: o.clock,
-      membership: this.membership,
-      timings: o.timings,
-      memberCountQuorum: o.memberCountQuorum,
-      partitionCount: o.partitionCount,
-      replicaCount: o.replicaCount,
-      stopped: () => this.stopped,
-    });
+    this.consensus =
+      (o.ownership ?? "consensus") === "consensus"
+        ? new ConsensusOwnership({
+            self: o.self,
+            clock: o.clock,
+            rng: o.rng,
+            transport: mux.channel(CONSENSUS_CHANNEL),
+            timings: consensusTimings(o.timings),
+            partitionCount: o.partitionCount,
+            replicaCount: o.replicaCount,
+            alive: () => this.membership.liveMembers(),
+            seeds: o.seeds,
+            onTable: (change) => this.committedTable(change),
+            log: this.log,
+            maxVoters: o.maxVoters,
+          })
+        : null;
+    this.ownership =
+      this.consensus ??
+      new GossipOwnership({
+        self: o.self,
+        clock: o.clock,
+        membership: this.membership,
+        timings: o.timings,
+        memberCountQuorum: o.memberCountQuorum,
+        partitionCount: o.partitionCount,
+        replicaCount: o.replicaCount,
+        stopped: () => this.stopped,
+      });
     this.peers = new PeerClient({ self: o.self, data: this.data, clock: o.clock, membership: this.membership, timeoutMs: o.peerTimeoutMs });
     const request = (peer: string, msg: PeerRequest): Promise<PeerResponse> => this.peers.request(peer, msg);
     const table = (): PartitionTable | null => this.ownership.table();
@@ -176,6 +210,7 @@ export class ClusterNode {
       pause: (ms) => this.pause(ms),
       syncing: () => this.syncing,
       leaving: () => this.leaving,
+      servedBy: (p, peer) => this.consensus?.servedBy(p, peer),
     });
     this.warmCatchUp =
       o.restored && o.node.keyCount() > 0
@@ -210,8 +245,9 @@ export class ClusterNode {
       table,
       liveCount: () => this.membership.liveCount(),
       memberCountQuorum: o.memberCountQuorum,
-      contactShortfall: () => this.ownership.contactShortfall(),
-      renewContact: () => this.ownership.renewContact(),
+      contactShortfall: (p) => this.ownership.contactShortfall(p),
+      leaseOnQuorumOnly: this.consensus === null,
+      renewContact: (p) => this.ownership.renewContact(p),
       writeQuorum: o.writeQuorum,
       readQuorum: o.readQuorum,
       replicationMode: o.replicationMode,
@@ -277,7 +313,7 @@ export class ClusterNode {
 
   /**
    * A channel of this node's peer transport for a service beside the data
-   * protocol (the edge cache's lookups use channel 3): it shares the peer
+   * protocol (the edge cache's lookups use channel 16): it shares the peer
    * port, its authentication and its links; listen on {@link self}.
    * @throws RangeError for the membership and data channels (1, 2) or a tag past 255.
    */
@@ -352,11 +388,18 @@ export class ClusterNode {
       this.memberEvents[e.type]++;
       const level = e.type === "suspect" || e.type === "dead" ? "warn" : "info";
       this.log[level](`member ${e.type}`, { member: e.member.name, incarnation: e.member.incarnation, reason: e.reason });
-      this.rebuild();
+      if (this.consensus === null) this.rebuild();
       if (e.type === "alive" || e.type === "join") this.hints.deliverAll();
     });
     await this.membership.start();
-    this.rebuild();
+    if (this.consensus) {
+      // the table is what the consensus log commits: wait until this node is in it (bootstrapping a cluster of
+      // its own if nobody else runs one), then pull what it holds like any joining node
+      await this.consensus.start();
+      await this.consensus.joined();
+    } else {
+      this.rebuild();
+    }
     const complete = this.warmCatchUp ? await this.warmCatchUp.run() : await this.catchUp.initialPull();
     this.syncing = false;
     this.catchUp.joined(complete);
@@ -440,6 +483,8 @@ export class ClusterNode {
       // From now on this node's own table leaves it out: it runs nothing as owner any more (commands go to the
       // next owners, replicas take writes only from them), so the push below carries every acknowledged write.
       this.leaving = true;
+      // consensus: have the configuration drop this node first, so the next owners take over by the agreed table
+      if (this.consensus) await this.consensus.leave(Math.round((this.o.leaveTimeoutMs ?? 5000) / 2));
       const next = this.ownership.replace(others);
       this.catchUp.clear();
       let timer: Timer | undefined;
@@ -468,6 +513,7 @@ export class ClusterNode {
     this.gcTimer?.cancel();
     this.antiEntropy.stop();
     this.hints.stop();
+    await this.consensus?.stop();
     this.peers.close();
     await this.listener?.close();
   }
@@ -477,9 +523,22 @@ export class ClusterNode {
     return new Promise((resolve) => this.o.clock.setTimer(ms, resolve));
   }
 
-  /** Rebuilds the table from the live members when they changed, notes takeovers, then rebalances. */
+  /** Consensus mode: a committed table arrived (or this node left its cluster); same follow-up as a gossip rebuild. */
+  private committedTable(change: ConsensusTableChange): void {
+    if (this.stopped || change.next === null) return;
+    const next = change.next;
+    this.log.info("partition table rebuilt", { epoch: next.epoch, members: next.members.length });
+    for (const m of next.members) if (m !== this.o.self) void this.redis.learn(m);
+    const live = this.membership.liveMembers();
+    if (this.syncing) this.catchUp.noteJoinTakeovers();
+    else if (change.gap) this.catchUp.noteGap(live);
+    else this.catchUp.noteTakeovers(change.old, next, live);
+    this.rebalancer.tableChanged(change.gap ? null : change.old);
+  }
+
+  /** Rebuilds the table from the live members when they changed, notes takeovers, then rebalances (gossip mode). */
   private rebuild(): void {
-    if (this.stopped) return;
+    if (this.stopped || !(this.ownership instanceof GossipOwnership)) return;
     const members = this.membership.liveMembers().filter((m) => !this.leaving || m !== this.o.self);
     if (members.length === 0) return;
     const change = this.ownership.rebuild(members);

@@ -22,13 +22,14 @@ export interface OwnerAuthority {
   /** The partition table commands route by (owner and replicas per partition, its epoch); null before the first. */
   table(): PartitionTable | null;
   /**
-   * Why this node must not act as an owner now (its claim may be stale:
-   * it has not heard back from enough members lately), or null when it
-   * may. Checked for quorum reads and replicated writes.
+   * Why this node must not act as the owner of partition `p` now (its
+   * claim may be stale: it has not heard back from enough members lately,
+   * or it acquired `p` too recently), or null when it may. Checked before
+   * every command it runs as owner.
    */
-  contactShortfall?(): string | null;
-  /** Tries to make the claim current again; resolves true once it is, false after a bounded wait. */
-  renewContact?(): Promise<boolean>;
+  contactShortfall?(p?: number): string | null;
+  /** Tries to make the claim (on `p`) current again; resolves true once it is, false after a bounded wait. */
+  renewContact?(p?: number): Promise<boolean>;
 }
 
 /** A holder's question: take part in `from`'s quorum, or serve it a pull? Each returns the refusal, or null. */

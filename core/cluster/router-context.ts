@@ -12,6 +12,12 @@ import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 export interface RouterContext extends OwnerAuthority {
   /** This node's member name (its peer address). */
   self: string;
+  /**
+   * True when the owner claim (contactShortfall) guards only quorum reads
+   * and replicated writes, not single-copy ones (gossip mode, where the
+   * claim is a heuristic; consensus mode checks every owned command).
+   */
+  leaseOnQuorumOnly?: boolean;
   /** Alive + suspect members, this one included. */
   liveCount(): number;
   memberCountQuorum: number;

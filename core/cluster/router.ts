@@ -174,11 +174,11 @@ export class ClusterRouter implements CommandRouter {
             session.reply.error(`TRYAGAIN partition ${p} is being handed over to this node; retry`);
             return;
           }
-          return carryOut(this.owned(session, command, args, map, keys, holders, write), this.node, session, command, args);
+          return carryOut(this.owned(session, command, args, map, keys, holders, write, p), this.node, session, command, args);
         }),
       );
     }
-    return this.owned(session, command, args, map, keys, holders, write);
+    return this.owned(session, command, args, map, keys, holders, write, p);
   }
 
   /** A command on the owner: quorum read, replicated write, or LOCAL to run it plainly. */
@@ -190,21 +190,23 @@ export class ClusterRouter implements CommandRouter {
     keys: Uint8Array[],
     holders: readonly string[],
     write: boolean,
+    p: number,
     renewed = false,
   ): Routed {
     const override = this.c.mapQuorum?.(map);
-    const retry = (stable: Args): Routed => this.owned(session, command, stable, map, keys, holders, write, true);
+    const retry = (stable: Args): Routed => this.owned(session, command, stable, map, keys, holders, write, p, true);
+    // every command run as owner, a plain read included, needs a current claim on the partition: an owner that
+    // lost it (cut off, paused, or just acquired the partition from one whose lease may still run) must not serve
+    const cut = this.c.contactShortfall?.(p);
     if (!write) {
       const r = perRequest(command, args, "dm.get", "r") ?? override?.readQuorum ?? this.c.readQuorum ?? 1;
-      if (r <= 1) return LOCAL;
-      const cut = this.c.contactShortfall?.();
-      if (cut) return this.renewThen(session, command, args, renewed, cut, retry);
+      if (r <= 1 && (cut === null || cut === undefined || this.c.leaseOnQuorumOnly)) return LOCAL;
+      if (cut) return this.renewThen(session, command, args, renewed, cut, retry, p);
       return running(this.reader.read(session, command, args.copy(), map, keys, holders, r));
     }
     const w = perRequest(command, args, "dm.put", "w") ?? override?.writeQuorum ?? this.c.writeQuorum;
-    if (holders.length === 0 && w <= 1) return LOCAL;
-    const cut = this.c.contactShortfall?.();
-    if (cut) return this.renewThen(session, command, args, renewed, cut, retry);
+    if (holders.length === 0 && w <= 1 && (cut === null || cut === undefined || this.c.leaseOnQuorumOnly)) return LOCAL;
+    if (cut) return this.renewThen(session, command, args, renewed, cut, retry, p);
     const r = override?.readQuorum ?? this.c.readQuorum ?? 1;
     if (r > 1 && !blindWrite(command, args)) {
       // a read-modify-write (INCR, APPEND, SET NX, DM.LOCK…) computes on the newest copy a read quorum sees,
@@ -222,13 +224,13 @@ export class ClusterRouter implements CommandRouter {
    * members that have not answered lately, then serve if enough answer, else
    * refuse with -CLUSTERQUORUM.
    */
-  private renewThen(session: ClientSession, command: Command, args: Args, renewed: boolean, why: string, retry: (stable: Args) => Routed): Routed {
+  private renewThen(session: ClientSession, command: Command, args: Args, renewed: boolean, why: string, retry: (stable: Args) => Routed, p: number): Routed {
     if (renewed || !this.c.renewContact) {
       this.stats.clusterQuorumRefusals++;
       return refuse(session, `CLUSTERQUORUM ${why}: cut off from the others? (nothing was applied)`);
     }
     const stable = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
-    return running(this.c.renewContact().then(() => carryOut(retry(stable), this.node, session, command, stable)));
+    return running(this.c.renewContact(p).then(() => carryOut(retry(stable), this.node, session, command, stable)));
   }
 
   private redirects(session: ClientSession): boolean {

@@ -12,7 +12,7 @@ import { decodeEdgeRequest, decodeEdgeResponse, type EdgePeerRequest, type EdgeP
 import type { EdgePlacement } from "./placement.ts";
 
 /** The peer-transport channel of edge messages. */
-export const EDGE_CHANNEL = 3;
+export const EDGE_CHANNEL = 16;
 
 /** Placement and peer messaging of the edge cache over a {@link ClusterNode}. */
 export class ClusterPlacement implements EdgePlacement {

@@ -27,7 +27,7 @@ import { partitionOf } from "../hash.ts";
 import type { MembershipTimings } from "../membership-config.ts";
 import type { OwnerAuthority, QuorumGate } from "../ownership.ts";
 import { PartitionTable } from "../partition-table.ts";
-import { isMember, type MemberConfig, memberNames, type MemberRef } from "./member-config.ts";
+import { isMember, isVoter, type MemberConfig, memberNames, type MemberRef, targetVoterCount } from "./member-config.ts";
 import { answerLease, LeaseHolder } from "./owner-lease.ts";
 import { type ClusterId, type CommittedConfig, RaftNode } from "./raft.ts";
 import { ConfigSteward } from "./steward.ts";
@@ -80,6 +80,8 @@ export interface ConsensusOwnershipOptions {
   replicaCount: number;
   /** Names the failure detector holds alive (this node included). */
   alive(): readonly string[];
+  /** Configured seed peers (the lowest-named one bootstraps a new cluster without the usual wait). */
+  seeds?: readonly string[];
   /** Told after the committed table changed. */
   onTable(change: ConsensusTableChange): void;
   log?: Logger;
@@ -107,6 +109,8 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
   private current: PartitionTable | null = null;
   /** Per partition: monotonic time from which this node may act as its owner (after acquiring it). */
   private servableAt: Float64Array;
+  /** Per partition acquired and not yet servable: the member that owned it before (null: nobody did). */
+  private readonly previous = new Map<number, string>();
   private readonly links = new Map<string, Link>();
   private listener: Listener | undefined;
   private renewTimer: Timer | undefined;
@@ -139,6 +143,7 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
       tickMs: t.tickMs,
       leaseMs: t.leaseMs,
       bootstrapAfterMs: t.bootstrapAfterMs,
+      seeds: o.seeds,
       maxVoters: o.maxVoters,
     });
     this.lease = new LeaseHolder({
@@ -168,10 +173,20 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     renew();
   }
 
-  /** Resolves once this node is a member of a committed configuration (or when stopped). */
+  /**
+   * Resolves once this node is a member of a committed configuration that
+   * has its full voter count (or lists this node as a voter), so a cluster
+   * whose nodes all finished starting tolerates what its size promises
+   * (or when stopped).
+   */
   joined(): Promise<void> {
-    if (this.stopped || this.isMember()) return Promise.resolve();
+    if (this.stopped || this.settledMember()) return Promise.resolve();
     return new Promise((resolve) => this.joinWaiters.push(resolve));
+  }
+
+  private settledMember(): boolean {
+    const c = this.raft.committed;
+    return isMember(c, this.raft.self) && (isVoter(c, this.raft.self) || c.voters.length >= targetVoterCount(c.members.length, this.o.maxVoters));
   }
 
   /** Stops everything; messages are ignored afterwards. */
@@ -347,37 +362,72 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
   private committed(changes: CommittedConfig[], gap: boolean): void {
     const last = changes.at(-1);
     if (!last) return;
+    for (const c of changes) this.steward.noteCommitted(c.config);
     const self = this.o.self;
     const wasMember = this.current !== null && this.current.members.includes(self);
     let old = this.current;
     let through = this.current;
     // walk every configuration in order: a partition is "kept" only if this node owned it in each of them
     const now = this.o.clock.monotonic();
+    // a cluster this node just started (bootstrap or recovery: the configuration is itself alone) had no owners
+    // before, so nothing it owns needs waiting out; every other first table does
+    const founded = this.current === null && changes[0]!.config.members.length === 1 && changes[0]!.config.members[0]!.name === self;
     for (const c of changes) {
       const next = this.tableFor(c.config, c.epoch);
-      this.noteAcquired(through, next, gap || !wasMember, now);
+      if (founded && through === null) this.noteFounded(next);
+      else this.noteAcquired(through, next, gap || !wasMember, now);
       through = next;
     }
     this.current = through;
     if (old !== null && old.epoch === this.current?.epoch) old = null;
     this.log.info("partition table committed", { epoch: last.epoch, members: last.config.members.length, voters: last.config.voters.length, gap });
-    if (isMember(last.config, this.raft.self)) for (const w of this.joinWaiters.splice(0)) w();
+    if (this.settledMember()) for (const w of this.joinWaiters.splice(0)) w();
     this.o.onTable({ old, next: this.current, gap });
   }
 
-  /** Marks partitions this node owns in `next` and did not own in `prev` (or all, after a gap) as acquired now. */
+  /** The first table of a cluster this node founded: it owns every partition, and nobody did before. */
+  private noteFounded(next: PartitionTable | null): void {
+    this.previous.clear();
+    for (let p = 0; p < this.o.partitionCount; p++) this.servableAt[p] = next !== null && next.owner(p) === this.o.self ? 0 : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Marks partitions this node owns in `next` and did not own in `prev` (or
+   * all, after a gap or as a new member) as acquired now: servable a lease
+   * length from now, or sooner once the previous owner served this node a
+   * strict pull of it ({@link servedBy}).
+   */
   private noteAcquired(prev: PartitionTable | null, next: PartitionTable | null, all: boolean, now: number): void {
     const self = this.o.self;
     const wait = now + this.o.timings.leaseMs;
+    // without a usable previous table, the owner it would have had without this node is the best guess of who held it
+    const before = all || prev === null ? (next !== null && next.members.length > 1 ? this.tableOf(next.members.filter((m) => m !== self)) : null) : prev;
     for (let p = 0; p < this.o.partitionCount; p++) {
       const owns = next !== null && next.owner(p) === self;
       if (!owns) {
         this.servableAt[p] = Number.POSITIVE_INFINITY;
+        this.previous.delete(p);
         continue;
       }
       const kept = !all && prev !== null && prev.owner(p) === self && this.servableAt[p] !== Number.POSITIVE_INFINITY;
-      if (!kept) this.servableAt[p] = wait;
+      if (kept) continue;
+      this.servableAt[p] = wait;
+      const was = before?.owner(p);
+      if (was !== undefined && was !== self) this.previous.set(p, was);
+      else this.previous.delete(p);
     }
+  }
+
+  /**
+   * `peer` served this node a strict pull of partition `p` (catch-up.ts): its
+   * table names this node a holder, so it no longer acts as owner under an
+   * older table. When it is the previous owner, `p` is servable now.
+   */
+  servedBy(p: number, peer: string): void {
+    if (this.previous.get(p) !== peer) return;
+    this.previous.delete(p);
+    const now = this.o.clock.monotonic();
+    if (this.servableAt[p]! > now && this.servableAt[p] !== Number.POSITIVE_INFINITY) this.servableAt[p] = now;
   }
 
   /** This node dropped its log (its cluster lost to another, or it was a remnant): it owns nothing until added. */

@@ -89,6 +89,8 @@ export class LeaseHolder {
   private newestSeen = 0;
 
   private self: MemberRef;
+  /** validUntil() since the grants last changed, or null. */
+  private cached: number | null = null;
 
   constructor(private readonly o: LeaseHolderOptions) {
     this.self = o.self;
@@ -108,6 +110,7 @@ export class LeaseHolder {
       // keep the previous epoch's grants of the same cluster: either protects (see the module comment)
       const prev = this.grants.filter((g) => sameCluster(g.cid, cid) && g.epoch < epoch).slice(0, 1);
       this.grants = [{ cid, epoch, voters, granted: new Map() }, ...prev];
+      this.cached = null;
     }
     const seq = ++this.seq;
     const at = this.o.clock.monotonic();
@@ -126,12 +129,14 @@ export class LeaseHolder {
     if (!g || !sameCluster(g.cid, log.cluster) || !isVoter(log.latest, log.self) || log.latestEpoch !== g.epoch) return;
     if (!g.voters.some((v) => v.name === log.self.name && v.boot === log.self.boot)) return;
     g.granted.set(this.self.name, this.o.clock.monotonic());
+    this.cached = null;
   }
 
   /** Forgets every grant (this process left its cluster: nothing it was granted may protect it any more). */
   clear(): void {
     this.grants = [];
     this.sent.clear();
+    this.cached = null;
   }
 
   /** Handles a grantor's answer. */
@@ -150,11 +155,15 @@ export class LeaseHolder {
     if (!voter) return;
     this.stats.grants++;
     const prev = g.granted.get(voter.name) ?? Number.NEGATIVE_INFINITY;
-    if (req.at > prev) g.granted.set(voter.name, req.at);
+    if (req.at > prev) {
+      g.granted.set(voter.name, req.at);
+      this.cached = null;
+    }
   }
 
-  /** Monotonic time until which this member holds a lease (−Infinity when it holds none). */
+  /** Monotonic time until which this member holds a lease (−Infinity when it holds none). Cached: cheap per command. */
   validUntil(): number {
+    if (this.cached !== null) return this.cached;
     let best = Number.NEGATIVE_INFINITY;
     for (const g of this.grants) {
       const need = majority(g.voters.length);
@@ -162,6 +171,7 @@ export class LeaseHolder {
       if (g.voters.length === 0 || times.length < need) continue;
       best = Math.max(best, times[need - 1]! + this.o.leaseMs - (this.o.marginMs ?? 0));
     }
+    this.cached = best;
     return best;
   }
 

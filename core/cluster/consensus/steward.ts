@@ -22,7 +22,7 @@
  * Runtime-neutral; driven by the injected Clock.
  */
 import type { Clock, Rng, Timer } from "../../clock.ts";
-import { DEFAULT_MAX_VOTERS, isMember, majority, type MemberRef, memberOf, nextStep, participants } from "./member-config.ts";
+import { DEFAULT_MAX_VOTERS, isMember, majority, type MemberConfig, type MemberRef, memberOf, nextStep, participants } from "./member-config.ts";
 import { type ClusterClaim, clusterWins, type RaftNode, sameCluster } from "./raft.ts";
 
 /** Options for {@link ConfigSteward}. */
@@ -38,6 +38,12 @@ export interface StewardOptions {
   leaseMs: number;
   /** How long a process in no cluster waits to hear of one before it may bootstrap. */
   bootstrapAfterMs: number;
+  /**
+   * The configured seed peers. The lowest-named of them (and of the live
+   * processes) bootstraps after one tick instead of `bootstrapAfterMs`: it
+   * is the one the others would wait for anyway.
+   */
+  seeds?: readonly string[];
   maxVoters?: number;
 }
 
@@ -79,6 +85,19 @@ export class ConfigSteward {
     const known = this.incarnations.get(who.name);
     if (known?.boot === who.boot && known.wants === wants) return;
     this.incarnations.set(who.name, { boot: who.boot >>> 0, since: known?.boot === who.boot ? known.since : this.o.clock.monotonic(), wants });
+  }
+
+  /**
+   * A configuration was committed: announcements of other incarnations of
+   * its members heard before now are forgotten (they may be older than the
+   * ones it lists; a process that is really a newer incarnation keeps
+   * announcing itself, and is noted again).
+   */
+  noteCommitted(config: MemberConfig): void {
+    for (const m of participants(config)) {
+      const known = this.incarnations.get(m.name);
+      if (known && known.boot !== m.boot) this.incarnations.delete(m.name);
+    }
   }
 
   /** Starts ticking. */
@@ -161,11 +180,14 @@ export class ConfigSteward {
 
   private maybeBootstrap(alive: readonly string[]): void {
     const raft = this.o.raft;
-    // alone for a while: nobody answered our announcements with a cluster it belongs to
-    const lonelySince = Math.max(this.startedAt, raft.lastHintAt);
-    if (this.o.clock.monotonic() - lonelySince < this.o.bootstrapAfterMs) return;
     const lowest = [...alive, raft.self.name].sort()[0];
     if (lowest !== raft.self.name) return;
+    // alone for a while: nobody answered our announcements with a cluster it belongs to; the first seed waits
+    // only long enough for an existing cluster to answer (a tick and a round trip)
+    const first = [...(this.o.seeds ?? []), ...alive, raft.self.name].sort()[0] === raft.self.name;
+    const wait = first ? Math.min(this.o.bootstrapAfterMs, 2 * this.o.tickMs) : this.o.bootstrapAfterMs;
+    const lonelySince = Math.max(this.startedAt, raft.lastHintAt);
+    if (this.o.clock.monotonic() - lonelySince < wait) return;
     if (raft.bootstrap({ members: [raft.self], voters: [raft.self] }, { gen: 1, id: randomId(this.o.rng) })) this.stats.bootstraps++;
   }
 

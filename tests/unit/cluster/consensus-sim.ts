@@ -83,6 +83,7 @@ export class RaftWorld {
       onChange: () => this.check(node),
       onJoin: (who, wants) => steward.noteIncarnation(who, wants),
       onCommitted: (changes, gap) => {
+        for (const c of changes) steward.noteCommitted(c.config);
         for (const c of changes) slot.history.push({ c, gap });
         for (const c of changes) {
           const key = configKey(c.config);
