@@ -63,7 +63,7 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
   if (workload !== "mixed" && workload !== "registers") throw new UsageError(`--workload expects mixed or registers, got ${JSON.stringify(workload)}`);
   const seed = o.seed === undefined ? 1 : nonNegativeInt(o.seed, "--seed");
   // a planted bug only shows on some seeds (the cluster's own defences hide it on most): look further, stop at the first catch
-  const seeds = o.seeds === undefined ? (o.seed === undefined ? (bugs.length > 0 ? 60 : 20) : 1) : positiveInt(o.seeds, "--seeds");
+  const seeds = o.seeds === undefined ? (o.seed === undefined ? (bugs.length > 0 ? 100 : 20) : 1) : positiveInt(o.seeds, "--seeds");
   const nodes = o.nodes === undefined ? 5 : positiveInt(o.nodes, "--nodes");
   if (nodes < 3) throw new UsageError("--nodes must be at least 3 (RF=3)");
   const quiet = o.quiet === "true" || o.json === "true";

@@ -99,6 +99,8 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     redirects: cfg.clusterRedirects,
     clientAddress: { host, port: clientPort ?? cfg.port },
     memberCountQuorum: cfg.memberCountQuorum,
+    ownership: cfg.ownership,
+    maxVoters: cfg.maxVoters,
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,
     leaveTimeoutMs: cfg.leaveTimeoutMs,

@@ -107,7 +107,7 @@ first violations with the history of their key) to stdout.
 
 Options:
   --seed N           first seed (default 1; alone it runs just that seed)
-  --seeds K          number of seeds (default 20; 60 with --inject-bug, which
+  --seeds K          number of seeds (default 20; 100 with --inject-bug, which
                      stops at the first failing seed unless --seeds is given)
   --nodes N          cluster size (default 5)
   --steps S          fault steps of 200 simulated ms per seed (default 100)

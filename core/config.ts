@@ -122,6 +122,11 @@ export const ShoalConfigFields = z.object({
   writeQuorum: intField(1, 16, { group: "Cluster", description: "replicas that must ack a write" }).default(1),
   readQuorum: intField(1, 16, { group: "Cluster", description: "replicas consulted on a read" }).default(1),
   memberCountQuorum: intField(1, 1024, { group: "Cluster", description: "members needed to accept writes" }).default(1),
+  ownership: enumField(["consensus", "gossip"], {
+    group: "Cluster",
+    description: "how the partition table is decided: consensus (a Raft log agrees on numbered epochs; one owner per partition) or gossip (each node's own view; weaker, see README)",
+  }).default("consensus"),
+  maxVoters: intField(1, 9, { group: "Cluster", description: "most members that vote in consensus mode (the others follow)" }).default(5),
   partitionCount: intField(1, 16_384, { group: "Cluster", description: "number of partitions (each a range of the 16384 Redis Cluster slots)" }).default(271),
   replicationMode: enumField(["sync", "async"], { group: "Cluster", description: "wait for replicas or not" }).default("sync"),
   clusterRedirects: enumField(["auto", "always", "never"], {

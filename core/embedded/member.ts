@@ -25,6 +25,8 @@ export type EmbeddedClusterSettings = Partial<
     | "readQuorum"
     | "replicationMode"
     | "memberCountQuorum"
+    | "ownership"
+    | "maxVoters"
     | "partitionCount"
     | "preset"
     | "probeIntervalMs"
@@ -114,6 +116,8 @@ export async function startMember(node: ShoalNode, o: MemberOptions): Promise<Me
     // an embedded member has no client port: Redis Cluster clients of the servers get MOVED to servers only
     redirects: cfg.clusterRedirects,
     memberCountQuorum: cfg.memberCountQuorum,
+    ownership: cfg.ownership,
+    maxVoters: cfg.maxVoters,
     partitionCount: cfg.partitionCount,
     peerTimeoutMs: cfg.peerTimeoutMs,
     leaveTimeoutMs: cfg.leaveTimeoutMs,

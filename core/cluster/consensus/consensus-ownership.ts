@@ -27,7 +27,7 @@ import { partitionOf } from "../hash.ts";
 import type { MembershipTimings } from "../membership-config.ts";
 import type { OwnerAuthority, QuorumGate } from "../ownership.ts";
 import { PartitionTable } from "../partition-table.ts";
-import { isMember, isVoter, type MemberConfig, memberNames, type MemberRef, targetVoterCount } from "./member-config.ts";
+import { isMember, isVoter, type MemberConfig, type MemberRef, memberNames, targetVoterCount } from "./member-config.ts";
 import { answerLease, LeaseHolder } from "./owner-lease.ts";
 import { type ClusterId, type CommittedConfig, RaftNode } from "./raft.ts";
 import { ConfigSteward } from "./steward.ts";
@@ -364,7 +364,7 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     if (!last) return;
     for (const c of changes) this.steward.noteCommitted(c.config);
     const self = this.o.self;
-    const wasMember = this.current !== null && this.current.members.includes(self);
+    const wasMember = this.current?.members.includes(self) === true;
     let old = this.current;
     let through = this.current;
     // walk every configuration in order: a partition is "kept" only if this node owned it in each of them

@@ -26,7 +26,7 @@
  * the Clock.
  */
 import type { Clock } from "../../clock.ts";
-import { isMember, isVoter, majority, type MemberConfig, type MemberRef } from "./member-config.ts";
+import { isMember, isVoter, type MemberConfig, type MemberRef, majority } from "./member-config.ts";
 import { type ClusterId, sameCluster } from "./raft.ts";
 
 /** Lease messages. `epoch` counts within the cluster `cid`. */

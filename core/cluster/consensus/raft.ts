@@ -24,7 +24,7 @@
  * messages leave through `send`.
  */
 import type { Clock, Rng, Timer } from "../../clock.ts";
-import { isMember, isSafeStep, isVoter, majority, type MemberConfig, type MemberRef, normalize, participants, refId, sameConfig, sameRef } from "./member-config.ts";
+import { isMember, isSafeStep, isVoter, type MemberConfig, type MemberRef, majority, normalize, participants, refId, sameConfig, sameRef } from "./member-config.ts";
 
 /** One log entry: the whole configuration in force from it on. `noop` marks a leader's first entry of its term. */
 export interface LogEntry {

@@ -22,7 +22,7 @@
  * Runtime-neutral; driven by the injected Clock.
  */
 import type { Clock, Rng, Timer } from "../../clock.ts";
-import { DEFAULT_MAX_VOTERS, isMember, majority, type MemberConfig, type MemberRef, memberOf, nextStep, participants } from "./member-config.ts";
+import { DEFAULT_MAX_VOTERS, isMember, type MemberConfig, type MemberRef, majority, memberOf, nextStep, participants } from "./member-config.ts";
 import { type ClusterClaim, clusterWins, type RaftNode, sameCluster } from "./raft.ts";
 
 /** Options for {@link ConfigSteward}. */
