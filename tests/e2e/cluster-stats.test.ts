@@ -32,6 +32,7 @@ async function until(fn: () => Promise<boolean> | boolean, limitMs: number, step
 
 interface ClusterJson {
   self: string;
+  ready: boolean;
   epoch: number;
   liveMembers: number;
   members: { name: string; status: string; self: boolean; ownedPartitions: number; id: string }[];
@@ -71,6 +72,8 @@ describe("shoal stats against a 3-process cluster", () => {
       for (const n of nodes) {
         const c = await clusterOf(n).catch(() => null);
         if (c?.members.filter((m) => m.status === "alive").length !== 3) return false;
+        // and the node is in the agreed table (it answers HTTP while it is still joining)
+        if (!c.ready || c.members.reduce((a, m) => a + m.ownedPartitions, 0) !== 271) return false;
       }
       return true;
     };

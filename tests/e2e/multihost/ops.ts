@@ -121,16 +121,23 @@ export interface NodeView {
 /** GET /v1/cluster of `ip` (IPv6 in brackets) as a {@link NodeView}. */
 export async function nodeView(httpHost: string, httpPort: number): Promise<NodeView> {
   const res = await fetch(`http://${httpHost}:${httpPort}/v1/cluster`, { signal: AbortSignal.timeout(2000) });
-  const body = (await res.json()) as { self: string; liveMembers: number; ready: boolean; membershipChecksum: number; members: { name: string; status: string }[] };
+  const body = (await res.json()) as {
+    self: string;
+    liveMembers: number;
+    ready: boolean;
+    membershipChecksum: number;
+    members: { name: string; status: string; ownedPartitions: number }[];
+  };
   return {
     self: body.self,
     liveMembers: body.liveMembers,
     ready: body.ready,
     checksum: body.membershipChecksum,
-    // suspects still own partitions: only alive members count, and a suspect keeps the views from agreeing
+    // suspects still own partitions: only alive members count, and a suspect keeps the views from agreeing; so
+    // does a dead member the partition table still lists (the agreed table drops it a moment after the verdict)
     members: body.members
-      .filter((m) => m.status === "alive" || m.status === "suspect")
-      .map((m) => `${m.name}${m.status === "suspect" ? "?" : ""}`)
+      .filter((m) => m.status === "alive" || m.status === "suspect" || m.ownedPartitions > 0)
+      .map((m) => `${m.name}${m.status === "suspect" ? "?" : m.status === "alive" ? "" : "!"}`)
       .sort(),
   };
 }
