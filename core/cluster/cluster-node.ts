@@ -533,7 +533,8 @@ export class ClusterNode {
     if (this.syncing) this.catchUp.noteJoinTakeovers();
     else if (change.gap) this.catchUp.noteGap(live);
     else this.catchUp.noteTakeovers(change.old, next, live);
-    this.rebalancer.tableChanged(change.gap ? null : change.old);
+    // a node restarted from its snapshot would push every loaded entry to the other holders: they have them
+    if (!(this.syncing && this.warmCatchUp)) this.rebalancer.tableChanged(change.gap ? null : change.old);
   }
 
   /** Rebuilds the table from the live members when they changed, notes takeovers, then rebalances (gossip mode). */
