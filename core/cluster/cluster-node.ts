@@ -531,7 +531,8 @@ export class ClusterNode {
     for (const m of next.members) if (m !== this.o.self) void this.redis.learn(m);
     const live = this.membership.liveMembers();
     if (this.syncing) this.catchUp.noteJoinTakeovers();
-    else if (change.gap) this.catchUp.noteGap(live);
+    // no previous table (this node left its cluster and was added again) is a gap too: what it holds may be old
+    else if (change.gap || change.old === null) this.catchUp.noteGap(live);
     else this.catchUp.noteTakeovers(change.old, next, live);
     // a node restarted from its snapshot would push every loaded entry to the other holders: they have them
     if (!(this.syncing && this.warmCatchUp)) this.rebalancer.tableChanged(change.gap ? null : change.old);
