@@ -59,6 +59,15 @@ export function formatCluster(c: Record<string, unknown>): string {
     ["migration", `${migration.syncing ? "syncing" : "idle"}, ${migration.rebalanced ?? 0} entries rebalanced, ${migration.pulled ?? 0} pulled`],
     ["tombstones", String(n("tombstones"))],
   ];
+  const k = c["consensus"] as
+    | { role: string; term: number; leader: string | null; voters: string[]; leaseValidMs: number; acquiring: number }
+    | undefined;
+  if (k) {
+    rows.push(["ownership", `consensus: ${k.role}, term ${k.term}, leader ${k.leader ?? "none"}, voters ${k.voters.join(" ") || "none"}`]);
+    rows.push(["owner lease", k.leaseValidMs > 0 ? `${k.leaseValidMs} ms left${k.acquiring > 0 ? `, ${k.acquiring} partitions acquiring` : ""}` : "none (not acting as owner)"]);
+  } else {
+    rows.push(["ownership", "gossip (each node's own view)"]);
+  }
   const discovery = formatDiscovery(c["discovery"] as DiscoveryStatus | undefined);
   if (discovery) rows.push(...discovery);
   let out = rows.map(([k, v]) => `${k.padEnd(16)}${v}`).join("\n");

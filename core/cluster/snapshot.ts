@@ -89,4 +89,29 @@ export interface ClusterSnapshot extends ClusterSettings {
   hints: HintStats;
   /** Entry states refused because their version was too far ahead of this node's clock. */
   driftRefused: number;
+  /** The consensus log that agrees on the table (consensus ownership only; absent in gossip mode). */
+  consensus?: ConsensusSnapshot;
+}
+
+/** How the partition table is agreed, as this node sees it (consensus ownership). */
+export interface ConsensusSnapshot {
+  /** follower, candidate or leader. */
+  role: string;
+  term: number;
+  /** The leader this node follows (itself when leading), or null. */
+  leader: string | null;
+  /** The cluster's generation and id ("gen.id"), or null before it is in one. */
+  cluster: string | null;
+  /** Epoch of the committed table (index of the entry that introduced its configuration). */
+  epoch: number;
+  /** Members that vote. */
+  voters: string[];
+  /** This node's owner lease: ms left (0 when it holds none). */
+  leaseValidMs: number;
+  /** Partitions this node acquired and may not serve yet (waiting out the previous owner's lease). */
+  acquiring: number;
+  elections: number;
+  commits: number;
+  bootstraps: number;
+  recoveries: number;
 }

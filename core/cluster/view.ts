@@ -13,10 +13,10 @@ import type { Membership, MembershipEventType } from "./membership.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import { nodeIdOf } from "./redis-cluster.ts";
 import type { RouterStats } from "./router-stats.ts";
-import type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
+import type { ClusterSettings, ClusterSnapshot, ConsensusSnapshot, MemberSnapshot } from "./snapshot.ts";
 import type { WarmCatchUpStats } from "./warm-catch-up.ts";
 
-export type { ClusterSettings, ClusterSnapshot, MemberSnapshot } from "./snapshot.ts";
+export type { ClusterSettings, ClusterSnapshot, ConsensusSnapshot, MemberSnapshot } from "./snapshot.ts";
 
 /** What a snapshot is taken from (a ClusterNode). */
 export interface SnapshotSource {
@@ -34,6 +34,8 @@ export interface SnapshotSource {
   handoff: HintStats;
   memberEvents: Record<MembershipEventType, number>;
   router: { stats: RouterStats };
+  /** The consensus side of ownership, in consensus mode. */
+  consensus: { snapshot(): ConsensusSnapshot } | null;
 }
 
 /**
@@ -100,5 +102,6 @@ export function clusterSnapshot(cluster: SnapshotSource): ClusterSnapshot {
     antiEntropy: { ...cluster.repairs },
     hints: { ...cluster.handoff },
     driftRefused: cluster.sync.driftRefused,
+    ...(cluster.consensus ? { consensus: cluster.consensus.snapshot() } : {}),
   };
 }

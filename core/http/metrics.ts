@@ -179,6 +179,18 @@ function renderCluster(out: Exposition, c: ClusterSnapshot): void {
     out.single("shoal_cluster_hints_pending", "gauge", "Hints held now.", h.pending);
     out.single("shoal_cluster_hints_pending_bytes", "gauge", "Key and value bytes of the hints held now.", h.pendingBytes);
   }
+  if (c.consensus) {
+    const k = c.consensus;
+    out.single("shoal_consensus_term", "gauge", "Current Raft term of the log that agrees on the partition table.", k.term);
+    out.single("shoal_consensus_leader", "gauge", "1 when this node leads the consensus log.", k.role === "leader" ? 1 : 0);
+    out.single("shoal_consensus_voters", "gauge", "Voting members of the committed configuration.", k.voters.length);
+    out.single("shoal_consensus_epoch", "gauge", "Epoch of the committed partition table.", k.epoch);
+    out.single("shoal_consensus_owner_lease_seconds", "gauge", "Time left on this node's owner lease (0: it may not act as owner).", k.leaseValidMs / 1000);
+    out.single("shoal_consensus_acquiring_partitions", "gauge", "Partitions acquired and not served yet (waiting out the previous owner's lease).", k.acquiring);
+    out.single("shoal_consensus_elections_total", "counter", "Elections this node started.", k.elections);
+    out.single("shoal_consensus_commits_total", "counter", "Times the commit index advanced here.", k.commits);
+    out.single("shoal_consensus_recoveries_total", "counter", "New generations this node started after the voters were lost for good.", k.recoveries);
+  }
   if (c.driftRefused !== undefined) out.single("shoal_cluster_clock_drift_refused_total", "counter", "Entry states refused because their version was too far ahead of this node's clock.", c.driftRefused);
 }
 

@@ -27,6 +27,7 @@ import { partitionOf } from "../hash.ts";
 import type { MembershipTimings } from "../membership-config.ts";
 import type { OwnerAuthority, QuorumGate } from "../ownership.ts";
 import { PartitionTable } from "../partition-table.ts";
+import type { ConsensusSnapshot } from "../snapshot.ts";
 import { isMember, isVoter, type MemberConfig, type MemberRef, memberNames, targetVoterCount } from "./member-config.ts";
 import { answerLease, LeaseHolder } from "./owner-lease.ts";
 import { type ClusterId, type CommittedConfig, RaftNode } from "./raft.ts";
@@ -86,17 +87,6 @@ export interface ConsensusOwnershipOptions {
   onTable(change: ConsensusTableChange): void;
   log?: Logger;
   maxVoters?: number;
-}
-
-/** Counters and state for metrics and views. */
-export interface ConsensusStatus {
-  role: string;
-  term: number;
-  leader: string | null;
-  cluster: ClusterId | null;
-  epoch: number;
-  voters: string[];
-  leaseValidMs: number;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -295,17 +285,25 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     return null;
   }
 
-  /** State for views and metrics. */
-  status(): ConsensusStatus {
+  /** State for views and metrics (GET /v1/cluster `consensus`). */
+  snapshot(): ConsensusSnapshot {
     const r = this.raft;
+    const now = this.o.clock.monotonic();
+    let acquiring = 0;
+    for (let p = 0; p < this.o.partitionCount; p++) if (this.servableAt[p]! > now && this.servableAt[p] !== Number.POSITIVE_INFINITY) acquiring++;
     return {
       role: r.role,
       term: r.term,
       leader: r.leader,
-      cluster: r.cluster,
+      cluster: r.cluster ? `${r.cluster.gen}.${r.cluster.id}` : null,
       epoch: r.committedEpoch,
       voters: r.committed.voters.map((v) => v.name),
-      leaseValidMs: Math.max(0, Math.round(this.lease.validUntil() - this.o.clock.monotonic())),
+      leaseValidMs: Math.max(0, Math.round(this.lease.validUntil() - now)),
+      acquiring,
+      elections: r.stats.elections,
+      commits: r.stats.commits,
+      bootstraps: this.steward.stats.bootstraps,
+      recoveries: this.steward.stats.recoveries,
     };
   }
 
