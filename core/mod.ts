@@ -21,7 +21,7 @@
  * bypass replication.
  */
 import type { AsyncDMap, Bytes, DMap, PubSub, PubSubListener } from "./api.ts";
-import { type Clock, type Rng, systemClock, systemRng } from "./clock.ts";
+import { type Clock, type Rng, systemClock, systemRng, type Timer } from "./clock.ts";
 import type { Discovery, Logger } from "./discovery.ts";
 import { ClusterMap } from "./embedded/cluster-map.ts";
 import { LocalAsyncMap } from "./embedded/local-map.ts";
@@ -30,6 +30,7 @@ import { ShoalError } from "./errors.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
 import { type NodeSettings, ShoalNode } from "./node.ts";
 import type { AclUser } from "./protocol/acl.ts";
+import { RefMap } from "./store/ref-map.ts";
 import type { Transport } from "./transport.ts";
 
 export type { AsyncDMap, Bytes, DMap, LoadOptions, LockGrant, MapLimits, PubSub, PutOptions, ScanPage } from "./api.ts";
@@ -42,6 +43,18 @@ export type { RespValue } from "./gateway/resp-value.ts";
 export { DEFAULT_SETTINGS, type NodeSettings, ShoalNode } from "./node.ts";
 export { ClientSession, type SessionIO } from "./protocol/session.ts";
 export type { Loader } from "./read-through.ts";
+
+/** Options of {@link Shoal.map}. */
+export interface MapOptions {
+  /**
+   * How the map keeps its values: `arena` (default) copies them into the
+   * node's compact store, the one RESP/HTTP commands, snapshots and INFO
+   * see; `reference` keeps the caller's Uint8Array itself and `get` returns
+   * it (no copies: as fast as an in-process LRU cache), for this process's
+   * own use only — see core/store/ref-map.ts. Fixed at the map's first use.
+   */
+  storage?: "arena" | "reference";
+}
 
 /** Options of {@link Shoal.start}. */
 export interface ShoalOptions {
@@ -73,6 +86,9 @@ export class Shoal {
   /** Runs commands through the node's command path (what `dmap()` uses in a cluster). */
   readonly gateway: CommandGateway;
   private readonly maps = new Map<string, AsyncDMap>();
+  /** Maps opened with `storage: "reference"`, by name. */
+  private readonly refMaps = new Map<string, RefMap>();
+  private refExpiry: Timer | null = null;
   private stopped = false;
 
   private constructor(
@@ -138,15 +154,40 @@ export class Shoal {
 
   /**
    * The local map, synchronous (created on first use with the configured
-   * limits). Alone only: in a cluster it would read and write this member's
-   * copy and bypass replication.
-   * @throws ShoalError in a cluster (use {@link dmap}).
+   * limits; `opts.storage` picks how it keeps values, see {@link MapOptions}).
+   * Alone only: in a cluster it would read and write this member's copy and
+   * bypass replication.
+   * @throws ShoalError in a cluster (use {@link dmap}), or when `storage` differs from the map's at its first use.
    */
-  map(name: string): DMap {
+  map(name: string, opts: MapOptions = {}): DMap {
     if (this.member) {
       throw new ShoalError("ERR", `Shoal.map("${name}"): this member is in a cluster, where the local copy is not the map; use await shoal.dmap("${name}").get(…)`);
     }
-    return this.node.map(name);
+    const ref = this.refMaps.get(name);
+    const wanted = opts.storage ?? (ref ? "reference" : "arena");
+    if (ref) {
+      if (wanted !== "reference") throw new ShoalError("ERR", `Shoal.map("${name}"): the map keeps values by reference (opened with storage "reference"), not in the arena`);
+      return ref;
+    }
+    if (wanted === "arena") return this.node.map(name);
+    if (this.node.hasMap(name)) throw new ShoalError("ERR", `Shoal.map("${name}"): the map already keeps its values in the arena; pick storage "reference" before its first use`);
+    if (name.length === 0) throw new ShoalError("ERR", "map name must not be empty");
+    const limits = { ...this.node.config.mapDefaults, ...this.node.config.maps[name] };
+    const m = new RefMap(name, limits, this.node.clock, this.node.rng);
+    this.refMaps.set(name, m);
+    this.startRefExpiry();
+    return m;
+  }
+
+  /** Active expiry of the reference maps at 10 Hz, like the node's for its arena maps. */
+  private startRefExpiry(): void {
+    if (this.refExpiry !== null) return;
+    const tick = (): void => {
+      if (this.stopped) return;
+      for (const m of this.refMaps.values()) m.activeExpire(2);
+      this.refExpiry = this.node.clock.setTimer(100, tick);
+    };
+    this.refExpiry = this.node.clock.setTimer(100, tick);
   }
 
   /** The named map as promises: routed through the cluster (or the local map, alone). */
@@ -154,7 +195,8 @@ export class Shoal {
     if (name.length === 0) throw new ShoalError("ERR", "map name must not be empty");
     let m = this.maps.get(name);
     if (!m) {
-      m = this.member ? new ClusterMap(name, this.gateway, () => this.user(), this.node.clock) : new LocalAsyncMap(this.node.map(name));
+      const ref = this.refMaps.get(name);
+      m = this.member ? new ClusterMap(name, this.gateway, () => this.user(), this.node.clock) : ref ? new LocalAsyncMap(ref, true) : new LocalAsyncMap(this.node.map(name));
       if (this.maps.size < 10_000) this.maps.set(name, m);
     }
     return m;
@@ -191,6 +233,7 @@ export class Shoal {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.refExpiry?.cancel();
     try {
       await this.member?.leave();
     } finally {

@@ -248,6 +248,11 @@ export class ShoalNode implements CommandHost {
     return true;
   }
 
+  /** Whether map `name` exists (was used) on this node. */
+  hasMap(name: string): boolean {
+    return this.maps.has(name);
+  }
+
   /** Names of maps that exist. */
   mapNames(): string[] {
     return [...this.maps.keys()];

@@ -9,14 +9,18 @@ import type { Loader } from "../read-through.ts";
 
 /** {@link AsyncDMap} over a local map (see the module doc). */
 export class LocalAsyncMap implements AsyncDMap {
-  constructor(private readonly map: DMap) {}
+  /** `byReference`: the map keeps and returns the caller's arrays (a `storage: "reference"` map): no copy on the way out either. */
+  constructor(
+    private readonly map: DMap,
+    private readonly byReference = false,
+  ) {}
 
   get name(): string {
     return this.map.name;
   }
   async get(key: Bytes): Promise<Uint8Array | null> {
     const v = this.map.get(key);
-    return v === null ? null : v.slice();
+    return v === null || this.byReference ? v : v.slice();
   }
   async put(key: Bytes, value: Bytes, opts?: PutOptions): Promise<boolean> {
     return this.map.put(key, value, opts);
@@ -56,7 +60,7 @@ export class LocalAsyncMap implements AsyncDMap {
   }
   async getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {
     const v = await this.map.getOrLoad(key, loader, opts);
-    return v === null ? null : v.slice();
+    return v === null || this.byReference ? v : v.slice();
   }
   lock(key: Bytes, leaseMs: number, waitMs: number): Promise<LockGrant | null> {
     return this.map.lock(key, leaseMs, waitMs);
