@@ -44,7 +44,15 @@ async function advertisedHost(cfg: ShoalConfig): Promise<string> {
 }
 
 /** Joins `node` to the cluster described by `cfg`; resolves once the first partition table is built. */
-export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logger, clientPort?: number, restored?: ClusterCut): Promise<RunningCluster> {
+export async function startCluster(
+  node: ShoalNode,
+  cfg: ShoalConfig,
+  log: Logger,
+  clientPort?: number,
+  restored?: ClusterCut,
+  /** Called with the cluster layer before it starts (the dashboard watches it from its first membership event). */
+  onCreated?: (cluster: ClusterNode) => void,
+): Promise<RunningCluster> {
   const host = await advertisedHost(cfg);
   const self = joinHostPort(host, cfg.peerPort);
   const discovery: Discovery = await discoveryFromConfig(cfg, log, { host, port: cfg.peerPort, name: cfg.nodeName });
@@ -111,6 +119,7 @@ export async function startCluster(node: ShoalNode, cfg: ShoalConfig, log: Logge
     log,
     restored,
   });
+  onCreated?.(cluster);
   try {
     await cluster.start();
   } catch (e) {

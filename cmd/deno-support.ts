@@ -57,6 +57,7 @@ function reason(key: ConfigKey): string {
   }
   if (TLS_KEYS.has(key)) return "TLS and HTTP/3 listeners run only in the shoal binary";
   if (group === "Edge cache") return "the edge cache runs only in the shoal binary";
+  if (key === "ui") return "the dashboard's page is bundled into the shoal binary";
   return "not applied by the Deno entry (cmd/deno-main.ts)";
 }
 
@@ -64,6 +65,8 @@ function reason(key: ConfigKey): string {
 export function denoRefusals(loaded: LoadedConfig): string[] {
   const lines: string[] = [];
   for (const [key, label] of loaded.given) {
+    // --ui false asks for what the Deno entry does anyway (it serves no dashboard)
+    if (key === "ui" && loaded.config.ui === false) continue;
     if (!DENO_HONOURED.has(key)) lines.push(`${label}: ${reason(key)}`);
   }
   const mapsLabel = loaded.given.get("maps");

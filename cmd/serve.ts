@@ -1,4 +1,5 @@
 import { edgeEnabled, type ShoalConfig } from "../core/config.ts";
+import { Dashboard } from "../core/dashboard/dashboard.ts";
 import type { Logger } from "../core/discovery.ts";
 import { checkPurge } from "../core/edge/purge-auth.ts";
 import { createHttpApp } from "../core/http/app.ts";
@@ -18,6 +19,7 @@ import { listening } from "./listen-errors.ts";
 import { type NodePersistence, openPersistence } from "./persistence.ts";
 import { systemClock, systemRng } from "./runtime.ts";
 import { aclSettings, ClientTls, reloadAclFile, respGuard } from "./security.ts";
+import { UI_ASSETS } from "./ui-assets.ts";
 
 /** A running node with its listeners. */
 export interface RunningServer {
@@ -54,8 +56,17 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   }
   let cluster: RunningCluster | null = null;
   let edge: EdgeServer | null = null;
+  const rssBytes = () => process.memoryUsage.rss();
+  const host = cfg.advertise ?? cfg.bind;
+  const dashboard = cfg.ui
+    ? new Dashboard({
+        source: { stats: node.stats, clock: node.clock, keyCount: () => node.keyCount(), memoryBytes: () => node.memoryBytes(), rssBytes, get ready() { return node.ready; } },
+        nodeName: node.config.nodeName,
+        view: () => node.clusterView?.(),
+      })
+    : null;
   const app = createHttpApp(node, {
-    rssBytes: () => process.memoryUsage.rss(),
+    rssBytes,
     faults: cfg.faultInjection ? () => cluster?.faults : undefined,
     debugRoutes: cfg.faultInjection,
     cluster: () => node.clusterView?.(),
@@ -63,6 +74,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     maxValueBytes: cfg.maxValueBytes,
     maxKeyBytes: cfg.maxKeyBytes,
     keepAliveMs: sseKeepAliveMs(cfg),
+    ...(dashboard ? { ui: { dashboard: () => dashboard, assets: UI_ASSETS } } : {}),
     ...(edgeEnabled(cfg)
       ? {
           edge: () => {
@@ -105,10 +117,14 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
   }
   node.start();
   const lagSampler = sampleEventLoopLag(node.stats.eventLoopLag, systemClock);
+  dashboard?.setEndpoints({ resp: joinHostPort(host, resp.port), http: joinHostPort(host, http.port ?? cfg.httpPort) });
+  dashboard?.start();
   try {
-    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port, persisted?.restored ?? undefined) : null;
+    cluster = wantsCluster(cfg) ? await startCluster(node, cfg, log, resp.port, persisted?.restored ?? undefined, (c) => dashboard?.attachCluster(c)) : null;
+    await dashboard?.startCollector();
     await edge?.start(cluster?.cluster ?? null);
   } catch (e) {
+    await dashboard?.stop();
     await edge?.close();
     await cluster?.close();
     lagSampler.stop();
@@ -145,6 +161,7 @@ export async function startServer(cfg: ShoalConfig, log: Logger): Promise<Runnin
     },
     edgePort: edge?.port ?? 0,
     async close() {
+      await dashboard?.stop();
       await edge?.close();
       // the final snapshot comes first: a graceful leave hands this node's partitions off and drops them here
       await persisted?.close();

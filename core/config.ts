@@ -59,6 +59,7 @@ export const ShoalConfigFields = z.object({
     arg: "<address>",
     shown: "--bind",
   }).optional(),
+  ui: boolField({ group: "Network", description: "serve the live dashboard at /ui on the HTTP port (same authentication as the API)" }).default(true),
   nodeName: stringField({ group: "Network", description: "node name in the cluster", shown: "<hostname>-<port>" }).default(""),
   requirepass: stringField({ group: "Network", description: "password clients must AUTH with", shown: "none" }).optional(),
 

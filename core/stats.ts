@@ -78,12 +78,13 @@ export class EventLoopLag {
   }
 
   /**
-   * The largest lag of the last ~10 s at `nowMs` (same clock as record), in
-   * milliseconds; counts a tick that is overdue right now, so a reading taken
+   * The largest lag of the last ~10 s (or `windowMs`, in whole 1-s slots, at
+   * most 10 s) at `nowMs` (same clock as record), in milliseconds; counts a tick that is overdue right now, so a reading taken
    * just after a stall but before the late tick has run still shows it.
    */
-  recentMaxMs(nowMs: number): number {
-    const oldest = Math.floor(nowMs / EventLoopLag.SLOT_MS) - this.slotMax.length + 1;
+  recentMaxMs(nowMs: number, windowMs: number = EventLoopLag.WINDOW_MS): number {
+    const slots = Math.min(this.slotMax.length, Math.max(1, Math.ceil(windowMs / EventLoopLag.SLOT_MS)));
+    const oldest = Math.floor(nowMs / EventLoopLag.SLOT_MS) - slots + 1;
     let m = this.intervalMs > 0 ? Math.max(0, nowMs - this.lastAtMs - this.intervalMs) : 0;
     for (let k = 0; k < this.slotMax.length; k++) if (this.slotId[k]! >= oldest && this.slotMax[k]! > m) m = this.slotMax[k]!;
     return m;

@@ -67,6 +67,11 @@ export class CatchUp {
     return this.catching.size;
   }
 
+  /** The partitions taken over and not pulled yet, ascending (the dashboard highlights them). */
+  partitions(): number[] {
+    return [...this.catching.keys()].sort((a, b) => a - b);
+  }
+
   /** Forgets every pending partition (a graceful leave: this node owns nothing any more). */
   clear(): void {
     this.catching.clear();

@@ -362,6 +362,16 @@ export class ClusterNode {
     return this.catchUp.pending;
   }
 
+  /** The partitions taken over and not pulled yet, ascending (dashboard). */
+  catchingPartitions(): number[] {
+    return this.catchUp.partitions();
+  }
+
+  /** True while a rebalance pass pushes entries to new holders (dashboard). */
+  get rebalancing(): boolean {
+    return this.rebalancer.busy;
+  }
+
   /** Partitioning, replication and quorum settings this node runs with (views, metrics). */
   get settings(): ClusterSettings {
     const o = this.o;

@@ -13,6 +13,7 @@
  *   *    /v1/faults          fault injection, only with the `faults` option (see faults.ts)
  *   POST /v1/edge/purge      purge cached objects by Surrogate-Key tag, with the `edge` option (see edge-routes.ts)
  *   GET  /v1/debug/local-keys  this node's own copies, only with `debugRoutes` (see debug.ts)
+ *   GET  /ui, /ui/*          the live dashboard, with the `ui` option (see ui-routes.ts)
  *
  * Keys, maps and publish run as the request's user through the command
  * gateway, so in a cluster they are routed, replicated and checked exactly
@@ -39,6 +40,7 @@ import type { ClusterView, HttpEnv, HttpNode, HttpOptions } from "./node.ts";
 import { BadRequest, checkName, parseFlag, readBodyCapped } from "./params.ts";
 import { commandError, jsonError } from "./problem.ts";
 import { SubscriberCount, sseResponse } from "./sse.ts";
+import { uiRoutes } from "./ui-routes.ts";
 
 export type { ClusterView, HttpEnv, HttpNode, HttpOptions } from "./node.ts";
 
@@ -131,6 +133,10 @@ export function createHttpApp(node: HttpNode & GatewayHost, opts: HttpOptions = 
   if (opts.faults) app.route("/v1/faults", faultRoutes(opts.faults));
   if (opts.edge) app.route("/v1/edge", edgeRoutes(opts.edge));
   if (opts.debugRoutes) app.route("/v1/debug", debugRoutes(node, cfg.maxKeyBytes));
+  if (opts.ui) {
+    app.route("/ui", uiRoutes(opts.ui));
+    app.get("/ui/", (c) => c.redirect("../ui", 301));
+  }
 
   app.get("/v1/pubsub/:channel{.+}", (c) => {
     const channel = c.req.param("channel");

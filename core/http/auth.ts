@@ -19,6 +19,7 @@
  *   GET /v1/pubsub/:channel          SUBSCRIBE (PSUBSCRIBE with ?pattern=1)
  *   POST /v1/pubsub/:channel         PUBLISH
  *   GET /metrics, /v1/stats, /v1/cluster   INFO
+ *   GET /ui, /ui/*                    INFO (the dashboard; a 401 there asks browsers for Basic credentials)
  *   /v1/faults, /v1/debug/local-keys CONFIG|SET (admin)
  *
  * 401 for missing or wrong credentials, 403 NOPERM for a forbidden route.
@@ -64,9 +65,12 @@ const decode = (s: string): string | null => {
   }
 };
 
+/** Whether `path` is the dashboard's (/ui or under it). */
+const isUiPath = (path: string): boolean => path === "/ui" || path.startsWith("/ui/");
+
 /** The RESP equivalent of a request, or null when no rule applies (unknown routes 404 as usual). */
 export function routeAccess(method: string, path: string, query: (name: string) => string | undefined): RouteAccess | null {
-  if (path === "/metrics" || path === "/v1/stats" || path === "/v1/cluster") return { command: "info" };
+  if (path === "/metrics" || path === "/v1/stats" || path === "/v1/cluster" || isUiPath(path)) return { command: "info" };
   if (path === "/v1/faults" || path.startsWith("/v1/faults/")) return { command: "config", sub: "set" };
   const m = method === "HEAD" ? "GET" : method;
   if (path === "/v1/maps" || path === "/v1/maps/") return m === "GET" ? { command: "dm.maps" } : null;
@@ -146,7 +150,8 @@ export function httpAuth(node: HttpAuthNode): MiddlewareHandler<HttpEnv> {
     const user = userOf(node, c);
     if (!user) {
       logRefusal(c.req.path);
-      c.header("www-authenticate", 'Bearer realm="shoal"');
+      // a browser opening the dashboard asks its user for a name and password only for a Basic challenge
+      c.header("www-authenticate", isUiPath(c.req.path) ? 'Basic realm="shoal", charset="UTF-8"' : 'Bearer realm="shoal"');
       return jsonError(c, 401, "NOAUTH", "send Authorization: Bearer <user>:<password> (or Basic) for a configured user");
     }
     c.set("user", user);

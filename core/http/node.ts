@@ -11,6 +11,7 @@ import type { NodeStats } from "../stats.ts";
 import type { HttpAuthNode } from "./auth.ts";
 import type { EdgeHttpHooks } from "./edge-routes.ts";
 import type { FaultControl } from "./faults.ts";
+import type { UiHooks } from "./ui-routes.ts";
 
 /** Hono environment of the API: the request's ACL user (set by the auth middleware, else `default`). */
 export type HttpEnv = { Variables: { user: AclUser } };
@@ -100,6 +101,8 @@ export interface HttpOptions {
    * included; tests and chaos runs: `serve` mounts it with --fault-injection).
    */
   debugRoutes?: boolean;
+  /** The live dashboard at /ui (`--ui`): the node's Dashboard and the bundled page assets. Unset: no /ui routes. */
+  ui?: UiHooks;
   /** Why the node is not ready, shown by /readyz with 503; default a generic reason. */
   notReadyReason?: () => string;
   /** Largest value accepted by PUT and POST /v1/pubsub (413 past it). Default node.config.maxValueBytes, else 512 MiB. */
