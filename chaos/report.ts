@@ -1,11 +1,13 @@
 /**
  * The report of `shoal chaos --real --run "<command>"`: one plain,
  * JSON-serialisable data model that every output renders — the text summary
- * (chaos/run/summary.ts), `--report FILE` (this object as JSON), `--junit
- * FILE` (chaos/junit.ts) and any later format (an HTML page) — plus the
+ * (chaos/run/summary.ts), `--report FILE` (this object as JSON, or with a
+ * .html name the page of chaos/html-report.ts), `--junit FILE`
+ * (chaos/junit.ts) — plus the
  * small pure helpers that fill it. No I/O, no clocks: times come in as data.
  */
 import type { CheckerName, Violation } from "./checkers.ts";
+import type { Timeline } from "./timeline.ts";
 
 /** One fault interval: on one node, on every link, or on the application's connections. */
 export interface FaultLogEntry {
@@ -97,6 +99,8 @@ export interface ChaosRunReport {
   log: FaultLogEntry[];
   /** The runner's own small workload, whose history the checkers judge (null with --canary-rate 0). */
   canary: { map: string; rate: number; ops: number; byKind: Record<string, { ok: number; fail: number; unknown: number; retries: number }> } | null;
+  /** The canary's operations per second of the command's run (ok, failed, unknown; latency quantiles), for the HTML report. */
+  timeline?: Timeline;
   /** The cluster after the faults were healed. */
   convergence: { ok: boolean; ms: number; detail: string };
   checkers: CheckerResult[];

@@ -6,7 +6,10 @@
  * Exit status: 0 no violation, 1 a violation (or a failed run), 2 bad usage.
  */
 
-import { formatSummary, parseFaults, runSeeds, type SimSummary } from "../chaos/sim/mod.ts";
+import { writeFileSync } from "node:fs";
+import { renderChaosHtml } from "../chaos/html-report.ts";
+import { pictureOfSim } from "../chaos/pictures.ts";
+import { formatSummary, parseFaults, runSeeds, runSimSeed, type SimSummary } from "../chaos/sim/mod.ts";
 import { BUG_NAMES } from "../core/cluster/bugs.ts";
 import { CHAOS_HELP } from "./help.ts";
 import { type CommandIO, parseOptions, positiveInt, UsageError } from "./io.ts";
@@ -27,6 +30,7 @@ const OPTIONS = {
   "--max-faulty": { key: "maxFaulty", value: true },
   "--stop-on-failure": { key: "stop", value: false },
   "--json": { key: "json", value: false },
+  "--report": { key: "report", value: true },
   "-q": { key: "quiet", value: false },
 };
 
@@ -75,17 +79,21 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
     if (io.isTTY) io.err(`\r${line}\x1b[K${done === seeds ? "\n" : ""}`);
     else if (done % every === 0 || done === seeds) io.err(`${line}\n`);
   };
-  const summary = await runSeeds({
-    firstSeed: seed,
-    seeds,
+  if (o.report === "") throw new UsageError("--report expects a file name, e.g. --report chaos.html");
+  const simOptions = {
     nodes,
     steps: o.steps === undefined ? 100 : positiveInt(o.steps, "--steps"),
     clients: o.clients === undefined ? 4 : positiveInt(o.clients, "--clients"),
     maxFaultyNodes: o.maxFaulty === undefined ? 1 : positiveInt(o.maxFaulty, "--max-faulty"),
     bugs,
     kinds,
-    linkSeverity,
-    workload,
+    linkSeverity: linkSeverity as "mild" | "harsh",
+    workload: workload as "mixed" | "registers",
+  };
+  const summary = await runSeeds({
+    firstSeed: seed,
+    seeds,
+    ...simOptions,
     stopOnFailure: o.stop === "true" || (bugs.length > 0 && o.seeds === undefined),
     wallClock: wall,
     onSeed: (_r, done, s) => progress(done, s),
@@ -97,6 +105,24 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
     io.out(`shoal chaos --sim: ${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}\n\n`);
     io.out(formatSummary(summary));
     if (summary.failedSeeds.length > 0) io.out(`\nreplay one: shoal chaos --sim --seed ${summary.failedSeeds[0]} ${replayFlags(args)}\n`);
+  }
+  if (o.report !== undefined) {
+    // the seed to draw runs once more with its history kept: it replays exactly
+    const pick = summary.failedSeeds[0] ?? seed;
+    const one = await runSimSeed({ ...simOptions, seed: pick, keepHistory: true });
+    const html = /\.html?$/i.test(o.report);
+    const settingsLine = `${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}`;
+    const replay = `shoal chaos --sim --seed ${pick} ${replayFlags(args.filter((a, i) => a !== "--report" && args[i - 1] !== "--report" && !a.startsWith("--report=")))}`.trim();
+    const text = html
+      ? renderChaosHtml(pictureOfSim(one, { seeds: summary.seedsRun, failedSeeds: summary.failedSeeds, settings: settingsLine, replay }))
+      : `${JSON.stringify({ mode: "sim", settings, summary, seed: { ...one, history: undefined } }, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v), 2)}\n`;
+    try {
+      writeFileSync(o.report, text);
+    } catch (err) {
+      io.err(`shoal chaos --sim: cannot write the report to ${o.report}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    if (!quiet) io.err(`report (seed ${pick}): ${o.report}\n`);
   }
   return summary.failedSeeds.length === 0 ? 0 : 1;
 }

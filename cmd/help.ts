@@ -88,6 +88,7 @@ export const CHAOS_HELP = `Usage: shoal chaos --sim [--seed N] [--seeds K] [--no
                    [--faults PROFILE|KIND,…] [--link-faults mild|harsh]
                    [--workload mixed|registers]
                    [--inject-bug NAME] [--max-faulty N] [--stop-on-failure] [--json] [-q]
+                   [--report FILE.html]
        shoal chaos --real …     real \`shoal serve\` processes (see shoal chaos --real --help)
        shoal chaos --real --run "<command>" …
                                 your own tests against a cluster under faults (see
@@ -122,6 +123,11 @@ Options:
   --link-faults S    mild or harsh drop/delay/reorder/corrupt (default: the
                      profile's; harsh for a list of kinds)
   --workload W       mixed (default) or registers (put/get/delete only)
+  --report FILE      write one seed as a picture (.html: its faults against the
+                     clients' throughput, errors and latency, the checkers'
+                     verdicts; the first failing seed, else the first seed; it is
+                     run once more with its history, which replays exactly) or as
+                     JSON (any other name)
   --inject-bug NAME  plant a bug to see the checkers fail: ack-before-replicate,
                      skip-tombstone, no-read-repair (the first and last pick
                      --faults failover --workload registers unless given)

@@ -5,8 +5,12 @@
  * faults.ts (schedule), workload.ts and client.ts (clients and history),
  * run.ts (one run) and report.ts (tables).
  */
+
+import { writeFileSync } from "node:fs";
 import { UsageError } from "../../cmd/io.ts";
 import { formatViolation } from "../checkers.ts";
+import { renderChaosHtml } from "../html-report.ts";
+import { pictureOfReal } from "../pictures.ts";
 import { isRunMode, runMain } from "../run/mod.ts";
 import { RUN_HELP } from "../run/options.ts";
 import { parseRealOptions, REAL_HELP } from "./options.ts";
@@ -70,5 +74,15 @@ export async function realMain(argv: string[]): Promise<number> {
   }
   if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(formatRealReport(report));
+  if (o.reportFile) {
+    const html = /\.html?$/i.test(o.reportFile);
+    try {
+      writeFileSync(o.reportFile, html ? renderChaosHtml(pictureOfReal(report)) : `${JSON.stringify(report, null, 2)}\n`);
+      if (!o.json) process.stdout.write(`report: ${o.reportFile}\n`);
+    } catch (err) {
+      process.stderr.write(`shoal chaos --real: cannot write the report to ${o.reportFile}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   return report.violations.length === 0 ? 0 : 1;
 }

@@ -34,6 +34,8 @@ export interface RealOptions {
   counterKeys: number;
   bin?: string;
   historyFile?: string;
+  /** --report: the report as JSON, or as an HTML page with a .html name. */
+  reportFile?: string;
   serveArgs: string[];
   quiet: boolean;
 }
@@ -77,6 +79,8 @@ it created is removed, also on Ctrl-C. Exit 0 only when no violation.
   --attempt-timeout <d>    deadline of one attempt [2s]
   --keys <n>               register keys [8] (counters: --counters [2])
   --history <file>         write the operation history (JSON) there
+  --report <file>          write the report: JSON, or with a .html name a page with the
+                           faults drawn against throughput, errors and latency
   --bin <path>             shoal binary for the nodes [this one]
   --json                   print the report as JSON on stdout
   -q, --quiet              no progress line
@@ -110,6 +114,7 @@ export const REAL_FLAGS: readonly (readonly [string, boolean])[] = [
   ["--keys", true],
   ["--counters", true],
   ["--history", true],
+  ["--report", true],
   ["--bin", true],
   ["--json", false],
   ["--quiet", false],
@@ -173,6 +178,7 @@ export function realOptionsFrom(o: Record<string, string>): RealOptions {
   const down = Number(o["down"] ?? "0");
   if (!Number.isInteger(down) || down < 0 || down >= nodes) throw new UsageError(`--down: expected 0..${nodes - 1}, got ${JSON.stringify(o["down"])}`);
   const replicaCount = positiveInt(o["replica-count"] ?? String(Math.min(3, nodes)), "--replica-count");
+  if (o["report"] === "") throw new UsageError("--report expects a file name, e.g. --report chaos.html");
   const seedText = o["seed"];
   const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(seedText);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${JSON.stringify(seedText)}`);
@@ -205,6 +211,7 @@ export function realOptionsFrom(o: Record<string, string>): RealOptions {
     counterKeys: positiveInt(o["counters"] ?? "2", "--counters"),
     bin: o["bin"],
     historyFile: o["history"],
+    ...(o["report"] ? { reportFile: o["report"] } : {}),
     serveArgs: (o["serve-args"] ?? "").split(/\s+/).filter(Boolean),
     quiet: o["quiet"] === "true" || o["q"] === "true",
   };

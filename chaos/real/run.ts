@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { checkHistory, type Violation } from "../checkers.ts";
 import { FINAL_CLIENT, type History } from "../history.ts";
+import { type Timeline, timelineOf } from "../timeline.ts";
 import { RealCluster } from "./cluster.ts";
 import { type FaultEvent, FaultInjector } from "./faults.ts";
 import { netnsUnavailableReason } from "./netns.ts";
@@ -36,6 +37,8 @@ export interface RealReport {
   /** PIDs of every node process started (all gone when the run returns). */
   nodePids: number[];
   historyFile?: string;
+  /** The workload per second (ok, failed, unknown; latency quantiles), for the HTML report. */
+  timeline?: Timeline;
 }
 
 /** Runs the chaos scenario described by `o`. Throws (after cleaning up) when the cluster cannot start. */
@@ -183,6 +186,7 @@ export async function runRealChaos(o: RealOptions): Promise<RealReport> {
       inconclusiveKeys: inconclusive,
       nodePids: cluster.nodes.flatMap((n) => n.pids),
       ...(o.historyFile ? { historyFile: o.historyFile } : {}),
+      timeline: timelineOf(history.ops, { toMs: workloadMs }),
     };
   } finally {
     progress.done();

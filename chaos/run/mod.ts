@@ -8,7 +8,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { UsageError } from "../../cmd/io.ts";
+import { renderChaosHtml } from "../html-report.ts";
 import { junitXml } from "../junit.ts";
+import { pictureOfRun } from "../pictures.ts";
 import { REAL_HELP } from "../real/options.ts";
 import { thisProgram } from "../real/spawn.ts";
 import { parseRunOptions, RUN_HELP, type RunOptions } from "./options.ts";
@@ -47,7 +49,10 @@ export async function runMain(argv: string[]): Promise<number> {
   const report = await runWithCommand(o, { say, program: thisProgram() });
   process.stderr.write(formatRunSummary(report));
   let ok = true;
-  if (o.reportFile) ok = writeOut(o.reportFile, `${JSON.stringify(report, null, 2)}\n`, "report") && ok;
+  if (o.reportFile) {
+    const html = /\.html?$/i.test(o.reportFile);
+    ok = writeOut(o.reportFile, html ? renderChaosHtml(pictureOfRun(report)) : `${JSON.stringify(report, null, 2)}\n`, html ? "HTML report" : "report") && ok;
+  }
   if (o.junitFile) ok = writeOut(o.junitFile, junitXml(report), "JUnit XML") && ok;
   return report.exitStatus === 0 && !ok ? 1 : report.exitStatus;
 }

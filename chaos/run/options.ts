@@ -64,7 +64,9 @@ seed and the command that replays the same schedule go to stderr.
   --canary-rate <n>        canary operations per second (0 = no canary;
                            history checkers skipped) [20]
   --control-port <n>       port of SHOAL_CHAOS_URL on 127.0.0.1 [any free]
-  --report <file>          write the report (JSON: fault log, checkers, seed, replay)
+  --report <file>          write the report: JSON (fault log, checkers, seed, replay), or
+                           with a .html name a page with the faults drawn against the
+                           canary's throughput, errors and latency
   --junit <file>           write JUnit XML: a test case for the command (its
                            output on failure) and one per checker
 

@@ -15,6 +15,7 @@ import { netnsUnavailableReason } from "../real/netns.ts";
 import { servePassword } from "../real/options.ts";
 import { seededRandom, Workload } from "../real/workload.ts";
 import { type ChaosRunReport, type CommandResult, checkerResults, countByKind, exitStatusOf, type FaultLogEntry, type NodeEntry, replayCommand } from "../report.ts";
+import { timelineOf } from "../timeline.ts";
 import { ClientFaultSet } from "./client-fault-set.ts";
 import { formatClientFaults } from "./client-faults.ts";
 import { UserCommand } from "./command.ts";
@@ -246,6 +247,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     await faultLoop;
     await canaryDone;
     const canaryTally = canary ? structuredClone(canary.result.logical) : {};
+    const timeline = canary ? timelineOf(canary.recorder.history().ops, { toMs: command.durationMs }) : undefined;
     const stats = clientFaults.stats();
     await Promise.all(proxies.splice(0).map((p) => p.close()));
     control.stop();
@@ -294,6 +296,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
       faults: { ...base.faults, kinds: o.real.faults, byKind: countByKind(log) },
       clientFaults: { initial: formatClientFaults(o.clientFaults), stats },
       canary: canary ? { map: CANARY_MAP, rate: o.canaryRate, ops: canary.issuedOps, byKind: canaryTally } : null,
+      ...(timeline ? { timeline } : {}),
       convergence,
       checkers,
     };
