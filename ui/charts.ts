@@ -6,7 +6,7 @@
  * changes and fed new data otherwise.
  */
 import uPlot from "uplot";
-import { fmtBytes, fmtCount, fmtMs, fmtRatio, memberColor } from "../core/dashboard/format.ts";
+import { fmtBytes, fmtClock, fmtCount, fmtMs, fmtRatio, memberColor } from "../core/dashboard/format.ts";
 import { colorIndex, displayName } from "../core/dashboard/render.ts";
 import type { MetricName } from "../core/dashboard/series.ts";
 import { aligned, type PageModel } from "./model.ts";
@@ -36,8 +36,9 @@ export class Charts {
 
   /** Rebuilds (new members) or refreshes every chart from the model. */
   update(m: PageModel): void {
-    const names = new Set<string>([...m.series.keys(), ...m.state.members.map((x) => x.name)]);
-    const members = [...names].sort();
+    // in the members table's order, then any member only the series still name
+    const names = new Set<string>([...m.state.members.map((x) => x.name), ...[...m.series.keys()].sort()]);
+    const members = [...names];
     const colors = colorIndex(m.state);
     const labels = members.map((n) => {
       const row = m.state.members.find((x) => x.name === n);
@@ -84,7 +85,14 @@ export class Charts {
         cursor: { points: { size: 5 } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => (metric === "hitRatio" ? [0, 1] : [0, max > 0 ? max * 1.1 : 1]) } },
         axes: [
-          { stroke: "#8b93a7", grid: { stroke: "#262b36", width: 1 }, ticks: { stroke: "#262b36" }, font: "11px system-ui, sans-serif" },
+          {
+            stroke: "#8b93a7",
+            grid: { stroke: "#262b36", width: 1 },
+            ticks: { stroke: "#262b36" },
+            font: "11px system-ui, sans-serif",
+            space: 70,
+            values: (_u, vals) => vals.map((v) => (v === null ? "" : fmtClock(v * 1000, -new Date().getTimezoneOffset()).slice(0, 5 + (v % 60 === 0 ? 0 : 3)))),
+          },
           { stroke: "#8b93a7", grid: { stroke: "#262b36", width: 1 }, ticks: { stroke: "#262b36" }, size: 74, font: "11px system-ui, sans-serif", values: (_u, vals) => vals.map((v) => (v === null ? "" : fmt(v))) },
         ],
         series: [{}, ...members.map((name, k) => ({ label: labels[k], stroke: colors[k], width: 1.5, points: { show: false }, spanGaps: false, show: !this.hidden.has(name) }))],

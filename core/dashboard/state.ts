@@ -190,7 +190,9 @@ export function memberRows(i: StateInputs): MemberRow[] {
     // reaped from the membership view (dead or left long enough ago): keep showing it as gone
     rows.push(row(name, mirror.summary, { status: "dead", lastContact: mirror.lastContact, error: mirror.error ?? "no longer in the membership view" }));
   }
-  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // by what the page shows (node name, else address); colours follow the member name (render.ts)
+  const label = (r: MemberRow) => `${r.nodeName ?? r.name}\u0000${r.name}`;
+  return rows.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
 }
 
 /** The partition map of `table`, with catch-ups reported by the members and the partitions changed by the latest table. */
