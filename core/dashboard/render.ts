@@ -34,8 +34,9 @@ export function renderHeader(s: DashboardState): string {
     facts.push(`<span class="fact ${h.quorumMet ? "ok" : "bad"}">member quorum ${h.liveMembers}/${h.memberCountQuorum} ${h.quorumMet ? "met" : "NOT met"}</span>`);
     const c = h.consensus;
     if (c) {
-      const leader = c.leader ? esc(c.leader) : "none";
-      facts.push(`<span class="fact">leader <b>${leader}</b>${c.term !== undefined ? ` · term ${c.term}` : ""}${c.voters ? ` · voters ${c.voters.map(esc).join(", ")}` : ""}</span>`);
+      const names = new Map(s.members.map((m) => [m.name, displayName(m)]));
+      const who = (n: string) => esc(names.get(n) ?? n);
+      facts.push(`<span class="fact">consensus leader <b>${c.leader ? who(c.leader) : "none"}</b> · term ${c.term} · agreed epoch ${c.epoch} · ${c.voters.length} voters (${c.voters.map(who).join(", ")})</span>`);
     }
   } else {
     facts.push(`<span class="fact">single node (not clustered)</span>`);
@@ -62,7 +63,7 @@ export function renderMemberRow(m: MemberRow, color: string, now: number): strin
   const title = m.error && m.status !== "alive" ? ` title="${esc(m.error)}"` : "";
   return (
     `<tr data-member="${esc(m.name)}" data-status="${m.status}" class="st-${m.status}${stale}"${title}>` +
-    `<td class="who" data-label="Member"><span class="swatch" style="background:${color}"></span><span class="mname">${esc(displayName(m))}</span>${m.self ? ' <span class="tag self">you</span>' : ""}<div class="addr">${esc(m.name)}${m.http ? ` · http ${esc(m.http)}` : ""}</div></td>` +
+    `<td class="who" data-label="Member"><span class="swatch" style="background:${color}"></span><span class="mname">${esc(displayName(m))}</span>${m.self ? ' <span class="tag self">you</span>' : ""}${m.role ? ` <span class="tag ${m.role}">${m.role}</span>` : ""}<div class="addr">${esc(m.name)}${m.http ? ` · http ${esc(m.http)}` : ""}</div></td>` +
     `<td class="status" data-label="Status">${statusBadge(m)}<div class="sub">inc ${m.incarnation ?? "–"}${m.since ? ` · ${fmtAge(now - m.since)}` : ""}</div></td>` +
     `<td class="num" data-label="Keys">${fmtCount(m.keys)}</td>` +
     `<td class="num" data-label="Memory">${fmtBytes(m.rssBytes ?? m.storeBytes)}<div class="sub">store ${fmtBytes(m.storeBytes)}</div></td>` +

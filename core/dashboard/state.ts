@@ -53,6 +53,8 @@ export interface MemberRow {
   lastContact: number | null;
   /** Why polling it failed last (null when it answered). */
   error: string | null;
+  /** With consensus ownership: the member leads the log, or votes (null: neither, or gossip ownership). */
+  role: "leader" | "voter" | null;
 }
 
 /** The partition table as drawn: indices into `members`. */
@@ -86,8 +88,8 @@ export interface DashboardHeader {
   quorumMet: boolean;
   ready: boolean;
   syncing: boolean;
-  /** Consensus ownership (leader, term, voters), when the view carries it. */
-  consensus: { role?: string; term?: number; leader?: string | null; epoch?: number; voters?: string[] } | null;
+  /** Consensus ownership (the serving node's role, term, leader, agreed epoch, voters), when the view carries it. */
+  consensus: { role: string; term: number; leader: string | null; epoch: number; voters: string[] } | null;
 }
 
 /** An event on the page: one observer's, or one membership change seen by several. */
@@ -169,6 +171,7 @@ export function memberRows(i: StateInputs): MemberRow[] {
     http: summary?.http ?? null,
     lastContact: null,
     error: null,
+    role: i.view?.consensus?.leader === name ? "leader" : i.view?.consensus?.voters.includes(name) ? "voter" : null,
     ...rest,
   });
   if (!i.view) {
@@ -254,7 +257,7 @@ export function mergeEvents(lists: readonly (readonly DashEvent[])[], max = 200)
 /** The header line from the view (a single node: its own settings). */
 export function header(i: StateInputs): DashboardHeader {
   const v = i.view;
-  const c = (v as { consensus?: DashboardHeader["consensus"] } | undefined)?.consensus;
+  const c = v?.consensus;
   return {
     self: i.self.name,
     nodeName: i.nodeName,
@@ -269,7 +272,7 @@ export function header(i: StateInputs): DashboardHeader {
     quorumMet: v?.quorumMet ?? true,
     ready: v?.ready ?? i.self.ready,
     syncing: v?.syncing ?? false,
-    consensus: c && typeof c === "object" ? { role: c.role, term: c.term, leader: c.leader, epoch: c.epoch, voters: Array.isArray(c.voters) ? c.voters : undefined } : null,
+    consensus: c ? { role: c.role, term: c.term, leader: c.leader, epoch: c.epoch, voters: [...c.voters] } : null,
   };
 }
 

@@ -124,7 +124,14 @@ describe("dashboard on three ClusterNodes (simulated clock, memory transport)", 
       expect(Object.keys(s.series ?? {}).sort()).toEqual(h.names);
       expect(s.events.some((e) => e.kind === "join")).toBe(true);
       expect(s.events.some((e) => e.kind === "table")).toBe(true);
+      // consensus ownership: every node shows the same leader and voters, and marks them in the rows
+      expect(s.header.consensus?.voters).toEqual(h.names);
+      const leader = s.header.consensus?.leader;
+      expect(h.names).toContain(leader!);
+      expect(s.members.map((m) => m.role)).toEqual(h.names.map((n) => (n === leader ? "leader" : "voter")));
     }
+    const page = createHttpApp(h.nodes[2]!, { ui: { dashboard: () => h.dashboards[2], assets: UI_ASSETS } });
+    expect(await (await page.request("http://shoal.test/ui")).text()).toMatch(/consensus leader <b>n\d<\/b> · term \d+ · agreed epoch \d+ · 3 voters \(n0, n1, n2\)/);
     // node 0's commands are in its samples, and every node sees them
     expect(await h.runUntil(() => h.dashboards.every((d) => (d.state(true).series?.[h.names[0]!]?.ops ?? []).some((v) => (v ?? 0) > 0)), 10_000)).toBe(true);
     const n0 = h.dashboards[1]!.state().members[0]!;
@@ -145,7 +152,7 @@ describe("dashboard on three ClusterNodes (simulated clock, memory transport)", 
     // the survivors' next table leaves it out, and the map follows
     const ownsNothing = () => {
       const m = h.dashboards[0]!.state().map;
-      return m !== null && m.owner.every((o) => m.members[o] !== h.names[2]);
+      return m?.owner.every((o) => m.members[o] !== h.names[2]) === true;
     };
     expect(await h.runUntil(ownsNothing, 30_000)).toBe(true);
   }, 60_000);
