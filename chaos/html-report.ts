@@ -7,6 +7,7 @@
  * `shoal chaos --real --report FILE.html`, `--real --run … --report
  * FILE.html` and `--sim --report FILE.html` write it. Pure: data in, text out.
  */
+import type { Traffic } from "./run/traffic.ts";
 import type { Timeline } from "./timeline.ts";
 
 /** One fault interval on the picture. */
@@ -42,6 +43,8 @@ export interface ChaosPicture {
   clock: "wall" | "simulated";
   durationMs: number;
   timeline: Timeline | null;
+  /** Under --run: the command's own traffic through the proxies. */
+  traffic?: Traffic;
   faults: PictureFault[];
   checkers: PictureChecker[];
   /** Label/value rows: settings and counters. */
@@ -199,6 +202,26 @@ export function renderChaosHtml(p: ChaosPicture): string {
     sections.push(g);
     y += h + 24;
   }
+  const tr = p.traffic;
+  if (tr && tr.buckets.length > 0) {
+    const perSec = 1000 / tr.bucketMs;
+    const kib = (b: { bytesToNode: number; bytesToClient: number }) => ((b.bytesToNode + b.bytesToClient) * perSec) / 1024;
+    const top = Math.max(...tr.buckets.map(kib)) || 1;
+    const bw = Math.max(1, (tr.bucketMs / (dur - minT)) * PLOT - 0.5);
+    const h = 80;
+    let g = `<text x="4" y="${y + 12}" class="label">command</text><text x="4" y="${y + 26}" class="tick">KiB/s, proxies</text>${bands(y, h)}${axisTicks(y, h)}`;
+    for (const v of [0, top]) g += `<text x="${LEFT - 8}" y="${y + h - (v / top) * h + 4}" class="tick" text-anchor="end">${fmt(v)}</text>`;
+    for (const b of tr.buckets) {
+      const toNode = (b.bytesToNode * perSec) / 1024;
+      const toClient = (b.bytesToClient * perSec) / 1024;
+      if (toNode + toClient === 0) continue;
+      const hn = (toNode / top) * h;
+      const hc = (toClient / top) * h;
+      g += `<g><title>${secs(b.startMs)}: ${fmt(toNode)} KiB/s to the nodes, ${fmt(toClient)} KiB/s back, ${b.connections} new connections</title><rect x="${x(b.startMs)}" y="${y + h - hn}" width="${bw}" height="${hn}" fill="#3e8ed0"/><rect x="${x(b.startMs)}" y="${y + h - hn - hc}" width="${bw}" height="${hc}" fill="#8ec8f6"/></g>`;
+    }
+    sections.push(g);
+    y += h + 24;
+  }
   const svg = `<svg viewBox="0 0 ${W} ${y}" width="100%" role="img" aria-label="fault timeline against throughput, errors and latency" xmlns="http://www.w3.org/2000/svg">${sections.join("")}</svg>`;
   const kinds = [...new Set(p.faults.map((f) => f.what))];
   const legend = kinds.map((k) => `<span class="key"><i style="background:${faultColor(k)}"></i>${esc(k)}</span>`).join("");
@@ -232,7 +255,7 @@ ul{margin:4px 0 0;padding-left:18px}code{font:12px ui-monospace,monospace;backgr
 </style></head><body><main>
 <h1>${esc(p.title)}</h1><div class="sub">${esc(p.subtitle)}${p.startedAt ? ` · started ${esc(p.startedAt)}` : ""}${p.clock === "simulated" ? " · times are simulated" : ""}</div>
 <div class="verdict ${p.ok ? "ok" : "bad"}">${p.ok ? "✔" : "✘"} ${esc(p.verdict)}</div>
-<section><h2>Faults against throughput, errors and latency <span class="sub">(${secs(dur - minT)}${p.timeline ? `, ${p.timeline.bucketMs} ms buckets` : ""})</span></h2>${svg}<div class="keys">${legend}${tl ? '<span class="key"><i style="background:#30a46c"></i>ok</span><span class="key"><i style="background:#e5484d"></i>failed</span><span class="key"><i style="background:#f5a524"></i>unknown (timed out)</span>' : ""}</div></section>
+<section><h2>Faults against throughput, errors and latency <span class="sub">(${secs(dur - minT)}${p.timeline ? `, ${p.timeline.bucketMs} ms buckets` : ""})</span></h2>${svg}<div class="keys">${legend}${tr ? '<span class="key"><i style="background:#3e8ed0"></i>command → nodes</span><span class="key"><i style="background:#8ec8f6"></i>nodes → command</span>' : ""}${tl ? '<span class="key"><i style="background:#30a46c"></i>ok</span><span class="key"><i style="background:#e5484d"></i>failed</span><span class="key"><i style="background:#f5a524"></i>unknown (timed out)</span>' : ""}</div></section>
 <section><h2>Checkers</h2><table>${checkerRows || '<tr><td class="sub">none ran</td></tr>'}</table></section>
 <section><h2>Fault log</h2><table><tr><th>start</th><th>end</th><th>fault</th><th>target</th><th>detail</th><th>converged after</th></tr>${faultRows || '<tr><td colspan="6" class="sub">no faults</td></tr>'}</table></section>
 <section><h2>Run</h2><table>${facts}</table>${p.replay ? `<p>Replay: <code>${esc(p.replay)}</code></p>` : ""}</section>

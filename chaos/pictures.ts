@@ -36,6 +36,7 @@ export function pictureOfRun(r: ChaosRunReport): ChaosPicture {
     clock: "wall",
     durationMs: r.command.durationMs,
     timeline: r.timeline ?? null,
+    ...(r.traffic ? { traffic: r.traffic } : {}),
     faults: r.log.map((e) => ({ what: e.what, target: e.target, startMs: e.startMs, endMs: e.endMs, ...(e.detail ? { detail: e.detail } : {}), ...(e.recoveredMs !== undefined ? { recoveredMs: e.recoveredMs } : {}) })),
     checkers: r.checkers.map((k) => ({ name: k.name, status: k.status, detail: k.detail, violations: k.violations.map(line) })),
     facts: [

@@ -7,6 +7,7 @@
  * small pure helpers that fill it. No I/O, no clocks: times come in as data.
  */
 import type { CheckerName, Violation } from "./checkers.ts";
+import type { Traffic } from "./run/traffic.ts";
 import type { Timeline } from "./timeline.ts";
 
 /** One fault interval: on one node, on every link, or on the application's connections. */
@@ -101,6 +102,8 @@ export interface ChaosRunReport {
   canary: { map: string; rate: number; ops: number; byKind: Record<string, { ok: number; fail: number; unknown: number; retries: number }> } | null;
   /** The canary's operations per second of the command's run (ok, failed, unknown; latency quantiles), for the HTML report. */
   timeline?: Timeline;
+  /** The command's own traffic through the proxies per second (bytes each way, new connections), for the HTML report. */
+  traffic?: Traffic;
   /** The cluster after the faults were healed. */
   convergence: { ok: boolean; ms: number; detail: string };
   checkers: CheckerResult[];

@@ -22,6 +22,7 @@ import { UserCommand } from "./command.ts";
 import { startControl } from "./control.ts";
 import type { RunOptions } from "./options.ts";
 import { ToxicProxy } from "./proxy.ts";
+import { type Traffic, TrafficSampler } from "./traffic.ts";
 
 /** The map the canary workload writes (FLUSHDB on `default` leaves it alone). */
 export const CANARY_MAP = "shoal-chaos-canary";
@@ -158,6 +159,8 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
     io.say(`running: ${o.command}`);
 
     t0 = performance.now();
+    const traffic = new TrafficSampler(() => clientFaults.stats(), rel);
+    traffic.start();
     clientFaults.apply(o.clientFaults, "--client-faults");
     if (o.canaryRate > 0) {
       canary = new Workload({
@@ -227,6 +230,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
       killTimer = setTimeout(() => user.signal("SIGKILL"), o.graceMs);
     }, o.timeoutMs);
     const outcome = await user.exited();
+    const commandTraffic: Traffic = traffic.stop();
     clearTimeout(timeout);
     clearTimeout(killTimer);
     clearTimeout(faultsEnd);
@@ -297,6 +301,7 @@ export async function runWithCommand(o: RunOptions, io: RunIO): Promise<ChaosRun
       clientFaults: { initial: formatClientFaults(o.clientFaults), stats },
       canary: canary ? { map: CANARY_MAP, rate: o.canaryRate, ops: canary.issuedOps, byKind: canaryTally } : null,
       ...(timeline ? { timeline } : {}),
+      traffic: commandTraffic,
       convergence,
       checkers,
     };

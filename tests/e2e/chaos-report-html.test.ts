@@ -3,7 +3,8 @@
  * --report FILE.html` and `--real --run "<command>" --report FILE.html`
  * write a self-contained page with the faults applied (one bar each, on the
  * killed or stopped node's lane), the workload's (or canary's) throughput,
- * errors and latency, and the checkers' verdicts; the page is opened in
+ * errors and latency, the command's own traffic through the proxies, and
+ * the checkers' verdicts; the page is opened in
  * headless chromium and kept as a screenshot.
  */
 import { describe, expect, test } from "bun:test";
@@ -50,13 +51,16 @@ describe("chaos reports as HTML", () => {
   test("--real --run … --report FILE.html: the command, the node faults and the canary's timeline", async () => {
     requireBinary();
     const file = join(dir, "run.html");
-    const r = await runCommand([BIN, "chaos", "--real", "--run", "sleep 7", "--nodes", "3", "--faults", "stop", "--fault-every", "2s", "--fault-hold", "1s", "--seed", "5", "--report", file], { timeoutMs: 120_000 });
+    // the command: 7 s of redis-cli writes through the proxy in front of n0
+    const command = 'for i in $(seq 1 35); do redis-cli -u "$REDIS_URL" SET "k$i" "$i" >/dev/null 2>&1; sleep 0.2; done; true';
+    const r = await runCommand([BIN, "chaos", "--real", "--run", command, "--nodes", "3", "--faults", "stop", "--fault-every", "2s", "--fault-hold", "1s", "--seed", "5", "--report", file], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const html = readFileSync(file, "utf8");
-    expect(html).toContain("shoal chaos --real --run &quot;sleep 7&quot;");
+    expect(html).toContain("shoal chaos --real --run &quot;for i in");
     expect(html).toContain("✔ the command passed and no checker found a violation");
     expect(html).toMatch(/<title>stop on n\d: /);
     expect(html).toContain("ok ops/s");
+    expect(html).toMatch(/<title>[\d.]+ s: [\d.]+ KiB\/s to the nodes, [\d.]+ KiB\/s back, \d+ new connections<\/title>/);
     expect(html).toContain("Replay: <code>");
     await screenshot(file, "chaos-run-report.png");
   }, 150_000);

@@ -62,6 +62,7 @@ function runReport(): ChaosRunReport {
     ],
     canary: { map: "shoal-chaos-canary", rate: 20, ops: 240, byKind: { get: { ok: 100, fail: 2, unknown: 1, retries: 0 } } },
     timeline: timelineOf([op(0, 5, "ok"), op(2100, 2500, "fail"), op(2200, Number.POSITIVE_INFINITY, "unknown"), op(8000, 8004, "ok")], { toMs: 12_000 }),
+    traffic: { bucketMs: 1000, buckets: [{ startMs: 0, bytesToNode: 2048, bytesToClient: 1024, connections: 3 }, { startMs: 1000, bytesToNode: 0, bytesToClient: 0, connections: 0 }] },
     convergence: { ok: true, ms: 900, detail: "" },
     checkers: checkerResults(violations, true),
   };
@@ -76,13 +77,14 @@ describe("the page", () => {
     expect(html).toContain("ok ops/s");
     expect(html).toContain("errors/s");
     expect(html).toContain("━ p99");
+    expect(html).toContain("<title>0 s: 2 KiB/s to the nodes, 1 KiB/s back, 3 new connections</title>");
     expect(html).toContain('<span class="badge failed">failed</span></td><td><b>lost-write</b>');
     expect(html).toContain("key r1: acknowledged write &lt;v7&gt; is gone");
     expect(html).toContain("shoal chaos --real --run &#39;npm test&#39; --seed 42");
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)|<link /);
   });
   test("a run without a timeline or faults still renders", () => {
-    const r = { ...runReport(), log: [], timeline: undefined, exitStatus: 0, exitReason: "command" as const, checkers: checkerResults([], false) };
+    const r = { ...runReport(), log: [], timeline: undefined, traffic: undefined, exitStatus: 0, exitReason: "command" as const, checkers: checkerResults([], false) };
     const html = renderChaosHtml(pictureOfRun(r));
     expect(html).toContain("✔ the command passed and no checker found a violation");
     expect(html).toContain("no faults");
