@@ -88,6 +88,11 @@ export class MapStore implements DMap {
   readonly table = new EntryTable(new SlabArena());
   private volatile = new Int32Array(64);
   private volCount = 0;
+
+  /** Live entries with an expiry (INFO's `expires`), kept as entries change: no walk over the keys. */
+  get expiresCount(): number {
+    return this.volCount;
+  }
   readonly locks: LockTable;
   /** getOrLoad's loads in flight (created on first use). */
   private loads: ReadThrough | null = null;

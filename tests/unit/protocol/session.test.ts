@@ -118,4 +118,30 @@ describe("ClientSession", () => {
       "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
     );
   });
+
+  test("INFO keyspace counts keys with an expiry from the store's counter, through every way a TTL comes and goes", () => {
+    const c = client();
+    const expires = (): string => {
+      const before = c.out().length;
+      c.send(resp("INFO", "keyspace"));
+      return /expires=(\d+)/.exec(c.out().slice(before))?.[1] ?? "none";
+    };
+    c.send(resp("SET", "a", "1", "EX", "100"));
+    c.send(resp("SET", "b", "1"));
+    c.send(resp("EXPIRE", "b", "100"));
+    c.send(resp("SET", "c", "1", "PX", "100000"));
+    expect(expires()).toBe("3");
+    c.send(resp("PERSIST", "a"));
+    c.send(resp("SET", "c", "2")); // a plain SET drops the TTL
+    expect(expires()).toBe("1");
+    c.send(resp("SET", "b", "3", "KEEPTTL"));
+    c.send(resp("RENAME", "b", "d"));
+    expect(expires()).toBe("1");
+    c.send(resp("DEL", "d"));
+    expect(expires()).toBe("0");
+    c.send(resp("SET", "e", "1", "EX", "100"));
+    c.send(resp("FLUSHDB"));
+    c.send(resp("SET", "f", "1"));
+    expect(expires()).toBe("0");
+  });
 });
