@@ -23,7 +23,16 @@
  */
 import { Packr } from "msgpackr";
 import { EntryBatch, MAX_MAPS } from "./entry-batch.ts";
-import { decodeCompactApplied, decodeCompactApply, encodeCompactApplied, encodeCompactApply, isCompact } from "./peer-compact.ts";
+import {
+  compactKind,
+  decodeCompactApplied,
+  decodeCompactApply,
+  decodeCompactEntries,
+  encodeCompactApplied,
+  encodeCompactApply,
+  encodeCompactEntries,
+  isCompact,
+} from "./peer-compact.ts";
 
 /** One key's state: a value, or `null` for a deletion (tombstone). */
 export interface EntryState {
@@ -89,7 +98,14 @@ export type PeerResponse =
   | { t: "reply"; resp: Uint8Array }
   /** `suspect`: the answering member suspects the requester (it may declare it dead soon). */
   | { t: "applied"; taken: number; suspect?: boolean }
-  | { t: "entries"; entries: EntryState[]; next: PullCursor | null; suspect?: boolean }
+  | {
+      t: "entries";
+      entries: EntryState[];
+      /** Sending side only: the entry list already in wire form ({@link EntryBatch.finish}); `entries` is then ignored. */
+      packed?: Uint8Array;
+      next: PullCursor | null;
+      suspect?: boolean;
+    }
   | { t: "hello"; host: string; port: number }
   /** Digest words (count, XOR, sum per range) of `partitions`, in order (digest.ts). */
   | { t: "digests"; partitions: number[]; words: Uint32Array }
@@ -109,6 +125,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 export function encodePeer(msg: PeerRequest | PeerResponse): Uint8Array {
   if (msg.t === "apply") return encodeCompactApply(msg, msg.packed ?? packEntries(msg.entries));
   if (msg.t === "applied") return encodeCompactApplied(msg.taken, msg.suspect === true);
+  if (msg.t === "entries" && msg.packed) return encodeCompactEntries(msg.next, msg.suspect === true, msg.packed);
   if (msg.t === "entries" || msg.t === "undo" || msg.t === "forget") return packr.pack({ ...msg, entries: packEntries(msg.entries) });
   if (msg.t === "digests" || msg.t === "bucketDigests") return packr.pack({ ...msg, words: new Uint8Array(msg.words.buffer, msg.words.byteOffset, msg.words.byteLength) });
   return packr.pack(msg);
@@ -237,7 +254,13 @@ function viewOf(v: unknown): number | undefined {
 
 /** Decodes a response; throws TypeError on malformed input. */
 export function decodeResponse(bytes: Uint8Array): PeerResponse {
-  if (isCompact(bytes)) return decodeCompactApplied(bytes);
+  if (isCompact(bytes)) {
+    if (compactKind(bytes) !== 3) return decodeCompactApplied(bytes);
+    const page = decodeCompactEntries(bytes);
+    const res: PeerResponse = { t: "entries", entries: unpackEntries(page.entries), next: page.next };
+    if (page.suspect) res.suspect = true;
+    return res;
+  }
   const m = packr.unpack(bytes) as PeerResponse;
   if (m?.t === "reply") return { t: "reply", resp: asBytes(m.resp) };
   if (m?.t === "entries" && m.entries) {

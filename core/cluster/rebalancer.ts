@@ -1,7 +1,8 @@
 /**
  * Rebalancing: after each table change this node pushes the entries whose
  * holders changed to their new holders (`apply` in batches of up to
- * `batchSize` entries or about 1 MiB, one batch in flight per target), and
+ * `batchSize` entries or about 1 MiB, streamed from the scan with one batch
+ * in flight per target: memory stays bounded whatever the key count), and
  * drops the ones it no longer holds once every push succeeded. One pass
  * runs at a time; a table change during a pass starts another one that
  * compares against nothing (every entry to every other holder).
@@ -15,7 +16,8 @@ import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
-import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
+import type { PeerRequest, PeerResponse } from "./peer-protocol.ts";
+import { PushStream } from "./push-stream.ts";
 
 /** Entry indices a rebalance scan visits between yields to the event loop. */
 const SCAN_SLICE = 16_384;
@@ -131,12 +133,24 @@ export class Rebalancer {
     return out;
   }
 
-  /** Pushes entries whose holders changed between `old` and `next`; drops those this node no longer holds. */
+  /**
+   * Pushes entries whose holders changed between `old` and `next`; drops
+   * those this node no longer holds. The scan streams: each target gets its
+   * entries in `apply` batches serialised from the store as the scan goes
+   * (a full batch waits for the one in flight, {@link PushStream}), and the
+   * entries to drop are remembered as slot and version only, so a pass holds
+   * a few MiB whatever the number of keys it moves.
+   */
   async pushChanged(old: PartitionTable | null, next: PartitionTable): Promise<void> {
     if (old === null && this.c.node.keyCount() === 0 && this.c.sync.tombstoneCount() === 0) return;
     const self = this.c.self;
-    const byTarget = new Map<string, EntryState[]>();
-    const drop: EntryState[] = [];
+    const streams = new Map<string, PushStream>();
+    const limits = { entries: this.c.batchSize ?? 1024, bytes: 1 << 20 };
+    const streamTo = (h: string): PushStream => {
+      let s = streams.get(h);
+      if (!s) streams.set(h, (s = new PushStream(h, (peer, msg) => this.c.request(peer, msg), limits)));
+      return s;
+    };
     // A big scan blocks this node's event loop: start it on a fresh timer turn (the membership reply that announced
     // the change goes out first) and yield every SCAN_SLICE indices, so SWIM probes and pulls are still answered.
     // Entry indices are stable, so the scan resumes where it was; later writes follow the new table anyway.
@@ -144,8 +158,8 @@ export class Rebalancer {
     const pause = (): Promise<void> => new Promise((resolve) => this.c.clock.setTimer(0, resolve));
     if (big) await pause();
     const now = this.c.clock.now();
-    // per partition, once: the new holders to push to (lists shared by the partition's entries) and whether we keep it
-    const listsOf: EntryState[][][] = [];
+    // per partition, once: the new holders to push to and whether we keep it
+    const streamsOf: PushStream[][] = [];
     const targetsOf: string[][] = [];
     const keep: boolean[] = [];
     for (let p = 0; p < next.partitionCount; p++) {
@@ -153,43 +167,53 @@ export class Rebalancer {
       const before = old ? [old.owner(p), ...old.replicas(p)] : [];
       const targets = holders.filter((h) => h !== self && !before.includes(h));
       targetsOf.push(targets);
-      listsOf.push(
-        targets.map((h) => {
-          let list = byTarget.get(h);
-          if (!list) byTarget.set(h, (list = []));
-          return list;
-        }),
-      );
+      streamsOf.push(targets.map(streamTo));
       keep.push(holders.includes(self));
     }
     // a new holder is sent only the key-hash buckets where it holds something else than this node (a member back
     // from a restart with its snapshot, or one that caught up meanwhile, already has most of it)
     const differ = await this.differing(targetsOf);
     const differOf = targetsOf.map((targets) => targets.map((h) => differ.get(h) ?? null));
+    /** Entries to drop once every push succeeded: per map, slot and the version pushed. */
+    const drops = new Map<string, { idx: number[]; version: number[] }>();
     for (const name of this.c.node.mapNames()) {
-      let t = this.c.node.map(name).table;
+      let store = this.c.node.map(name);
+      let t = store.table;
+      const drop = { idx: [] as number[], version: [] as number[] };
+      drops.set(name, drop);
       for (let i = 0; i < t.hiWater; i++) {
         if (big && i % SCAN_SLICE === SCAN_SLICE - 1) {
           await pause();
           if (this.c.stopped()) return;
-          t = this.c.node.map(name).table;
+          store = this.c.node.map(name);
+          t = store.table;
         }
         if (!t.isLive(i)) continue;
         const exp = t.expireAt[i]!;
         if (exp !== 0 && exp <= now) continue;
         const p = partitionOf(t.keyView(i), next.partitionCount);
-        const lists = listsOf[p]!;
-        if (lists.length === 0 && keep[p]) continue;
+        const targets = streamsOf[p]!;
+        if (targets.length === 0 && keep[p]) continue;
         const h = t.hash[i]!;
         const sets = differOf[p]!;
-        const send = sets.map((set) => set === null || inBuckets(set, p, h));
-        if (keep[p] && !send.includes(true)) continue;
-        const e = this.c.sync.read(name, i);
-        for (let k = 0; k < lists.length; k++) if (send[k]) lists[k]!.push(e);
-        if (!keep[p]) drop.push(e);
+        for (let k = 0; k < targets.length; k++) {
+          const set = sets[k]!;
+          if (set !== null && !inBuckets(set, p, h)) continue;
+          const s = targets[k]!;
+          if (t.kind(i) === 0) s.addStored(name, store, i);
+          else s.add(this.c.sync.read(name, i));
+          if (s.full) {
+            await s.cut(); // waits only while this target's previous batch is in flight
+            if (this.c.stopped()) return;
+            t = store.table;
+          }
+        }
+        if (!keep[p]) {
+          drop.idx.push(i);
+          drop.version.push(t.version[i]!);
+        }
       }
     }
-    for (const [h, list] of byTarget) if (list.length === 0) byTarget.delete(h);
     // tombstones move with their partitions too (never dropped here: they expire by the GC horizon)
     for (const e of this.c.sync.tombstones()) {
       const p = partitionOf(e.key, next.partitionCount);
@@ -199,36 +223,28 @@ export class Rebalancer {
         if (h === self || before.includes(h)) continue;
         const set = differ.get(h);
         if (set && !inBuckets(set, p, kh)) continue;
-        let list = byTarget.get(h);
-        if (!list) byTarget.set(h, (list = []));
-        list.push(e);
+        const s = streamTo(h);
+        s.add(e);
+        if (s.full) await s.cut();
       }
     }
-    const failed = new Set<string>();
-    const batch = this.c.batchSize ?? 1024;
-    await Promise.all(
-      [...byTarget].map(async ([peer, list]) => {
-        for (let i = 0; i < list.length && !this.c.stopped(); ) {
-          // up to `batch` entries or about 1 MiB of keys and values, whichever comes first
-          let end = i;
-          for (let bytes = 0; end < list.length && end - i < batch && bytes < 1 << 20; end++) bytes += list[end]!.key.length + (list[end]!.value?.length ?? 0);
-          try {
-            await this.c.request(peer, { t: "apply", entries: list.slice(i, end) });
-            this.rebalanced += end - i;
-            i = end;
-          } catch (e) {
-            failed.add(peer);
-            this.c.log.warn("rebalance push failed", { peer, error: e instanceof Error ? e.message : String(e) });
-            return;
-          }
-        }
-      }),
-    );
-    if (failed.size > 0 || this.c.table() !== next) return; // keep our copies when a push failed or the table moved on
-    for (const e of drop) {
-      const m = this.c.node.map(e.map);
-      const idx = m.lookup(e.key, 0, e.key.length, false);
-      if (idx >= 0 && m.table.version[idx] === e.version) m.removeEntry(idx);
+    const results = await Promise.all([...streams.values()].map(async (s) => [s, await s.finish()] as const));
+    let failed = false;
+    for (const [s, ok] of results) {
+      this.rebalanced += s.sent;
+      if (ok) continue;
+      failed = true;
+      this.c.log.warn("rebalance push failed", { peer: s.peer, error: s.error instanceof Error ? s.error.message : String(s.error) });
+    }
+    if (failed || this.c.table() !== next) return; // keep our copies when a push failed or the table moved on
+    for (const [name, drop] of drops) {
+      const m = this.c.node.map(name);
+      const t = m.table;
+      for (let j = 0; j < drop.idx.length; j++) {
+        const i = drop.idx[j]!;
+        // still the entry pushed (same version), and in a partition this node does not hold
+        if (t.isLive(i) && t.version[i] === drop.version[j] && !keep[partitionOf(t.keyView(i), next.partitionCount)]) m.removeEntry(i);
+      }
     }
   }
 }

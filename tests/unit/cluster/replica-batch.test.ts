@@ -16,6 +16,7 @@ import { HybridClock } from "../../../core/cluster/hlc.ts";
 import { MemberTable } from "../../../core/cluster/member-table.ts";
 import { decodeCompactApplied, decodeCompactApply, encodeCompactApplied, encodeCompactApply } from "../../../core/cluster/peer-compact.ts";
 import { decodeRequest, decodeResponse, type EntryState, encodePeer, type PeerRequest, type PeerResponse, packEntries, unpackEntries } from "../../../core/cluster/peer-protocol.ts";
+import { PushStream } from "../../../core/cluster/push-stream.ts";
 import { ReplicaChannel } from "../../../core/cluster/replica-channel.ts";
 import { newRouterStats } from "../../../core/cluster/router-stats.ts";
 import { ShoalNode } from "../../../core/node.ts";
@@ -90,6 +91,15 @@ describe("compact apply / applied", () => {
     const viaPacked = decodeRequest(encodePeer({ t: "apply", entries: [], packed, from: "x:1", strict: true }));
     expect(viaPacked.t === "apply" && plain(viaPacked.entries)).toEqual(plain(es));
     expect(decodeResponse(encodePeer({ t: "applied", taken: 0 }))).toEqual({ t: "applied", taken: 0 });
+    // a pull page: cursor and suspicion travel with the packed list
+    for (const next of [null, { map: "größe", idx: 123_456 }]) {
+      for (const suspect of [false, true]) {
+        const page = decodeResponse(encodePeer({ t: "entries", entries: [], packed, next, ...(suspect ? { suspect } : {}) }));
+        expect(page).toMatchObject({ t: "entries", next, ...(suspect ? { suspect: true } : {}) });
+        expect(page.t === "entries" && plain(page.entries)).toEqual(plain(es));
+        expect(page.t === "entries" && "suspect" in page && !suspect).toBe(false);
+      }
+    }
     expect(decodeResponse(encodePeer({ t: "applied", taken: 70_000, suspect: true }))).toEqual({ t: "applied", taken: 70_000, suspect: true });
   });
 
@@ -198,5 +208,61 @@ describe("MemberTable cached lists", () => {
     expect(t.live()).toEqual(["a", "c"]);
     t.remove("c");
     expect([t.liveCount(), t.all().map((m) => m.name)]).toEqual([1, ["a", "b"]]);
+  });
+});
+
+describe("PushStream (rebalancing)", () => {
+  test("streams batches of at most `entries`, one in flight at a time, and reports what the peer took", async () => {
+    const { node: n } = node();
+    const store = n.map("default");
+    for (let i = 0; i < 25; i++) store.put(`k${i}`, `v${i}`);
+    let inFlight = 0;
+    let most = 0;
+    const batches: number[] = [];
+    const release: (() => void)[] = [];
+    const s = new PushStream(
+      "p:1",
+      async (_peer, msg) => {
+        const decoded = decodeRequest(encodePeer(msg));
+        if (decoded.t === "apply") batches.push(decoded.entries.length);
+        most = Math.max(most, ++inFlight);
+        await new Promise<void>((resolve) => release.push(resolve));
+        inFlight--;
+        return { t: "applied", taken: 0 };
+      },
+      { entries: 10, bytes: 1 << 20 },
+    );
+    const pump = setInterval(() => release.shift()?.(), 1);
+    try {
+      for (let i = 0; i < 25; i++) {
+        s.addStored("default", store, store.lookup(bytes(`k${i}`), 0, `k${i}`.length, false));
+        if (s.full) await s.cut();
+      }
+      expect(await s.finish()).toBe(true);
+    } finally {
+      clearInterval(pump);
+    }
+    expect(batches).toEqual([10, 10, 5]);
+    expect(most).toBe(1);
+    expect(s.sent).toBe(25);
+  });
+
+  test("a failed batch fails the stream; later entries are not sent", async () => {
+    let calls = 0;
+    const s = new PushStream(
+      "p:1",
+      async () => {
+        calls++;
+        throw new Error("cannot reach peer");
+      },
+      { entries: 1, bytes: 1 << 20 },
+    );
+    for (let i = 0; i < 5; i++) {
+      s.add({ map: "m", key: bytes(`k${i}`), value: bytes("v"), expireAt: 0, version: i + 1 });
+      if (s.full) await s.cut();
+    }
+    expect(await s.finish()).toBe(false);
+    expect(calls).toBe(1);
+    expect([s.sent, (s.error as Error).message]).toEqual([0, "cannot reach peer"]);
   });
 });
