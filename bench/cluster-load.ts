@@ -15,8 +15,30 @@ export interface LoadTarget {
   peer: string;
 }
 
-/** Sends `batches` (each `count` SETs) pipelined on one connection, one batch in flight; throws on any error reply. */
+/** Error replies after which a batch is sent again (SETs are idempotent): the owner is not serving yet or just changed. */
+const TRANSIENT = /^-(CLUSTERQUORUM|TRYAGAIN|CLUSTERDOWN)/;
+
+/**
+ * Sends `batches` (each `count` SETs) pipelined on one connection, one batch in flight; a batch answered with a
+ * transient cluster error (owner lease not granted yet, owner changing) is sent again, up to 30 times 200 ms apart;
+ * throws on any other error reply.
+ */
 async function sendBatches(port: number, batches: { bytes: Uint8Array; count: number }[]): Promise<void> {
+  const todo = [...batches];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await sendOnce(port, todo);
+      return;
+    } catch (e) {
+      const failed = (e as { batch?: number }).batch;
+      if (failed === undefined || attempt >= 30 || !TRANSIENT.test((e as Error).message.replace(/^error reply: /, ""))) throw e;
+      todo.splice(0, failed); // the batches before it were acknowledged
+      await Bun.sleep(200);
+    }
+  }
+}
+
+async function sendOnce(port: number, batches: { bytes: Uint8Array; count: number }[]): Promise<void> {
   let pendingReplies = 0;
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
@@ -48,7 +70,7 @@ async function sendBatches(port: number, batches: { bytes: Uint8Array; count: nu
     },
   });
   try {
-    for (const b of batches) {
+    for (const [n, b] of batches.entries()) {
       pendingReplies = b.count;
       const done = new Promise<void>((resolve) => (wake = resolve));
       let off = 0;
@@ -59,7 +81,7 @@ async function sendBatches(port: number, batches: { bytes: Uint8Array; count: nu
       socket.flush();
       await done;
       wake = null;
-      if (failure) throw failure;
+      if (failure) throw Object.assign(failure, { batch: n });
     }
   } finally {
     socket.end();

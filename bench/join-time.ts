@@ -5,10 +5,15 @@
  * received, the time until every copy is where the 4-member table puts it
  * (sum of local key counts back to 2 × N and stable), and the post-join
  * imbalance: owned partitions max/mean (and replica slots) from the table,
- * and keys per node max/mean from each node's /v1/stats.
+ * and keys per node max/mean from each node's /v1/stats. RSS (VmRSS) of every
+ * node is sampled every 10-100 ms from the spawn until settled: the *join RSS
+ * overhead* of an old node is its peak minus its RSS before the join (what
+ * rebalancing costs it), the joiner's is its peak minus its RSS once settled.
  *
- *   npx bun bench/join-time.ts [--quick] [--keys 1000000] [--rounds 3] [--no-write] [--keep-logs DIR]
+ *   npx bun bench/join-time.ts [--quick] [--keys 1000000] [--rounds 3] [--compare-bin OLD] [--no-write] [--keep-logs DIR]
  *
+ * `--compare-bin` runs every round a second time with another binary (the
+ * code before a change), so both are measured on the same machine state.
  * Uses the compiled binary ($SHOAL_BIN, default dist/shoal). Every process is
  * stopped by PID at the end of each round, also on error or Ctrl-C.
  */
@@ -29,6 +34,7 @@ import {
   until,
 } from "./cluster-servers.ts";
 import { loadAverage, machineLines, median, table, writeSection } from "./report.ts";
+import { rssBytes } from "./servers.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +43,11 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     "no-write": { type: "boolean", default: false },
     "keep-logs": { type: "string" },
+    "compare-bin": { type: "string" },
   },
 });
+const COMPARE = values["compare-bin"];
+const MIB = 1024 * 1024;
 const quick = values.quick === true;
 const KEYS = Number(values.keys ?? (quick ? 100_000 : 1_000_000));
 const ROUNDS = Number(values.rounds ?? (quick ? 1 : 3));
@@ -72,27 +81,63 @@ interface Round {
   ownedMaxOverMean: number;
   replicaMaxOverMean: number;
   loadBefore: string;
+  /** Binary the round ran. */
+  bin: string;
+  /** Per old node: peak RSS during the join minus RSS before it, bytes. */
+  oldOverhead: number[];
+  /** The joiner's peak RSS minus its RSS once settled, bytes. */
+  joinerOverhead: number;
+  /** RSS of the old nodes before the join and of the joiner once settled, bytes. */
+  rssBefore: number[];
+  joinerSettled: number;
 }
 
-async function round(i: number): Promise<Round> {
+/** Peak RSS per process over the samples taken by {@link RssPeaks.sample}. */
+class RssPeaks {
+  readonly peak: number[];
+  constructor(private readonly pids: number[]) {
+    this.peak = pids.map(() => 0);
+  }
+  sample(): void {
+    this.pids.forEach((pid, i) => {
+      try {
+        this.peak[i] = Math.max(this.peak[i]!, rssBytes(pid));
+      } catch {
+        // exited: the round fails elsewhere
+      }
+    });
+  }
+}
+
+async function round(i: number, bin: string): Promise<Round> {
   const dir = tempDir("shoal-join-");
   const flags = clusterFlags(RF, 2);
-  const three = await startShoalCluster(3, flags, dir);
+  const three = await startShoalCluster(3, flags, dir, bin);
   const loadMs = await loadCluster(three, KEYS, { partitionCount: PARTITIONS });
   const counts = await Promise.all(three.map(localKeys));
   const copies = counts.reduce((a, b) => a + b, 0);
   if (copies !== RF * KEYS) throw new Error(`after loading ${KEYS} keys the 3 nodes hold ${copies} copies (${counts.join(", ")}), expected ${RF * KEYS}`);
   console.log(`round ${i}: loaded ${KEYS} keys in ${(loadMs / 1000).toFixed(1)} s (${Math.round(KEYS / (loadMs / 1000))}/s); copies per node ${counts.join(", ")}`);
-  await Bun.sleep(1000);
+  await Bun.sleep(3000);
+  const rssBefore = three.map((m) => rssBytes(m.pid));
   const loadBefore = loadAverage();
   const [p] = await memberPorts(1);
   const peers = [...three.map((m) => m.peer), p!.peer];
   const wall0 = Date.now();
   const t0 = performance.now();
-  const fourth = await startMember(p!, peers, flags, dir);
-  await until(() => isReady(fourth), 120_000, "the 4th node's /readyz", 10);
+  const fourth = await startMember(p!, peers, flags, dir, bin);
+  const peaks = new RssPeaks([...three, fourth].map((m) => m.pid));
+  await until(
+    () => {
+      peaks.sample();
+      return isReady(fourth);
+    },
+    120_000,
+    "the 4th node's /readyz",
+    10,
+  );
   const readyMs = performance.now() - t0;
-  const sync = lastEvent(fourth, "initial sync done");
+  const sync = lastEvent(fourth, "initial sync round done");
   const since = (e: Record<string, unknown> | null): number => (e ? Date.parse(String(e.time)) - wall0 : Number.NaN);
   const tableMs = since(lastEvent(fourth, "partition table rebuilt"));
   const syncMs = since(sync);
@@ -103,6 +148,7 @@ async function round(i: number): Promise<Round> {
   let keysPerNode: number[] = [];
   await until(
     async () => {
+      peaks.sample();
       keysPerNode = await Promise.all(all.map(localKeys));
       const now = keysPerNode.join(",");
       if (now !== last) {
@@ -116,6 +162,8 @@ async function round(i: number): Promise<Round> {
     100,
   );
   const settledMs = stableSince - t0;
+  peaks.sample();
+  const joinerSettled = rssBytes(fourth.pid);
   const t = PartitionTable.build(
     all.map((m) => m.peer),
     1,
@@ -136,9 +184,14 @@ async function round(i: number): Promise<Round> {
     ownedMaxOverMean: t.balance().maxOverMean,
     replicaMaxOverMean: replicaMax / ((PARTITIONS * (RF - 1)) / all.length),
     loadBefore,
+    bin,
+    oldOverhead: rssBefore.map((b, n) => peaks.peak[n]! - b),
+    joinerOverhead: peaks.peak[3]! - joinerSettled,
+    rssBefore,
+    joinerSettled,
   };
   console.log(
-    `round ${i}: 4-member table after ${(tableMs / 1000).toFixed(2)} s, pull done after ${(syncMs / 1000).toFixed(2)} s, ready after ${(readyMs / 1000).toFixed(2)} s (pulled ${r.pulled} entries for ${r.partitionsHeld} partitions); settled after ${(settledMs / 1000).toFixed(2)} s; keys per node ${keysPerNode.join(", ")}`,
+    `round ${i}: 4-member table after ${(tableMs / 1000).toFixed(2)} s, pull done after ${(syncMs / 1000).toFixed(2)} s, ready after ${(readyMs / 1000).toFixed(2)} s (pulled ${r.pulled} entries for ${r.partitionsHeld} partitions); settled after ${(settledMs / 1000).toFixed(2)} s; keys per node ${keysPerNode.join(", ")}; RSS overhead old nodes ${r.oldOverhead.map((b) => (b / MIB).toFixed(1)).join(" / ")} MiB, joiner ${(r.joinerOverhead / MIB).toFixed(1)} MiB (${bin})`,
   );
   const keep = values["keep-logs"];
   if (keep) {
@@ -152,8 +205,13 @@ async function round(i: number): Promise<Round> {
 async function main(): Promise<void> {
   const machine = machineLines();
   console.log(`bench pid ${process.pid}; binary ${shoalBin()}; ${KEYS} keys, ${ROUNDS} round(s)`);
-  const rounds: Round[] = [];
-  for (let i = 1; i <= ROUNDS; i++) rounds.push(await round(i));
+  const all: Round[] = [];
+  for (let i = 1; i <= ROUNDS; i++) {
+    all.push(await round(i, shoalBin()));
+    if (COMPARE) all.push(await round(i, COMPARE));
+  }
+  const rounds = all.filter((r) => r.bin === shoalBin());
+  const compared = all.filter((r) => r.bin !== shoalBin());
   const med = (f: (r: Round) => number): number => median(rounds.map(f));
   const s = (ms: number): string => (ms / 1000).toFixed(2);
   const keysMaxOverMean = (r: Round): number => Math.max(...r.keysPerNode) / ((RF * KEYS) / r.keysPerNode.length);
@@ -177,7 +235,20 @@ async function main(): Promise<void> {
   );
   const r0 = rounds[0]!;
   const summary = `4-member table: owned partitions max/mean **${r0.ownedMaxOverMean.toFixed(3)}**, replica slots max/mean ${r0.replicaMaxOverMean.toFixed(3)}; join → ready median **${s(med((r) => r.readyMs))} s** (goal ≤ 10 s).`;
-  console.log(`\n${tbl}\n\n${summary}`);
+  const mib = (b: number): string => (b / MIB).toFixed(1);
+  const rssRow = (label: string, rs: Round[]): string[] => [
+    label,
+    rs.map((r) => r.rssBefore.map(mib).join(" / ")).join("; "),
+    rs.map((r) => r.oldOverhead.map(mib).join(" / ")).join("; "),
+    `**${mib(median(rs.map((r) => Math.max(...r.oldOverhead))))}**`,
+    rs.map((r) => `${mib(r.joinerSettled)} (+${mib(r.joinerOverhead)})`).join("; "),
+    `**${mib(median(rs.map((r) => r.joinerOverhead)))}**`,
+  ];
+  const rssTbl = table(
+    ["binary", "old nodes' RSS before, MiB (per round)", "old nodes' peak − before, MiB", "median of the largest, MiB", "joiner settled RSS (+ peak above it), MiB", "joiner median, MiB"],
+    [rssRow(process.env.SHOAL_BIN ?? "dist/shoal", rounds), ...(compared.length ? [rssRow(`${COMPARE} (--compare-bin)`, compared)] : [])],
+  );
+  console.log(`\n${tbl}\n\n${summary}\n\n${rssTbl}`);
   if (!values["no-write"]) {
     writeSection(
       "join-time",
@@ -187,7 +258,7 @@ async function main(): Promise<void> {
         `A 3-node cluster (RF=${RF}, W=2, ${PARTITIONS} partitions, preset lan) holding ${KEYS.toLocaleString("en-US")} keys (16 B keys, 100 B values,`,
         "written to each key's owner with pipelined SETs), then a 4th node joins with static peers. *join → /readyz* is from",
         "spawning the 4th process to its /readyz answering 200 (polled every 10 ms): it has pulled every partition it holds.",
-        "*table* and *pull done* are the 4th node's own log times (last `partition table rebuilt`, `initial sync done`) from the spawn.",
+        "*table* and *pull done* are the 4th node's own log times (last `partition table rebuilt`, last `initial sync round done`) from the spawn.",
         "*settled* is when the copies on all four nodes add up to 2 × keys again (the old holders dropped what they handed",
         "over) and stay there for 1 s. Keys per node from each node's `/v1/stats` (local copies, owner + replica).",
         `Generated by \`npx bun bench/join-time.ts --keys ${KEYS} --rounds ${ROUNDS}\` with \`${process.env.SHOAL_BIN ?? "dist/shoal"}\`.`,
@@ -198,6 +269,12 @@ async function main(): Promise<void> {
         tbl,
         "",
         summary,
+        "",
+        "Join RSS overhead (VmRSS sampled every 10-100 ms from the spawn until settled; old nodes: peak minus RSS 3 s before the",
+        "join, what rebalancing costs them; joiner: peak minus its RSS once settled)" +
+          (compared.length ? `; the second row is the same rounds with \`--compare-bin ${COMPARE}\`, run right after each:` : ":"),
+        "",
+        rssTbl,
       ].join("\n"),
     );
   }
