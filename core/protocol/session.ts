@@ -508,7 +508,8 @@ export class ClientSession {
     }
     command.calls++;
     this.commandsRun++;
-    this.lastCommand = a.n > 1 && CONTAINERS.has(command.name) ? `${command.name}|${a.lower(1)}` : command.name;
+    // containers (CLIENT, CONFIG, COMMAND…) have arity -1 or -2: the compare keeps the set lookup off GET/SET
+    this.lastCommand = command.arity < 0 && command.arity >= -2 && a.n > 1 && CONTAINERS.has(command.name) ? `${command.name}|${a.lower(1)}` : command.name;
     const runStart = this.reply.len;
     try {
       const routed = node.router === null ? LOCAL : node.router.route(this, command, a);

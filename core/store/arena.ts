@@ -9,7 +9,7 @@
  */
 
 export const PAGE_SIZE = 1 << 20;
-const MIN_CHUNK = 32;
+const MIN_CHUNK = 16;
 const GROWTH = 1.125;
 
 /**

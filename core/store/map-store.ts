@@ -343,6 +343,7 @@ export class MapStore implements DMap {
   setExpire(idx: number, at: number): void {
     if (this.watcher !== null) this.watcher.before(idx);
     this.stats.changes++;
+    this.table.version[idx] = this.stampVersion(this.clock.now());
     this.applyExpire(idx, at);
   }
 
@@ -352,9 +353,9 @@ export class MapStore implements DMap {
     this.table.version[idx] = version;
   }
 
+  /** Sets the expiry and its volatile-index slot; the caller sets the version. */
   private applyExpire(idx: number, at: number): void {
     const t = this.table;
-    t.version[idx] = this.stampVersion(this.clock.now());
     t.expireAt[idx] = at;
     const pos = t.volPos[idx]!;
     if (at !== 0 && pos < 0) {
