@@ -448,6 +448,16 @@ describe("cluster router on the memory transport", () => {
     const ok = await conversation(t.nodes[1]!, [["WATCH", a, b], ["MULTI"], ["DEL", b], ["EXEC"]]);
     expect(ok.at(-1)).toBe("*1\r\n:1\r\n");
     expect(t.nodes[1]!.db.get(b)).toBeNull();
+    // RENAME/COPY within one slot run on its owner and replicate both keys (the source as a deletion); across slots: CROSSSLOT
+    expect(await call(t.nodes[0]!, "RENAME", a, `{${k}}renamed`)).toBe("+OK\r\n");
+    for (const n of [t.nodes[2]!, t.nodes[1]!]) {
+      expect(n.db.get(a)).toBeNull();
+      expect(dec.decode(n.db.get(`{${k}}renamed`)!)).toBe("changed");
+    }
+    expect(await call(t.nodes[1]!, "COPY", `{${k}}h`, `{${k}}h2`)).toBe(":1\r\n");
+    expect(await call(t.nodes[0]!, "HGET", `{${k}}h2`, "f")).toBe("$1\r\nv\r\n");
+    expect(await call(t.nodes[0]!, "RENAME", `{${k}}renamed`, "elsewhere")).toStartWith("-CROSSSLOT");
+    expect(await call(t.nodes[0]!, "SET", a, "changed")).toBe("+OK\r\n");
     // keys of two slots in one transaction
     let other = "x0";
     for (let i = 0; partitionOf(utf8(other), 31) === partitionOf(utf8(a), 31); i++) other = `x${i}`;
