@@ -20,7 +20,7 @@ import { hashBytes } from "../store/hash.ts";
 import { fingerprint, PartitionDigests, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf, utf8 } from "./hash.ts";
-import type { EntryState } from "./peer-protocol.ts";
+import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
 /** Resolves on a later event-loop turn (scans of a big node pause there, so SWIM and clients are answered). */
 export type Pause = () => Promise<void>;
@@ -75,6 +75,8 @@ export interface Bucket {
   partition: number;
   depth: number;
   prefix: number;
+  /** Keys in it on the side holding more, when known ({@link differingLeaves} sets it). */
+  count?: number;
 }
 
 /** Deepest bucket (the 32-bit hash has 8 nibbles). */
@@ -182,12 +184,18 @@ export async function differingLeaves(
   theirs: (buckets: Bucket[]) => Promise<Uint32Array | null>,
   pause: Pause,
   leafKeys = 8,
+  maxBuckets = 100_000,
 ): Promise<Bucket[] | null> {
   const leaves: Bucket[] = [];
   let level = start.filter((b) => b.depth >= MAX_DEPTH);
   leaves.push(...level);
   level = start.filter((b) => b.depth < MAX_DEPTH);
   while (level.length > 0) {
+    if (level.length * 16 > maxBuckets) {
+      // nearly everything differs (a copy far behind): finer digests would cost more than the entries
+      leaves.push(...level);
+      break;
+    }
     const remote = await theirs(level);
     if (remote === null || remote.length !== level.length * 16 * WORDS) return null;
     const local = await childDigests(node, sync, partitionCount, level, pause);
@@ -196,12 +204,64 @@ export async function differingLeaves(
       for (let c = 0; c < 16; c++) {
         const o = (i * 16 + c) * WORDS;
         if (local[o] === remote[o] && local[o + 1] === remote[o + 1] && local[o + 2] === remote[o + 2]) continue;
-        const child = { partition: b.partition, depth: b.depth + 1, prefix: b.prefix * 16 + c };
-        if ((local[o]! <= leafKeys && remote[o]! <= leafKeys) || child.depth >= MAX_DEPTH) leaves.push(child);
+        const count = Math.max(local[o]!, remote[o]!);
+        const child = { partition: b.partition, depth: b.depth + 1, prefix: b.prefix * 16 + c, count };
+        if (count <= leafKeys || child.depth >= MAX_DEPTH) leaves.push(child);
         else next.push(child);
       }
     });
     level = next;
   }
   return leaves;
+}
+
+/** Splits buckets into batches of about `keys` keys each (by their counts; a bucket of unknown count counts `unknown`). */
+export function batchesOf(buckets: readonly Bucket[], keys: number, unknown = 256): Bucket[][] {
+  const out: Bucket[][] = [];
+  let batch: Bucket[] = [];
+  let n = 0;
+  for (const b of buckets) {
+    const c = b.count ?? unknown;
+    if (batch.length > 0 && n + c > keys) {
+      out.push(batch);
+      batch = [];
+      n = 0;
+    }
+    batch.push(b);
+    n += c;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+/**
+ * Asks `peer` for the children's digests of `buckets` (`buckets` requests of
+ * at most 50 000 buckets, about 10 MB of answer each); null when it did not
+ * answer. `received` is told the bytes of each answer.
+ */
+export async function askChildDigests(
+  request: (peer: string, msg: PeerRequest) => Promise<PeerResponse>,
+  peer: string,
+  buckets: readonly Bucket[],
+  received: (bytes: number) => void = () => undefined,
+): Promise<Uint32Array | null> {
+  const words: Uint32Array[] = [];
+  for (let i = 0; i < buckets.length; i += 50_000) {
+    let res: PeerResponse;
+    try {
+      res = await request(peer, { t: "buckets", buckets: flatBuckets(buckets.slice(i, i + 50_000)) });
+    } catch {
+      return null;
+    }
+    if (res.t !== "bucketDigests") return null;
+    received(res.words.byteLength);
+    words.push(res.words);
+  }
+  const all = new Uint32Array(words.reduce((n, w) => n + w.length, 0));
+  let o = 0;
+  for (const w of words) {
+    all.set(w, o);
+    o += w.length;
+  }
+  return all;
 }

@@ -218,6 +218,7 @@ export class ClusterNode {
             ...common,
             partitionCount: o.partitionCount,
             retryMs: Math.min(200, o.timings.probeIntervalMs),
+            tableOf: (members) => this.ownership.tableOf(members),
             pause: (ms) => this.pause(ms),
           })
         : null;

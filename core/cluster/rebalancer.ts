@@ -11,7 +11,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
-import { type Bucket, type BucketSet, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
+import { askChildDigests, type Bucket, type BucketSet, bucketSet, differingLeaves, digestPartitionsPaced, inBuckets } from "./buckets.ts";
 import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
@@ -102,7 +102,10 @@ export class Rebalancer {
         } catch {
           return;
         }
-        if (res.t !== "digests") return;
+        if (res.t !== "digests") {
+          this.c.log.warn("rebalance: no digests from a new holder, pushing it everything", { peer: h });
+          return;
+        }
         const theirs = new PartitionDigests(res.partitions, res.words);
         const whole: Bucket[] = [];
         const refine: Bucket[] = [];
@@ -117,17 +120,11 @@ export class Rebalancer {
           this.c.sync,
           pc,
           refine,
-          async (buckets) => {
-          try {
-            const r = await this.c.request(h, { t: "buckets", buckets: flatBuckets(buckets) });
-            return r.t === "bucketDigests" ? r.words : null;
-          } catch {
-            return null;
-          }
-          },
+          (buckets) => askChildDigests((peer, msg) => this.c.request(peer, msg), h, buckets),
           turn,
         );
         if (leaves !== null) out.set(h, bucketSet([...whole, ...leaves]));
+        else this.c.log.warn("rebalance: no bucket digests from a new holder, pushing it everything", { peer: h });
       }),
     );
     return out;

@@ -3,7 +3,9 @@
  * only what changed while it was away, instead of pulling every partition
  * it holds (catch-up.ts's initial pull).
  *
- * For every other member of its table and the partitions this node holds:
+ * For each partition this node holds, with each of its sources (the
+ * partition's other holders; also those of the table without this node,
+ * when none of the current ones held it while this node was away):
  * 1. the member's partition digests (digest.ts: 16 key-hash ranges per
  *    partition, each summarising the (map, key, version) of every value and
  *    tombstone), asked strictly: the member answers only once its own table
@@ -13,10 +15,11 @@
  *    buckets holding a few keys that still differ;
  * 3. the member's entries in those buckets (`bucketEntries`), applied
  *    last-writer-wins;
- * 4. once every member answered for a partition: a key of this node that
- *    no member holds in any form (value or tombstone) in a range that
- *    differed from every member is dropped: the cluster forgot it while this
- *    node was away (a delete whose tombstone was collected, an eviction).
+ * 4. once every source answered: a key this node held when the catch-up
+ *    started (from its snapshot), still unchanged, that no source holds in
+ *    any form (value or tombstone) is dropped: the cluster forgot it while
+ *    this node was away (a delete whose tombstone was collected, an
+ *    eviction).
  *
  * Why nothing is missed, although versions are per-owner HLC stamps and
  * "newer than my newest" would not be safe (an owner whose clock is behind,
@@ -26,17 +29,24 @@
  * there (up to a collision of three 32-bit sums over fingerprints), and so
  * for a bucket below it. Every bucket that differs at the deepest level is
  * taken whole from the member, after it answered the digest, and applied by
- * version. Everything the member held when it
- * answered the digest is therefore here afterwards at the same or a newer
- * version; a write the member takes after that moment finds this node named
- * a holder in the member's table, so it reaches this node through
- * replication like any write. That is the initial pull's guarantee (a full
- * pull also starts once the member's table names this node, and applies
- * with the same last-writer-wins rule), with only the differences moved.
+ * version. Everything the member held when it answered the digest is
+ * therefore here afterwards at the same or a newer version; a write the
+ * member takes after that moment finds this node named a holder in the
+ * member's table, so it reaches this node through replication like any
+ * write. That is the initial pull's guarantee (a full pull also starts once
+ * the member's table names this node, and applies with the same
+ * last-writer-wins rule), with only the differences moved. The sources: a
+ * current holder that also held the partition while this node was away took
+ * every write acknowledged with W = replica count meanwhile; a member that
+ * held it then and no longer does hands its copy to this node (rebalancer.ts,
+ * by the same digests) before dropping it, and comparing with it while it
+ * drops would only see noise. (With W below the replica count, a write that
+ * only such a member took reaches this node by that hand-off, possibly just
+ * after it is ready.)
  * Step 4 closes the gap a full pull does not have (a fresh node holds
  * nothing stale): without it a key deleted while this node was away, whose
  * tombstone the others collected meanwhile, would come back from the
- * snapshot. It applies only where every member answered, and only to entries
+ * snapshot. It applies only where every source answered, and only to entries
  * this node held before it asked anyone and that nothing changed since (a
  * write that arrives during the catch-up, replicated by a member after it
  * listed its keys, is never dropped).
@@ -47,7 +57,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
-import { type Bucket, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
+import { askChildDigests, type Bucket, type BucketSet, batchesOf, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
 import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
@@ -65,6 +75,8 @@ export interface WarmCatchUpContext {
   /** Wait between refusals of a member whose table does not name this node yet, ms. */
   retryMs: number;
   table(): PartitionTable | null;
+  /** The table for `members` with this cluster's settings (a what-if). */
+  tableOf(members: readonly string[]): PartitionTable;
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   pause(ms: number): Promise<void>;
   stopped(): boolean;
@@ -93,8 +105,11 @@ export interface WarmCatchUpStats {
   ms: number;
 }
 
-/** Buckets per `buckets`/`bucketEntries` request. */
-const BUCKET_BATCH = 4096;
+/**
+ * Keys per `bucketEntries` request (by the buckets' counts): every request
+ * costs the member one scan of its tables, so they are few and big.
+ */
+const ENTRIES_BATCH_KEYS = 100_000;
 
 const latin1 = (b: Uint8Array): string => {
   let s = "";
@@ -145,14 +160,13 @@ export class WarmCatchUp {
     for (let round = 0; round < 10 && !c.stopped(); round++) {
       const t = c.table();
       if (t === null || t.members.length < 2) break;
-      const mine = this.held(t);
-      this.stats.partitions = mine.length;
-      const todo: [string, number[]][] = [];
-      for (const peer of t.members) {
-        if (peer === c.self) continue;
-        const left = mine.filter((p) => !done.get(peer)?.has(p));
-        if (left.length > 0) todo.push([peer, left]);
+      const sources = this.sourcesOf(t);
+      this.stats.partitions = sources.size;
+      const byPeer = new Map<string, number[]>();
+      for (const [p, list] of sources) {
+        for (const peer of list) if (!done.get(peer)?.has(p)) (byPeer.get(peer) ?? byPeer.set(peer, []).get(peer)!).push(p);
       }
+      const todo = [...byPeer];
       if (todo.length === 0) break;
       const answers = await Promise.all(todo.map(([peer, ps]) => this.digestsOf(peer, ps)));
       const asked = [...new Set(answers.flatMap((a) => (a ? a.partitions : [])))];
@@ -176,16 +190,35 @@ export class WarmCatchUp {
       );
     }
     const t = c.table();
-    if (t !== null) {
-      const mine = this.held(t);
-      const others = t.members.filter((m) => m !== c.self);
-      this.stats.sources = others.length;
-      if (!others.every((m) => mine.every((p) => done.get(m)?.has(p)))) complete = false;
-      if (complete) await this.dropForgotten(others, new Set(mine));
+    if (t !== null && t.members.length > 1) {
+      const sources = this.sourcesOf(t);
+      this.stats.sources = new Set([...sources.values()].flat()).size;
+      for (const [p, list] of sources) if (!list.every((m) => done.get(m)?.has(p))) complete = false;
+      if (complete) await this.dropForgotten(sources);
     }
     this.stats.ms = c.clock.monotonic() - started;
     c.log.info("warm catch-up done", { ...this.stats, ms: Math.round(this.stats.ms), complete });
     return complete;
+  }
+
+  /**
+   * Per partition this node holds, the members to compare it with: its
+   * other holders, which took every write while this node was away when one
+   * of them also held it then (the table without this node); otherwise the
+   * holders of that table too. A member that held it then and no longer does
+   * hands its copy to this node (rebalancer.ts) before dropping it; comparing
+   * with it while it drops would only see noise.
+   */
+  private sourcesOf(t: PartitionTable): Map<number, string[]> {
+    const self = this.c.self;
+    const before = this.c.tableOf(t.members.filter((m) => m !== self));
+    const out = new Map<number, string[]>();
+    for (const p of this.held(t)) {
+      const current = [t.owner(p), ...t.replicas(p)].filter((m) => m !== self);
+      const then = [before.owner(p), ...before.replicas(p)];
+      out.set(p, current.some((m) => then.includes(m)) ? current : [...new Set([...current, ...then])]);
+    }
+    return out;
   }
 
   /** A member's digests of `partitions` (asked strictly, again while its table is behind), or null. */
@@ -237,34 +270,16 @@ export class WarmCatchUp {
       c.sync,
       c.partitionCount,
       start,
-      async (buckets) => {
-      const words: Uint32Array[] = [];
-      for (let i = 0; i < buckets.length; i += BUCKET_BATCH) {
-        let res: PeerResponse;
-        try {
-          res = await c.request(peer, { t: "buckets", buckets: flatBuckets(buckets.slice(i, i + BUCKET_BATCH)) });
-        } catch {
-          return null;
-        }
-        if (res.t !== "bucketDigests") return null;
-        this.stats.bytes += res.words.byteLength;
-        words.push(res.words);
-      }
-      const all = new Uint32Array(words.reduce((n, w) => n + w.length, 0));
-      let o = 0;
-      for (const w of words) {
-        all.set(w, o);
-        o += w.length;
-      }
-      return all;
-      },
+      (buckets) =>
+        askChildDigests((p, msg) => c.request(p, msg), peer, buckets, (n) => {
+          this.stats.bytes += n;
+        }),
       this.turn,
     );
     if (leaves === null) return false;
     this.stats.buckets += leaves.length;
     const node = c.node;
-    for (let i = 0; i < leaves.length; i += BUCKET_BATCH) {
-      const batch = leaves.slice(i, i + BUCKET_BATCH);
+    for (const batch of batchesOf(leaves, ENTRIES_BATCH_KEYS)) {
       let res: PeerResponse;
       try {
         res = await c.request(peer, { t: "bucketEntries", buckets: flatBuckets(batch) });
@@ -311,10 +326,9 @@ export class WarmCatchUp {
    * bucket equal to this node's at any level means the member has the key)
    * without the key.
    */
-  private async dropForgotten(members: readonly string[], held: Set<number>): Promise<void> {
-    const sets = members.map((m) => this.listings.get(m));
-    if (sets.some((l) => l === undefined || l.buckets.length === 0)) return;
-    const listed = sets.map((l) => ({ set: bucketSet(l!.buckets), keys: l!.keys }));
+  private async dropForgotten(sources: Map<number, string[]>): Promise<void> {
+    const listed = new Map<string, { set: BucketSet; keys: Set<string> }>();
+    for (const [peer, l] of this.listings) listed.set(peer, { set: bucketSet(l.buckets), keys: l.keys });
     const node = this.c.node;
     const pc = this.c.partitionCount;
     for (const [name, start] of this.atStart) {
@@ -327,11 +341,13 @@ export class WarmCatchUp {
         if (!t.isLive(i) || t.version[i] !== start.version[i] || t.hash[i] !== start.hash[i]) continue;
         const key = t.keyView(i);
         const p = partitionOf(key, pc);
-        if (!held.has(p)) continue;
+        const from = sources.get(p);
+        if (!from || from.length === 0) continue;
         const h = t.hash[i]!;
-        if (!listed.every((l) => inBuckets(l.set, p, h))) continue;
+        const ls = from.map((peer) => listed.get(peer));
+        if (!ls.every((l) => l !== undefined && inBuckets(l.set, p, h))) continue;
         const k = `${name}\0${latin1(key)}`;
-        if (listed.some((l) => l.keys.has(k))) continue;
+        if (ls.some((l) => l!.keys.has(k))) continue;
         m.removeEntry(i);
         this.stats.dropped++;
       }
