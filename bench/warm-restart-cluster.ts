@@ -106,9 +106,24 @@ async function restart(p: MemberPorts, peers: string[], flags: string[], dir: st
   const m = await startMember(p, peers, flags, dir);
   await until(() => isReady(m), 300_000, "member 3's /readyz", 10);
   const readyMs = performance.now() - t0;
-  await until(async () => (await Promise.all(survivors.map(view))).every((v) => !v.migration.syncing), 60_000, "survivors settled");
-  await Bun.sleep(1000); // pushes triggered by the join finish
-  const after = await Promise.all(survivors.map(view));
+  // the pushes the join triggered: until the survivors' counters stay put for 3 s
+  let after = await Promise.all(survivors.map(view));
+  let last = "";
+  let stableSince = performance.now();
+  await until(
+    async () => {
+      after = await Promise.all(survivors.map(view));
+      const now = after.map((v) => v.migration.rebalanced).join(",");
+      if (now !== last) {
+        last = now;
+        stableSince = performance.now();
+      }
+      return performance.now() - stableSince >= 3000;
+    },
+    300_000,
+    "the survivors' pushes to settle",
+    200,
+  );
   const pushed = after.reduce((n, v, i) => n + v.migration.rebalanced - before[i]!.migration.rebalanced, 0);
   const v = (await view(m)).migration;
   const received = v.warm ? v.warm.received : v.pulled;
