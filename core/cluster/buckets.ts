@@ -17,9 +17,10 @@
  */
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
+import type { MapStore } from "../store/map-store.ts";
 import { fingerprint, PartitionDigests, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
-import { partitionOf, utf8 } from "./hash.ts";
+import { crc16, partitionOf, SLOT_COUNT, utf8 } from "./hash.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
 /** Resolves on a later event-loop turn (scans of a big node pause there, so SWIM and clients are answered). */
@@ -41,15 +42,30 @@ async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wa
   for (const name of node.mapNames()) {
     const b = utf8(name);
     const mapHash = hashBytes(b, 0, b.length);
-    for (let i = 0; ; i++) {
-      if (++seen % SLICE === 0) await pause();
+    for (let from = 0; ; from += SLICE) {
+      // the map, its arrays and the partition cache are looked up again after every pause (a write may replace them)
       const m = node.findMap(name);
-      if (!m || i >= m.table.hiWater) break;
+      if (!m || from >= m.table.hiWater) break;
       const t = m.table;
-      if (!t.isLive(i)) continue;
-      const p = partitionOf(t.keyView(i), partitionCount);
-      if (wanted[p] !== 1) continue;
-      visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
+      const c = partitionCache(m, partitionCount);
+      const end = Math.min(t.hiWater, from + SLICE);
+      for (let i = from; i < end; i++) {
+        if (!t.isLive(i)) continue;
+        const h = t.hash[i]!;
+        let p: number;
+        if (c.known[i] === 1 && c.hash[i] === h) p = c.part[i]!;
+        else {
+          const r = t.ref[i]!;
+          p = Math.floor((slotOf(t.arena.bufferOf(r), t.arena.offsetOf(r), t.keyLen[i]!) * partitionCount) / SLOT_COUNT);
+          c.part[i] = p;
+          c.hash[i] = h;
+          c.known[i] = 1;
+        }
+        if (wanted[p] !== 1) continue;
+        visit(name, mapHash, p, h, t.version[i]!, i, null);
+      }
+      seen += end - from;
+      await pause();
     }
   }
   for (const e of [...sync.tombstones()]) {
@@ -59,6 +75,57 @@ async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wa
     const b = utf8(e.map);
     visit(e.map, hashBytes(b, 0, b.length), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
   }
+}
+
+/**
+ * Partition of each entry index of a map, remembered with the key hash it
+ * was computed for: the scans of one catch-up visit every entry several
+ * times, and CRC16 over every key each time was most of their cost.
+ */
+interface PartitionCache {
+  count: number;
+  part: Int16Array;
+  hash: Uint32Array;
+  known: Uint8Array;
+}
+const caches = new WeakMap<MapStore, PartitionCache>();
+
+/** The partition cache of map `m`, sized for its table. */
+function partitionCache(m: MapStore, partitionCount: number): PartitionCache {
+  const t = m.table;
+  let c = caches.get(m);
+  if (!c || c.count !== partitionCount || c.part.length < t.hiWater) {
+    const size = Math.max(1024, t.hiWater * 2);
+    const next: PartitionCache = { count: partitionCount, part: new Int16Array(size), hash: new Uint32Array(size), known: new Uint8Array(size) };
+    if (c && c.count === partitionCount) {
+      next.part.set(c.part);
+      next.hash.set(c.hash);
+      next.known.set(c.known);
+    }
+    caches.set(m, (c = next));
+  }
+  return c;
+}
+
+/** hash.ts's keySlot over `buf[off, off+len)` without copying the key out. */
+function slotOf(buf: Uint8Array, off: number, len: number): number {
+  const end = off + len;
+  let open = -1;
+  for (let j = off; j < end; j++) {
+    if (buf[j] === 0x7b) {
+      open = j;
+      break;
+    }
+  }
+  if (open >= 0) {
+    for (let j = open + 1; j < end; j++) {
+      if (buf[j] === 0x7d) {
+        if (j > open + 1) return crc16(buf, open + 1, j) & (SLOT_COUNT - 1);
+        break;
+      }
+    }
+  }
+  return crc16(buf, off, end) & (SLOT_COUNT - 1);
 }
 
 /** digest.ts's partition digests, computed by a scan that pauses (digest.ts's blocks for a whole big node). */
@@ -103,19 +170,36 @@ export function bucketsOf(flat: readonly number[], partitionCount: number): Buck
   return out;
 }
 
-const keyOf = (p: number, depth: number, prefix: number): number => (p * 8 + depth) * 2 ** 32 + prefix;
+/**
+ * Requested buckets by partition and depth (prefix → position in the
+ * request), and which depths occur: a scan tests each entry against them
+ * with small-integer map lookups.
+ */
+interface BucketIndex {
+  wanted: Uint8Array;
+  depths: number[];
+  /** [partition * 8 + depth] → prefix → position. */
+  at: Map<number, Map<number, number>>;
+}
 
-/** Index of requested buckets for one scan: which depths to test, and bucket → position. */
-function indexOf(partitionCount: number, buckets: readonly Bucket[]): { wanted: Uint8Array; depths: number[]; at: Map<number, number> } {
+function indexOf(partitionCount: number, buckets: readonly Bucket[]): BucketIndex {
   const wanted = new Uint8Array(partitionCount);
   const depths = new Set<number>();
-  const at = new Map<number, number>();
+  const at = new Map<number, Map<number, number>>();
   buckets.forEach((b, i) => {
     wanted[b.partition] = 1;
     depths.add(b.depth);
-    at.set(keyOf(b.partition, b.depth, b.prefix), i);
+    const k = b.partition * 8 + b.depth;
+    let m = at.get(k);
+    if (!m) at.set(k, (m = new Map()));
+    m.set(b.prefix, i);
   });
   return { wanted, depths: [...depths], at };
+}
+
+/** Position of the bucket at `depth` holding hash `h` in partition `p`, or undefined. */
+function positionIn(index: BucketIndex, p: number, depth: number, h: number): number | undefined {
+  return index.at.get(p * 8 + depth)?.get(prefixAt(h, depth));
 }
 
 /**
@@ -124,11 +208,11 @@ function indexOf(partitionCount: number, buckets: readonly Bucket[]): { wanted: 
  */
 export async function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<Uint32Array> {
   const words = new Uint32Array(buckets.length * 16 * WORDS);
-  const { wanted, depths, at } = indexOf(partitionCount, buckets);
-  await scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => {
-    for (const d of depths) {
+  const index = indexOf(partitionCount, buckets);
+  await scan(node, sync, partitionCount, index.wanted, (_map, mapHash, p, keyHash, version) => {
+    for (const d of index.depths) {
       if (d >= MAX_DEPTH) continue;
-      const i = at.get(keyOf(p, d, prefixAt(keyHash, d)));
+      const i = positionIn(index, p, d, keyHash);
       if (i === undefined) continue;
       const o = (i * 16 + (prefixAt(keyHash, d + 1) & 15)) * WORDS;
       const fp = fingerprint(mapHash, keyHash, version);
@@ -142,10 +226,10 @@ export async function childDigests(node: ShoalNode, sync: EntrySync, partitionCo
 
 /** The full states (values with expiry, tombstones as deletions) of this node's entries in `buckets`. */
 export async function entriesInBuckets(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<EntryState[]> {
-  const { wanted, depths, at } = indexOf(partitionCount, buckets);
+  const index = indexOf(partitionCount, buckets);
   const out: EntryState[] = [];
-  await scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
-    if (!depths.some((d) => at.has(keyOf(p, d, prefixAt(keyHash, d))))) return;
+  await scan(node, sync, partitionCount, index.wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
+    if (!index.depths.some((d) => positionIn(index, p, d, keyHash) !== undefined)) return;
     out.push(tombKey !== null ? { map, key: tombKey, value: null, expireAt: 0, version } : sync.read(map, idx));
   }, pause);
   return out;
@@ -153,19 +237,16 @@ export async function entriesInBuckets(node: ShoalNode, sync: EntrySync, partiti
 
 /** Whether a key with store hash `h` in partition `p` falls in one of `buckets` (prepared by {@link bucketSet}). */
 export function inBuckets(set: BucketSet, p: number, h: number): boolean {
-  for (const d of set.depths) if (set.keys.has(keyOf(p, d, prefixAt(h, d)))) return true;
+  for (const d of set.depths) if (positionIn(set, p, d, h) !== undefined) return true;
   return false;
 }
 
 /** Buckets prepared for {@link inBuckets}. */
-export interface BucketSet {
-  depths: number[];
-  keys: Set<number>;
-}
+export type BucketSet = BucketIndex;
 
-/** Prepares `buckets` for {@link inBuckets}. */
+/** Prepares `buckets` for {@link inBuckets} (for any partition count: only the buckets' own partitions are marked). */
 export function bucketSet(buckets: readonly Bucket[]): BucketSet {
-  return { depths: [...new Set(buckets.map((b) => b.depth))], keys: new Set(buckets.map((b) => keyOf(b.partition, b.depth, b.prefix))) };
+  return indexOf(buckets.reduce((n, b) => Math.max(n, b.partition + 1), 0), buckets);
 }
 
 /**
@@ -184,7 +265,7 @@ export async function differingLeaves(
   theirs: (buckets: Bucket[]) => Promise<Uint32Array | null>,
   pause: Pause,
   leafKeys = 8,
-  maxBuckets = 100_000,
+  maxBuckets = 2_000_000,
 ): Promise<Bucket[] | null> {
   const leaves: Bucket[] = [];
   let level = start.filter((b) => b.depth >= MAX_DEPTH);

@@ -124,7 +124,11 @@ export class Rebalancer {
           turn,
         );
         if (leaves !== null) out.set(h, bucketSet([...whole, ...leaves]));
-        else this.c.log.warn("rebalance: no bucket digests from a new holder, pushing it everything", { peer: h });
+        else {
+          // the finer digests did not come: every range that differs goes whole
+          this.c.log.warn("rebalance: no bucket digests from a new holder, pushing it the differing ranges whole", { peer: h });
+          out.set(h, bucketSet([...whole, ...refine]));
+        }
       }),
     );
     return out;
