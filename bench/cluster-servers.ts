@@ -64,8 +64,8 @@ export async function memberPorts(n: number): Promise<MemberPorts[]> {
   return out;
 }
 
-/** Starts one shoal member from binary `bin` (a single node when `peers` is empty); resolves once it answers PING (not necessarily ready). */
-export async function startMember(p: MemberPorts, peers: string[], flags: string[], dir: string, bin = shoalBin()): Promise<ShoalMember> {
+/** Starts one shoal member from binary `bin` (a single node when `peers` is empty); resolves once it answers PING (not necessarily ready, within `startTimeoutMs`, default 10 s). */
+export async function startMember(p: MemberPorts, peers: string[], flags: string[], dir: string, bin = shoalBin(), startTimeoutMs?: number): Promise<ShoalMember> {
   const logFile = join(dir, `shoal-${p.port}.log`);
   const cmd = [
     bin,
@@ -85,7 +85,7 @@ export async function startMember(p: MemberPorts, peers: string[], flags: string
     "json",
     ...flags,
   ];
-  const s = await launch("shoal", cmd, p.port, { logFile, env: childEnv() });
+  const s = await launch("shoal", cmd, p.port, { logFile, env: childEnv(), startTimeoutMs });
   return Object.assign(s, { httpPort: p.httpPort, peer: p.peer, logFile });
 }
 

@@ -49,6 +49,8 @@ export interface LaunchOptions {
   logFile?: string;
   /** Child environment (default: ours). */
   env?: Record<string, string>;
+  /** How long to wait for the first PONG, ms (default 10 000). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function launch(name: BenchServer["name"], cmd: string[], port: num
   };
   started.add(server);
   try {
-    await waitForPong(port);
+    await waitForPong(port, opts.startTimeoutMs);
   } catch (e) {
     await server.stop();
     throw e;

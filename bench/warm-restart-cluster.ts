@@ -16,7 +16,7 @@
  * Uses the compiled binary ($SHOAL_BIN, default dist/shoal); every process
  * stopped by PID at the end, also on error or Ctrl-C.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCluster } from "./cluster-load.ts";
@@ -103,9 +103,10 @@ async function kill(m: ShoalMember, survivors: ShoalMember[]): Promise<void> {
 async function restart(p: MemberPorts, peers: string[], flags: string[], dir: string, survivors: ShoalMember[], total: number): Promise<{ m: ShoalMember; c: Case }> {
   const before = await Promise.all(survivors.map(view));
   const t0 = performance.now();
-  const m = await startMember(p, peers, flags, dir);
+  const m = await startMember(p, peers, flags, dir, shoalBin(), 300_000); // a snapshot is loaded before the port answers
   await until(() => isReady(m), 300_000, "member 3's /readyz", 10);
   const readyMs = performance.now() - t0;
+  for (const line of readFileSync(m.logFile, "utf8").split("\n")) if (/snapshot loaded|warm catch-up done|pushing it/.test(line)) console.log(`  member 3: ${line}`);
   // the pushes the join triggered: until the survivors' counters stay put for 3 s
   let after = await Promise.all(survivors.map(view));
   let last = "";
