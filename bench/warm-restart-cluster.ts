@@ -99,33 +99,44 @@ async function kill(m: ShoalMember, survivors: ShoalMember[]): Promise<void> {
   await until(() => survivors.every((s) => tableMembers(s) === 2), 60_000, "the survivors' 2-member table", 50);
 }
 
-/** Restarts member 3 and measures its catch-up. */
-async function restart(p: MemberPorts, peers: string[], flags: string[], dir: string, survivors: ShoalMember[], total: number): Promise<{ m: ShoalMember; c: Case }> {
-  const before = await Promise.all(survivors.map(view));
-  const t0 = performance.now();
-  const m = await startMember(p, peers, flags, dir, shoalBin(), 300_000); // a snapshot is loaded before the port answers
-  await until(() => isReady(m), 300_000, "member 3's /readyz", 10);
-  const readyMs = performance.now() - t0;
-  for (const line of readFileSync(m.logFile, "utf8").split("\n")) if (/snapshot loaded|warm catch-up done|pushing it/.test(line)) console.log(`  member 3: ${line}`);
-  // the pushes the join triggered: until the survivors' counters stay put for 3 s
-  let after = await Promise.all(survivors.map(view));
+/** The survivors' views once their rebalance counters stayed put for 3 s (re-replication or hand-offs done). */
+async function pushesSettled(survivors: ShoalMember[]): Promise<View[]> {
+  let views = await Promise.all(survivors.map(view));
   let last = "";
   let stableSince = performance.now();
   await until(
     async () => {
-      after = await Promise.all(survivors.map(view));
-      const now = after.map((v) => v.migration.rebalanced).join(",");
+      views = await Promise.all(survivors.map(view));
+      const now = views.map((v) => v.migration.rebalanced).join(",");
       if (now !== last) {
         last = now;
         stableSince = performance.now();
       }
       return performance.now() - stableSince >= 3000;
     },
-    300_000,
+    600_000,
     "the survivors' pushes to settle",
     200,
   );
+  return views;
+}
+
+/** Restarts member 3 and measures its catch-up. */
+async function restart(p: MemberPorts, peers: string[], flags: string[], dir: string, survivors: ShoalMember[], total: number): Promise<{ m: ShoalMember; c: Case }> {
+  // the survivors re-replicated what member 3 held among themselves after it died: not part of its restart
+  const before = await pushesSettled(survivors);
+  const t0 = performance.now();
+  const spawnedAt = Date.now();
+  const m = await startMember(p, peers, flags, dir, shoalBin(), 300_000); // a snapshot is loaded before the port answers
+  await until(() => isReady(m), 300_000, "member 3's /readyz", 10);
+  const readyMs = performance.now() - t0;
+  for (const line of readFileSync(m.logFile, "utf8").split("\n")) if (/snapshot loaded|warm catch-up done|pushing it/.test(line)) console.log(`  member 3: ${line}`);
+  // the pushes the join triggered
+  const after = await pushesSettled(survivors);
   const pushed = after.reduce((n, v, i) => n + v.migration.rebalanced - before[i]!.migration.rebalanced, 0);
+  for (const sv of survivors) {
+    for (const line of readFileSync(sv.logFile, "utf8").split("\n")) if (/pushing it|rebalance push failed|partition table rebuilt/.test(line) && Date.parse(JSON.parse(line).time) >= spawnedAt) console.log(`  survivor ${sv.port}: ${line}`);
+  }
   const v = (await view(m)).migration;
   const received = v.warm ? v.warm.received : v.pulled;
   const receivedBytes = v.warm ? v.warm.bytes : v.pulledBytes;
