@@ -26,7 +26,7 @@ import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
 import type { ClusterBugs } from "./bugs.ts";
-import { DIGEST_RANGES, digestPartitions, entriesInRanges, PartitionDigests, type PartitionRange, rangeOfHash } from "./digest.ts";
+import { DIGEST_RANGES, digestPartitionsPaced, entriesInRangesPaced, PartitionDigests, type PartitionRange, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
@@ -115,10 +115,12 @@ export class AntiEntropy {
   /** Starts the background rounds (no-op with intervalMs 0). */
   start(): void {
     if (this.o.intervalMs <= 0 || this.o.bugs?.noAntiEntropy) return;
+    // bounded rate: a round that took d ms is followed by at least 4·d ms of rest, so anti-entropy takes at most a
+    // fifth of this node's time however big its tables are (the interval then stretches, and the metrics show it)
     const tick = (): void => {
       if (this.stopped) return;
       void this.round().finally(() => {
-        if (!this.stopped) this.timer = this.o.clock.setTimer(this.o.intervalMs, tick);
+        if (!this.stopped) this.timer = this.o.clock.setTimer(Math.max(this.o.intervalMs, 4 * this.stats.lastRoundMs), tick);
       });
     };
     this.timer = this.o.clock.setTimer(this.o.intervalMs, tick);
@@ -153,7 +155,7 @@ export class AntiEntropy {
     const owned: number[] = [];
     for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === o.self && t.replicas(p).length > 0) owned.push(p);
     if (owned.length > 0 && budget > 0) {
-      const local = digestPartitions(o.node, o.sync, t.partitionCount, owned);
+      const local = await digestPartitionsPaced(o.node, o.sync, t.partitionCount, owned, this.pause);
       const replicas = [...new Set(owned.flatMap((p) => t.replicas(p)))];
       const theirs = new Map<string, PartitionDigests | null>();
       await Promise.all(replicas.map(async (r) => theirs.set(r, await this.digestsOf(r, owned.filter((p) => t.replicas(p).includes(r))))));
@@ -207,7 +209,7 @@ export class AntiEntropy {
     // what this node holds in those ranges, and what each differing replica holds there
     const mine = new Map<string, number>();
     const keys = new Map<string, { map: string; key: Uint8Array }>();
-    for (const e of entriesInRanges(o.node, o.sync, t.partitionCount, ranges, false)) {
+    for (const e of await entriesInRangesPaced(o.node, o.sync, t.partitionCount, ranges, false, this.pause)) {
       const k = `${e.map}\0${latin1(e.key)}`;
       mine.set(k, e.version);
       keys.set(k, { map: e.map, key: e.key });
@@ -370,7 +372,7 @@ export class AntiEntropy {
     for (let p = 0; p < t.partitionCount; p++) if (held[p] === 0) notHeld.push(p);
     if (notHeld.length === 0) return 0;
     const all: PartitionRange[] = notHeld.flatMap((p) => Array.from({ length: DIGEST_RANGES }, (_, r) => ({ partition: p, range: r })));
-    const orphans = entriesInRanges(o.node, o.sync, t.partitionCount, all, true).slice(0, budget);
+    const orphans = (await entriesInRangesPaced(o.node, o.sync, t.partitionCount, all, true, this.pause)).slice(0, budget);
     if (orphans.length === 0) return 0;
     const byHolder = new Map<string, EntryState[]>();
     for (const e of orphans) {
@@ -415,21 +417,24 @@ export class AntiEntropy {
   // ---- the answers to other owners' rounds ----
 
   /** This node's digests of `partitions`. */
-  digest(partitions: number[]): PeerResponse {
+  async digest(partitions: number[]): Promise<PeerResponse> {
     const pc = this.o.partitionCount;
     const ps = partitions.filter((p) => p < pc);
-    const d = digestPartitions(this.o.node, this.o.sync, pc, ps);
+    const d = await digestPartitionsPaced(this.o.node, this.o.sync, pc, ps, this.pause);
     return { t: "digests", partitions: ps, words: d.words };
   }
 
   /** This node's entries (or versions) in the given ranges (flat pairs partition, range). */
-  range(flat: number[], values: boolean): PeerResponse {
+  async range(flat: number[], values: boolean): Promise<PeerResponse> {
     const ranges: PartitionRange[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       if (flat[i]! < this.o.partitionCount && flat[i + 1]! < DIGEST_RANGES) ranges.push({ partition: flat[i]!, range: flat[i + 1]! });
     }
-    return { t: "entries", entries: entriesInRanges(this.o.node, this.o.sync, this.o.partitionCount, ranges, values), next: null };
+    return { t: "entries", entries: await entriesInRangesPaced(this.o.node, this.o.sync, this.o.partitionCount, ranges, values, this.pause), next: null };
   }
+
+  /** Yields to the event loop (a fresh timer turn on the injected clock). */
+  private readonly pause = (): Promise<void> => new Promise((resolve) => this.o.clock.setTimer(0, resolve));
 
   /** Drops the given tombstones, each only if still at its version. */
   forget(entries: EntryState[]): PeerResponse {

@@ -13,6 +13,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import type { PeerRequest, PeerResponse, PullCursor } from "./peer-protocol.ts";
@@ -41,6 +42,8 @@ export interface CatchUpContext {
    * no longer acts as the owner of `p` under an older table.
    */
   servedBy?(p: number, peer: string): void;
+  /** Planted bugs (simulator only). */
+  bugs?: ClusterBugs;
 }
 
 /** The partitions this node is catching up, and the pulls that do it. */
@@ -112,7 +115,7 @@ export class CatchUp {
       if (next.owner(p) !== self || still.length === 0) this.catching.delete(p);
       else if (still.length !== src.length) this.catching.set(p, still);
     }
-    if (old === null || this.c.syncing()) return;
+    if (old === null || this.c.syncing() || this.c.bugs?.noTakeoverCatchUp) return;
     for (let p = 0; p < next.partitionCount; p++) {
       if (next.owner(p) !== self || old.owner(p) === self) continue;
       const src = [...new Set([old.owner(p), ...old.replicas(p), ...next.replicas(p)])].filter((m) => m !== self && live.has(m));

@@ -167,6 +167,7 @@ export class ClusterNode {
       seeds: o.seeds,
       // in consensus mode a return is a table change like any other (removed, then added again): nothing to note here
       onRefutedDeath: () => (this.consensus ? undefined : this.catchUp.noteReturn()),
+      noDeadReconnect: o.bugs?.noDeadReconnect,
     });
     this.consensus =
       (o.ownership ?? "consensus") === "consensus"
@@ -196,8 +197,16 @@ export class ClusterNode {
         partitionCount: o.partitionCount,
         replicaCount: o.replicaCount,
         stopped: () => this.stopped,
+        bugs: o.bugs,
       });
-    this.peers = new PeerClient({ self: o.self, data: this.data, clock: o.clock, membership: this.membership, timeoutMs: o.peerTimeoutMs });
+    this.peers = new PeerClient({
+      self: o.self,
+      data: this.data,
+      clock: o.clock,
+      membership: this.membership,
+      timeoutMs: o.peerTimeoutMs,
+      leaseCountsSuspects: o.bugs?.leaseCountsSuspects,
+    });
     const request = (peer: string, msg: PeerRequest): Promise<PeerResponse> => this.peers.request(peer, msg);
     const table = (): PartitionTable | null => this.ownership.table();
     const turn = (): Promise<void> => this.pause(0);
@@ -211,6 +220,7 @@ export class ClusterNode {
       syncing: () => this.syncing,
       leaving: () => this.leaving,
       servedBy: (p, peer) => this.consensus?.servedBy(p, peer),
+      bugs: o.bugs,
     });
     this.warmCatchUp =
       o.restored && o.node.keyCount() > 0
@@ -493,10 +503,10 @@ export class ClusterNode {
     if (others.length > 0) {
       // From now on this node's own table leaves it out: it runs nothing as owner any more (commands go to the
       // next owners, replicas take writes only from them), so the push below carries every acknowledged write.
-      this.leaving = true;
+      this.leaving = !this.o.bugs?.leaveKeepsOwnership;
       // consensus: have the configuration drop this node first, so the next owners take over by the agreed table
       if (this.consensus) await this.consensus.leave(Math.round((this.o.leaveTimeoutMs ?? 5000) / 2));
-      const next = this.ownership.replace(others);
+      const next = this.o.bugs?.leaveKeepsOwnership ? this.ownership.tableOf(others, this.ownership.tableEpoch + 1) : this.ownership.replace(others);
       this.catchUp.clear();
       let timer: Timer | undefined;
       const timeout = new Promise<void>((resolve) => {
@@ -560,7 +570,9 @@ export class ClusterNode {
     for (const m of members) if (m !== this.o.self) void this.redis.learn(m);
     // joining, the catch-up sources follow every table the node builds until its initial pull is done: a peer may
     // forward a command here as soon as its table names this node the owner, before the pull has started
-    if (this.syncing) this.catchUp.noteJoinTakeovers();
+    if (this.syncing) {
+      if (!this.o.bugs?.joinCatchUpOnce || change.old === null) this.catchUp.noteJoinTakeovers();
+    }
     else this.catchUp.noteTakeovers(change.old, change.next, members);
     // a node restarted from its snapshot would push every loaded entry to the other holders: they have them
     if (!(this.syncing && this.warmCatchUp)) this.rebalancer.tableChanged(change.old);

@@ -107,31 +107,50 @@ export class PartitionDigests {
   }
 }
 
-/** Calls `visit` for every entry and tombstone of `node` in a wanted partition (`wanted[p] === 1`). */
-function scan(
-  node: ShoalNode,
-  sync: EntrySync,
-  partitionCount: number,
-  wanted: Uint8Array,
-  visit: (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void,
-): void {
+/** Entries a scan visits between yields (the async forms pause there so a big table does not block the event loop). */
+const SLICE = 16_384;
+
+type Visit = (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void;
+
+/**
+ * Calls `visit` for every entry and tombstone of `node` in a wanted
+ * partition (`wanted[p] === 1`); yields every {@link SLICE} entries.
+ * Entry indices are stable, so the walk resumes where it was; a map
+ * replaced meanwhile is read from its new table.
+ */
+function* scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted: Uint8Array, visit: Visit): Generator<void> {
+  let seen = 0;
   for (const name of node.mapNames()) {
-    const m = node.findMap(name);
-    if (!m) continue;
     const mapHash = hashName(name);
-    const t = m.table;
-    for (let i = 0; i < t.hiWater; i++) {
+    for (let i = 0; ; i++) {
+      const m = node.findMap(name);
+      if (!m || i >= m.table.hiWater) break;
+      if (++seen % SLICE === 0) yield;
+      const t = m.table;
       if (!t.isLive(i)) continue;
       const p = partitionOf(t.keyView(i), partitionCount);
       if (wanted[p] !== 1) continue;
       visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
     }
   }
-  for (const e of sync.tombstones()) {
+  for (const e of [...sync.tombstones()]) {
+    if (++seen % SLICE === 0) yield;
     const p = partitionOf(e.key, partitionCount);
     if (wanted[p] !== 1) continue;
     visit(e.map, hashName(e.map), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
   }
+}
+
+/** Runs a scan to the end at once. */
+function runNow(g: Generator<void>): void {
+  for (const _ of g) {
+    // no pause: the caller asked for a synchronous result
+  }
+}
+
+/** Runs a scan, awaiting `pause` at every yield. */
+async function runPaced(g: Generator<void>, pause: () => Promise<void>): Promise<void> {
+  for (const _ of g) await pause();
 }
 
 const mapHashes = new Map<string, number>();
@@ -151,12 +170,29 @@ function wantedOf(partitionCount: number, partitions: readonly number[]): Uint8A
   return wanted;
 }
 
-/** The digests of `partitions` on `node` (one scan of its tables and tombstones). */
-export function digestPartitions(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[]): PartitionDigests {
-  const d = new PartitionDigests(partitions);
-  scan(node, sync, partitionCount, wantedOf(partitionCount, partitions), (_map, mapHash, p, keyHash, version) =>
+function digestScan(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[], d: PartitionDigests): Generator<void> {
+  return scan(node, sync, partitionCount, wantedOf(partitionCount, partitions), (_map, mapHash, p, keyHash, version) =>
     d.add(p, rangeOfHash(keyHash), fingerprint(mapHash, keyHash, version)),
   );
+}
+
+/** The digests of `partitions` on `node` (one scan of its tables and tombstones, at once). */
+export function digestPartitions(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[]): PartitionDigests {
+  const d = new PartitionDigests(partitions);
+  runNow(digestScan(node, sync, partitionCount, partitions, d));
+  return d;
+}
+
+/** {@link digestPartitions}, awaiting `pause` every few thousand entries (anti-entropy on a big node). */
+export async function digestPartitionsPaced(
+  node: ShoalNode,
+  sync: EntrySync,
+  partitionCount: number,
+  partitions: readonly number[],
+  pause: () => Promise<void>,
+): Promise<PartitionDigests> {
+  const d = new PartitionDigests(partitions);
+  await runPaced(digestScan(node, sync, partitionCount, partitions, d), pause);
   return d;
 }
 
@@ -167,29 +203,41 @@ export interface KeyVersion {
   version: number;
 }
 
-/**
- * The entries of `node` in the given partition ranges: full states (value
- * with its expiry, or a deletion at the tombstone's version) when `values`,
- * else versions only (the value field null, `version` set).
- */
-export function entriesInRanges(
-  node: ShoalNode,
-  sync: EntrySync,
-  partitionCount: number,
-  ranges: readonly PartitionRange[],
-  values = true,
-): EntryState[] {
+function rangeScan(node: ShoalNode, sync: EntrySync, partitionCount: number, ranges: readonly PartitionRange[], values: boolean, out: EntryState[]): Generator<void> {
   const wanted = wantedOf(
     partitionCount,
     ranges.map((r) => r.partition),
   );
   const rangeSet = new Set(ranges.map((r) => r.partition * DIGEST_RANGES + r.range));
-  const out: EntryState[] = [];
-  scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
+  return scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
     if (!rangeSet.has(p * DIGEST_RANGES + rangeOfHash(keyHash))) return;
     if (tombKey !== null) out.push({ map, key: tombKey, value: null, expireAt: 0, version });
     else if (values) out.push(sync.read(map, idx));
     else out.push({ map, key: node.findMap(map)!.table.key(idx), value: null, expireAt: 0, version });
   });
+}
+
+/**
+ * The entries of `node` in the given partition ranges: full states (value
+ * with its expiry, or a deletion at the tombstone's version) when `values`,
+ * else versions only (the value field null, `version` set).
+ */
+export function entriesInRanges(node: ShoalNode, sync: EntrySync, partitionCount: number, ranges: readonly PartitionRange[], values = true): EntryState[] {
+  const out: EntryState[] = [];
+  runNow(rangeScan(node, sync, partitionCount, ranges, values, out));
+  return out;
+}
+
+/** {@link entriesInRanges}, awaiting `pause` every few thousand entries. */
+export async function entriesInRangesPaced(
+  node: ShoalNode,
+  sync: EntrySync,
+  partitionCount: number,
+  ranges: readonly PartitionRange[],
+  values: boolean,
+  pause: () => Promise<void>,
+): Promise<EntryState[]> {
+  const out: EntryState[] = [];
+  await runPaced(rangeScan(node, sync, partitionCount, ranges, values, out), pause);
   return out;
 }

@@ -52,6 +52,7 @@ export class EntrySync {
   /** Entry states refused because their version was too far ahead of this node's clock. */
   driftRefused = 0;
   private readonly skipTombstone: boolean;
+  private readonly noExpiryTombstone: boolean;
   /** Every deletion this node remembers. */
   readonly tombs: Tombstones;
 
@@ -64,6 +65,7 @@ export class EntrySync {
     this.horizonMs = options.horizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS;
     this.tombs = new Tombstones(node);
     this.skipTombstone = options.bugs?.skipTombstone === true;
+    this.noExpiryTombstone = options.bugs?.noExpiryTombstone === true;
   }
 
   /**
@@ -238,7 +240,7 @@ export class EntrySync {
 
   /** An entry's TTL ran out here: remember it as a deletion at its version (older copies without the TTL must not return). */
   expired(map: string, key: Uint8Array, version: number): void {
-    if (version <= 0) return;
+    if (version <= 0 || this.noExpiryTombstone) return;
     const tomb = this.tombs.get(map, latin1(key));
     if (!tomb || tomb.version < version) this.remember(map, key, version);
   }

@@ -41,6 +41,8 @@ export interface MembershipOptions {
   maxPiggyback?: number;
   /** Called when this member refutes its own death: the others may have acted without it meanwhile. */
   onRefutedDeath?: () => void;
+  /** Planted bug (simulator only): never push-pull with dead members or non-live seeds. */
+  noDeadReconnect?: boolean;
 }
 
 /** Protocol counters, for /metrics. */
@@ -327,7 +329,7 @@ export class Membership {
         ...this.seeds().filter((s) => !live.has(s)),
       ]),
     ].filter((n) => n !== this.self);
-    if (lost.length > 0) void this.sync(lost[this.o.rng.int(lost.length)]!).catch(() => undefined);
+    if (lost.length > 0 && !this.o.noDeadReconnect) void this.sync(lost[this.o.rng.int(lost.length)]!).catch(() => undefined);
   }
 
   /** Full-state exchange with `peer`; merges what comes back. */

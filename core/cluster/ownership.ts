@@ -12,6 +12,7 @@
  * another implementation of the same two interfaces.
  */
 import type { Clock } from "../clock.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import { partitionOf } from "./hash.ts";
 import type { Membership } from "./membership.ts";
 import { type MembershipTimings, suspicionMinTimeout } from "./membership-config.ts";
@@ -51,6 +52,8 @@ export interface GossipOwnershipOptions {
   replicaCount: number;
   /** True once the cluster layer stopped (renewals end). */
   stopped(): boolean;
+  /** Planted bugs (simulator only). */
+  bugs?: ClusterBugs;
 }
 
 /** A table change: the table before (null for the first) and after. */
@@ -101,7 +104,7 @@ export class GossipOwnership implements OwnerAuthority, QuorumGate {
   contactShortfall(): string | null {
     const o = this.o;
     const need = o.memberCountQuorum - 1;
-    if (need <= 0) return null;
+    if (need <= 0 || o.bugs?.noOwnerLease) return null;
     const window = suspicionMinTimeout(o.timings, o.membership.liveMembers().length);
     const got = o.membership.answeredWithin(window);
     return got >= need ? null : `${got + 1} of ${o.memberCountQuorum} members answered this node in the last ${Math.round(window)} ms`;
@@ -143,10 +146,11 @@ export class GossipOwnership implements OwnerAuthority, QuorumGate {
   refuseQuorum(from: string | undefined, keys: readonly { key: Uint8Array }[], view: number | undefined): string | null {
     const t = this.current;
     if (t === null) return "no partition table yet";
+    if (this.o.bugs?.lenientReplicas) return null;
     // Members that see different member lists may each name a different owner, and their quorums need not
     // intersect: quorum traffic counts only between members that agree on the whole list (views converge
     // within a gossip round or two after a change; until then a write or read may get TRYAGAIN-like refusals).
-    if (view !== undefined && view !== t.viewId) return `members differ (${t.members.length} here): views not converged yet`;
+    if (view !== undefined && view !== t.viewId && !this.o.bugs?.ignoreViews) return `members differ (${t.members.length} here): views not converged yet`;
     for (const { key } of keys) {
       const p = partitionOf(key, t.partitionCount);
       if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
@@ -161,7 +165,7 @@ export class GossipOwnership implements OwnerAuthority, QuorumGate {
     for (const p of partitions) {
       if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
       if (t.owner(p) === from) continue;
-      if (asOwner) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
+      if (asOwner && !this.o.bugs?.takeoverPullAsHolder) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
       if (!t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
     }
     return null;

@@ -19,6 +19,8 @@ export interface PeerClientOptions {
   membership: Membership;
   /** Timeout of one request, ms. */
   timeoutMs: number;
+  /** Planted bug (simulator only): count answers from replicas that suspect this node. */
+  leaseCountsSuspects?: boolean;
 }
 
 /** Sends data-protocol requests to peers. */
@@ -35,7 +37,7 @@ export class PeerClient {
       const res = decodeResponse(await this.link(peer).request(encodePeer(msg), o.timeoutMs));
       // quorum traffic the peer took with the same member list and no suspicion of this node: it held this node
       // alive when it answered, so it cannot remove it before a whole suspicion timeout from then
-      if ((msg.t === "apply" || msg.t === "fetch") && msg.view !== undefined && (res.t === "applied" || res.t === "entries") && res.suspect !== true) {
+      if ((msg.t === "apply" || msg.t === "fetch") && msg.view !== undefined && (res.t === "applied" || res.t === "entries") && (res.suspect !== true || o.leaseCountsSuspects)) {
         o.membership.noteAnswer(peer, sentAt);
       }
       return res;

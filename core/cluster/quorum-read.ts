@@ -50,7 +50,7 @@ export class QuorumReader {
       refuse(session, `READQUORUM ${answers.length + 1} of ${r} copies answered the read (replicas: ${holders.join(", ") || "none"})`);
       return;
     }
-    if (this.waits.anyUnsettled) {
+    if (this.waits.anyUnsettled && !this.c.bugs?.readDuringGather) {
       // a write on these keys started here while the replicas answered: neither read its unsettled value nor repair it
       const late = this.waits.pendingOn(map, keys, ["unsettled"]);
       if (late) await late;

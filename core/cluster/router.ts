@@ -139,6 +139,7 @@ export class ClusterRouter implements CommandRouter {
       }
       // forwarded here by a peer whose table differs from ours: never run it on a copy this node may no longer
       // hold (or hold stale); pass it on to the owner in our table, a bounded number of hops
+      if (this.c.bugs?.execOnAnyCopy) return LOCAL;
       if (hops >= MAX_HOPS) {
         this.stats.tryAgain++;
         return refuse(session, `TRYAGAIN partition ${p} is changing owner (members disagree for now); retry`);
@@ -150,7 +151,7 @@ export class ClusterRouter implements CommandRouter {
       // A read (or read-modify-write) of a key whose last write has not met its quorum yet must not see a value that
       // may still be rolled back (a dirty read), nor read-repair it to the replicas: it waits until the write settles.
       // Whatever comes for the key after a waiting command waits behind it, so the key's commands keep their order.
-      const wait = this.waits.pendingOn(map, keys, blindWrite(command, args) ? ["queued"] : ["queued", "unsettled"]);
+      const wait = this.waits.pendingOn(map, keys, blindWrite(command, args) || this.c.bugs?.dirtyReads ? ["queued"] : ["queued", "unsettled"]);
       if (wait) {
         args = args.copy(); // runs after an await: the read buffer its views point into may be reused by then
         const done = wait.then(() => {
