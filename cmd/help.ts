@@ -129,8 +129,16 @@ Options:
                      run once more with its history, which replays exactly) or as
                      JSON (any other name)
   --inject-bug NAME  plant a bug to see the checkers fail: ack-before-replicate,
-                     skip-tombstone, no-read-repair (the first and last pick
-                     --faults failover --workload registers unless given)
+                     skip-tombstone, no-read-repair, no-anti-entropy,
+                     keep-failed-writes, or a regression fix switched off
+                     (exec-on-any-copy, no-takeover-catch-up, no-dead-reconnect,
+                     lenient-replicas, ignore-views, no-owner-lease,
+                     lease-counts-suspects, takeover-pull-as-holder,
+                     no-expiry-tombstone, leave-keeps-ownership,
+                     join-catch-up-once, dirty-reads, read-during-gather;
+                     core/cluster/bugs.ts says what each breaks). All but
+                     skip-tombstone pick --faults failover --workload
+                     registers unless given
   --max-faulty N     nodes faulty at once (default 1)
   --stop-on-failure  stop at the first failing seed
   --json             print the summary as JSON (no progress)

@@ -24,11 +24,11 @@
 import type { Clock, Timer } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
-import { hashBytes } from "../store/hash.ts";
+import { confirmTombstones, moveOrphans } from "./anti-entropy-cleanup.ts";
+import { type RoundContext, repairRanges } from "./anti-entropy-repair.ts";
 import type { ClusterBugs } from "./bugs.ts";
-import { DIGEST_RANGES, digestPartitionsPaced, entriesInRangesPaced, PartitionDigests, type PartitionRange, rangeOfHash } from "./digest.ts";
+import { DIGEST_RANGES, digestPartitionsPaced, entriesInRangesPaced, PartitionDigests, type PartitionRange, } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
-import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
@@ -81,13 +81,6 @@ export interface AntiEntropyOptions {
   bugs?: ClusterBugs;
 }
 
-const BATCH = 1024;
-
-const latin1 = (b: Uint8Array): string => {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
-};
 
 /** The anti-entropy of one node: background rounds, and the answers to other owners' rounds. */
 export class AntiEntropy {
@@ -110,7 +103,11 @@ export class AntiEntropy {
   /** The table epoch and when this node first saw it (orphans move only under a table that has held for a round). */
   private tableSince = { epoch: -1, at: 0 };
 
-  constructor(private readonly o: AntiEntropyOptions) {}
+  private readonly ctx: RoundContext;
+
+  constructor(private readonly o: AntiEntropyOptions) {
+    this.ctx = { o, stats: this.stats, pause: () => this.pause(), digestsOf: (peer, partitions) => this.digestsOf(peer, partitions) };
+  }
 
   /** Starts the background rounds (no-op with intervalMs 0). */
   start(): void {
@@ -151,7 +148,7 @@ export class AntiEntropy {
     if (t.epoch !== this.tableSince.epoch) this.tableSince = { epoch: t.epoch, at: started };
     const settled = started - this.tableSince.at >= o.intervalMs;
     let budget = o.maxKeys;
-    if (settled) budget -= await this.moveOrphans(t, budget);
+    if (settled) budget -= await moveOrphans(this.ctx, t, budget);
     const owned: number[] = [];
     for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === o.self && t.replicas(p).length > 0) owned.push(p);
     if (owned.length > 0 && budget > 0) {
@@ -184,8 +181,8 @@ export class AntiEntropy {
         }
       }
       this.stats.divergentRanges += differ.size;
-      if (differ.size > 0) await this.repair(t, differ, budget);
-      if (settled && !o.bugs?.noAntiEntropy) await this.confirmTombstones(t, alike, local);
+      if (differ.size > 0) await repairRanges(this.ctx, t, differ, budget);
+      if (settled && !o.bugs?.noAntiEntropy) await confirmTombstones(this.ctx, t, alike, local);
     }
     this.stats.lastRoundMs = o.clock.monotonic() - started;
   }
@@ -200,218 +197,6 @@ export class AntiEntropy {
     }
     this.stats.failures++;
     return null;
-  }
-
-  /** Brings the differing ranges up to date on this node and on every replica of their partitions. */
-  private async repair(t: PartitionTable, differ: Map<number, string[]>, budget: number): Promise<void> {
-    const o = this.o;
-    const ranges = [...differ.keys()].map((id) => ({ partition: Math.floor(id / DIGEST_RANGES), range: id % DIGEST_RANGES }));
-    // what this node holds in those ranges, and what each differing replica holds there
-    const mine = new Map<string, number>();
-    const keys = new Map<string, { map: string; key: Uint8Array }>();
-    for (const e of await entriesInRangesPaced(o.node, o.sync, t.partitionCount, ranges, false, this.pause)) {
-      const k = `${e.map}\0${latin1(e.key)}`;
-      mine.set(k, e.version);
-      keys.set(k, { map: e.map, key: e.key });
-    }
-    const askEach = new Map<string, number[]>();
-    for (const [id, hs] of differ) for (const h of hs) (askEach.get(h) ?? askEach.set(h, []).get(h)!).push(id);
-    const theirs = new Map<string, Map<string, number>>();
-    await Promise.all(
-      [...askEach].map(async ([h, ids]) => {
-        const flat = ids.flatMap((id) => [Math.floor(id / DIGEST_RANGES), id % DIGEST_RANGES]);
-        let res: PeerResponse;
-        try {
-          res = await o.request(h, { t: "range", ranges: flat, values: false });
-        } catch {
-          this.stats.failures++;
-          return;
-        }
-        if (res.t !== "entries") return;
-        const versions = new Map<string, number>();
-        for (const e of res.entries) {
-          const k = `${e.map}\0${latin1(e.key)}`;
-          versions.set(k, e.version);
-          if (!keys.has(k)) keys.set(k, { map: e.map, key: e.key });
-        }
-        theirs.set(h, versions);
-      }),
-    );
-    // newest version of each key, and who has it
-    const pulls = new Map<string, { map: string; key: Uint8Array }[]>();
-    const plan: { k: string; p: number; r: number; newest: number }[] = [];
-    for (const [k, mk] of keys) {
-      if (plan.length >= budget) break;
-      const p = partitionOf(mk.key, t.partitionCount);
-      const r = rangeOfHash(hashBytes(mk.key, 0, mk.key.length));
-      const own = mine.get(k) ?? 0;
-      let newest = own;
-      let from: string | null = null;
-      for (const h of differ.get(p * DIGEST_RANGES + r) ?? []) {
-        const v = theirs.get(h)?.get(k) ?? 0;
-        if (v > newest) {
-          newest = v;
-          from = h;
-        }
-      }
-      const stale = (differ.get(p * DIGEST_RANGES + r) ?? []).some((h) => theirs.has(h) && (theirs.get(h)!.get(k) ?? 0) < newest);
-      if (from === null && !stale) continue;
-      plan.push({ k, p, r, newest });
-      if (from !== null) (pulls.get(from) ?? pulls.set(from, []).get(from)!).push(mk);
-    }
-    // pull what this node lacks
-    await Promise.all(
-      [...pulls].map(async ([h, wanted]) => {
-        for (let i = 0; i < wanted.length; i += BATCH) {
-          let res: PeerResponse;
-          try {
-            res = await o.request(h, { t: "fetch", keys: wanted.slice(i, i + BATCH) });
-          } catch {
-            this.stats.failures++;
-            return;
-          }
-          if (res.t !== "entries") return;
-          for (const e of res.entries) if (e.version > 0 && o.sync.apply(e)) this.stats.entriesPulled++;
-        }
-      }),
-    );
-    // push the newest (now local) state to every replica of the partition that has less; replicas whose digest
-    // matched this node's hold what this node held before the pull
-    const pushes = new Map<string, EntryState[]>();
-    for (const step of plan) {
-      const mk = keys.get(step.k)!;
-      const now = o.sync.current(mk.map, mk.key);
-      if (now.version < step.newest) continue; // the pull failed: next round
-      const differing = differ.get(step.p * DIGEST_RANGES + step.r) ?? [];
-      for (const h of t.replicas(step.p)) {
-        const has = differing.includes(h) ? (theirs.get(h)?.get(step.k) ?? (theirs.has(h) ? 0 : Number.POSITIVE_INFINITY)) : (mine.get(step.k) ?? 0);
-        if (has < now.version) (pushes.get(h) ?? pushes.set(h, []).get(h)!).push(now);
-      }
-      this.stats.keysRepaired++;
-    }
-    await Promise.all(
-      [...pushes].map(async ([h, list]) => {
-        for (let i = 0; i < list.length; i += BATCH) {
-          try {
-            const res = await o.request(h, { t: "apply", entries: list.slice(i, i + BATCH) });
-            if (res.t === "applied") this.stats.entriesPushed += Math.min(BATCH, list.length - i);
-          } catch {
-            this.stats.failures++;
-            return;
-          }
-        }
-      }),
-    );
-    if (plan.length > 0) o.log.info("anti-entropy repaired", { ranges: differ.size, keys: plan.length });
-  }
-
-  /**
-   * Drops tombstones that every holder of their partition has (the ranges
-   * matched on every replica) and no other member holds anything near
-   * (its digest of the range is empty), once old enough, while every member
-   * is alive: the replicas first (`forget`), then here.
-   */
-  private async confirmTombstones(t: PartitionTable, alike: PartitionRange[], local: PartitionDigests): Promise<void> {
-    const o = this.o;
-    if (alike.length === 0 || o.sync.tombstoneCount() === 0 || !o.allAlive()) return;
-    const minAge = o.confirmMinAgeMs ?? Math.max(30_000, 3 * o.intervalMs);
-    const limit = o.clock.now() - minAge;
-    const ok = new Set(alike.filter((a) => local.count(a.partition, a.range) > 0).map((a) => a.partition * DIGEST_RANGES + a.range));
-    const candidates: EntryState[] = [];
-    for (const [map, k, tomb] of o.sync.tombs.entries()) {
-      if (tomb.at > limit) continue;
-      const key = Uint8Array.from(k, (c) => c.charCodeAt(0));
-      const id = partitionOf(key, t.partitionCount) * DIGEST_RANGES + rangeOfHash(hashBytes(key, 0, key.length));
-      if (ok.has(id)) candidates.push({ map, key, value: null, expireAt: 0, version: tomb.version });
-      if (candidates.length >= o.maxKeys) break;
-    }
-    if (candidates.length === 0) return;
-    // members that hold no copy of these partitions must hold nothing in those ranges (no stale copy to come back)
-    const parts = [...new Set(candidates.map((c) => partitionOf(c.key, t.partitionCount)))];
-    for (const m of t.members) {
-      if (m === o.self) continue;
-      const outside = parts.filter((p) => t.owner(p) !== m && !t.replicas(p).includes(m));
-      if (outside.length === 0) continue;
-      const d = await this.digestsOf(m, outside);
-      if (!d) return;
-      for (let i = candidates.length - 1; i >= 0; i--) {
-        const c = candidates[i]!;
-        const p = partitionOf(c.key, t.partitionCount);
-        if (d.covers(p) && d.count(p, rangeOfHash(hashBytes(c.key, 0, c.key.length))) > 0) candidates.splice(i, 1);
-      }
-    }
-    const byReplica = new Map<string, EntryState[]>();
-    for (const c of candidates) for (const h of t.replicas(partitionOf(c.key, t.partitionCount))) (byReplica.get(h) ?? byReplica.set(h, []).get(h)!).push(c);
-    const failed = new Set<string>();
-    await Promise.all(
-      [...byReplica].map(async ([h, list]) => {
-        try {
-          const res = await o.request(h, { t: "forget", entries: list });
-          if (res.t !== "applied") failed.add(h);
-        } catch {
-          failed.add(h);
-        }
-      }),
-    );
-    for (const c of candidates) {
-      if (t.replicas(partitionOf(c.key, t.partitionCount)).some((h) => failed.has(h))) continue;
-      if (o.sync.forget(c.map, c.key, c.version)) this.stats.tombstonesConfirmed++;
-    }
-  }
-
-  /**
-   * Hands copies of partitions this node does not hold to their holders and
-   * drops them once every holder took them (a value only if it is still at
-   * the version pushed). Returns how many it moved (counted against the budget).
-   */
-  private async moveOrphans(t: PartitionTable, budget: number): Promise<number> {
-    const o = this.o;
-    const held = new Uint8Array(t.partitionCount);
-    for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === o.self || t.replicas(p).includes(o.self)) held[p] = 1;
-    const notHeld: number[] = [];
-    for (let p = 0; p < t.partitionCount; p++) if (held[p] === 0) notHeld.push(p);
-    if (notHeld.length === 0) return 0;
-    const all: PartitionRange[] = notHeld.flatMap((p) => Array.from({ length: DIGEST_RANGES }, (_, r) => ({ partition: p, range: r })));
-    const orphans = (await entriesInRangesPaced(o.node, o.sync, t.partitionCount, all, true, this.pause)).slice(0, budget);
-    if (orphans.length === 0) return 0;
-    const byHolder = new Map<string, EntryState[]>();
-    for (const e of orphans) {
-      const p = partitionOf(e.key, t.partitionCount);
-      for (const h of [t.owner(p), ...t.replicas(p)]) (byHolder.get(h) ?? byHolder.set(h, []).get(h)!).push(e);
-    }
-    const failed = new Set<string>();
-    await Promise.all(
-      [...byHolder].map(async ([h, list]) => {
-        for (let i = 0; i < list.length; i += BATCH) {
-          try {
-            const res = await o.request(h, { t: "apply", entries: list.slice(i, i + BATCH) });
-            if (res.t !== "applied") throw new Error(res.t === "error" ? res.message : "unexpected answer");
-          } catch {
-            failed.add(h);
-            return;
-          }
-        }
-      }),
-    );
-    if (o.table() !== t) return orphans.length; // the table moved on meanwhile: keep the copies, look again next round
-    let moved = 0;
-    for (const e of orphans) {
-      const p = partitionOf(e.key, t.partitionCount);
-      if ([t.owner(p), ...t.replicas(p)].some((h) => failed.has(h))) continue;
-      if (e.value === null) {
-        if (o.sync.forget(e.map, e.key, e.version)) moved++;
-        continue;
-      }
-      const m = o.node.findMap(e.map);
-      const idx = m ? m.lookup(e.key, 0, e.key.length, false) : -1;
-      if (m && idx >= 0 && m.table.version[idx] === e.version) {
-        m.removeEntry(idx);
-        moved++;
-      }
-    }
-    this.stats.orphansMoved += moved;
-    if (moved > 0) o.log.info("orphaned copies handed to their holders", { entries: moved });
-    return orphans.length;
   }
 
   // ---- the answers to other owners' rounds ----

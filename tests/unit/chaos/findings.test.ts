@@ -1,51 +1,56 @@
 /**
- * Regression seeds: each found a real bug in the cluster code (CHAOS.md
- * "Findings") and must stay clean. The same command line reproduces each one:
- * `shoal chaos --sim --seed N --faults KINDS [--link-faults S] [--workload W]`.
+ * Regression seeds that keep testing: each case pins a seed on which the
+ * cluster fails again when the fix of a finding (CHAOS.md "Findings") is
+ * switched off with its planted bug (core/cluster/bugs.ts), and passes with
+ * the fix on. Both runs happen here: a clean run with violations is a
+ * regression; a bugged run without violations means the seed went stale (the
+ * code around it changed, so it no longer reaches the fixed path) — the test
+ * says so and how to pick a new one. The same command lines reproduce each:
+ * `shoal chaos --sim --seed N --faults KINDS [--link-faults S] [--workload W] [--inject-bug B]`.
+ *
+ * The seeds of the original reports (CHAOS.md) stopped reaching their paths
+ * as later fixes layered more defences and changed the histories; the seeds
+ * here were found with `--inject-bug` on new ranges.
  */
 import { describe, expect, test } from "bun:test";
 import { parseFaults, runSimSeed } from "../../../chaos/sim/mod.ts";
+import { BUGS, type BugName } from "../../../core/cluster/bugs.ts";
 
-const cases: Array<{ finding: string; seed: number; faults: string; linkFaults?: "mild" | "harsh"; workload?: "mixed" | "registers" }> = [
-  { finding: "F1 exec on a handed-off copy", seed: 3, faults: "crash" },
-  { finding: "F1 after join/leave", seed: 3, faults: "join-leave" },
-  { finding: "F3 takeover owner with a stale counter", seed: 2, faults: "partition" },
-  { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers" },
-  { finding: "F5 paused owner writes with its old view", seed: 1, faults: "pause" },
-  { finding: "two disjoint quorums while a node is removed", seed: 29, faults: "all" },
-  { finding: "takeover pull served by an old owner that still owned the partition", seed: 115, faults: "failover" },
-  { finding: "TTL expiry without a tombstone, an older copy came back", seed: 105, faults: "failover" },
-  { finding: "F7 writes accepted by a leaving owner after its hand-off push", seed: 108, faults: "mild-no-pause" },
-  { finding: "F7 a rejoining node ran a forwarded INCR before its join catch-up was armed", seed: 550, faults: "mild-no-pause" },
-  {
-    finding: "F8 dirty read of a DEL that failed its quorum and was rolled back",
-    seed: 395,
-    faults: "drop,delay,reorder,corrupt,duplicate,skew,jump,stall,one-way,crash",
-    linkFaults: "mild",
-  },
-  { finding: "F8 a write that started during a quorum read's gather was read before it settled", seed: 649, faults: "default" },
-  { finding: "F9 non-transitive views: two owners with disjoint quorums", seed: 83, faults: "failover" },
-  { finding: "F9 a node removed by the others serves with one that shares its stale view", seed: 281, faults: "failover" },
-  { finding: "F9 owner lease counted an answer from a replica that suspected it", seed: 116, faults: "failover" },
-  {
-    finding: "F6 one-way block, removed node keeps serving",
-    seed: 88,
-    faults: "drop,delay,reorder,corrupt,one-way,duplicate,skew,jump,stall",
-    linkFaults: "mild",
-  },
+interface Finding {
+  finding: string;
+  seed: number;
+  faults: string;
+  /** The switch that turns the finding's fix off. */
+  bug: BugName;
+  linkFaults?: "mild" | "harsh";
+  workload?: "mixed" | "registers";
+}
+
+const cases: Finding[] = [
+  { finding: "F1 exec on a handed-off copy", seed: 3003, faults: "crash", bug: "exec-on-any-copy" },
+  { finding: "F3 takeover owner with a stale counter", seed: 3029, faults: "partition", bug: "no-takeover-catch-up" },
+  { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers", bug: "no-dead-reconnect" },
+  { finding: "F5/F6 a node the others replaced writes with its old view", seed: 3053, faults: "pause", bug: "lenient-replicas" },
+  { finding: "TTL expiry without a tombstone, an older copy came back", seed: 3013, faults: "failover", bug: "no-expiry-tombstone" },
+  { finding: "F9 a node removed by the others keeps serving with its stale view", seed: 4041, faults: "failover", bug: "no-owner-lease" },
 ];
 
-describe("chaos --sim regression seeds (CHAOS.md findings)", () => {
+describe("chaos --sim regression seeds (CHAOS.md findings), each with its fix switched off too", () => {
   for (const c of cases) {
-    test(`${c.finding}: seed ${c.seed} --faults ${c.faults}`, async () => {
+    test(`${c.finding}: seed ${c.seed} --faults ${c.faults} passes, and fails again with --inject-bug ${c.bug}`, async () => {
       const profile = parseFaults(c.faults);
-      const report = await runSimSeed({
-        seed: c.seed,
-        kinds: profile.kinds,
-        linkSeverity: c.linkFaults ?? profile.linkSeverity,
-        workload: c.workload ?? "mixed",
-      });
-      expect(report.violations.map((v) => `${v.checker}: ${v.message}`)).toEqual([]);
-    }, 120_000);
+      const o = { seed: c.seed, kinds: profile.kinds, linkSeverity: c.linkFaults ?? profile.linkSeverity, workload: c.workload ?? "mixed" };
+      const clean = await runSimSeed(o);
+      expect(clean.violations.map((v) => `${v.checker}: ${v.message}`)).toEqual([]);
+      const planted = await runSimSeed({ ...o, bugs: [c.bug] });
+      if (planted.violations.length === 0) {
+        throw new Error(
+          `stale regression seed: seed ${c.seed} (--faults ${c.faults}) no longer fails with --inject-bug ${c.bug} ` +
+            `(${BUGS[c.bug].breaks}), so it no longer tests that fix. Pick a new seed: ` +
+            `shoal chaos --sim --inject-bug ${c.bug} --faults ${c.faults} --seed 1 --seeds 200 --stop-on-failure, and keep one that passes without the bug.`,
+        );
+      }
+      expect(planted.violations.length).toBeGreaterThan(0);
+    }, 180_000);
   }
 });

@@ -67,6 +67,12 @@ describe("deterministic simulation", () => {
 });
 
 describe("planted bugs are caught", () => {
+  test("no-anti-entropy: replicas left behind are caught by the convergence check in the default profile within 10 seeds", async () => {
+    const s = await runSeeds({ firstSeed: 1, seeds: 10, kinds: DEFAULT.kinds, linkSeverity: DEFAULT.linkSeverity, bugs: ["no-anti-entropy"], stopOnFailure: true });
+    expect(s.failedSeeds.length).toBe(1);
+    expect(Object.keys(s.violationsByChecker)).toEqual(["convergence"]);
+  }, 60_000);
+
   test("skip-tombstone: caught in the default profile within 20 seeds", async () => {
     const s = await runSeeds({ firstSeed: 1, seeds: 20, kinds: DEFAULT.kinds, linkSeverity: DEFAULT.linkSeverity, bugs: ["skip-tombstone"], stopOnFailure: true });
     expect(s.failedSeeds.length).toBe(1);
