@@ -129,8 +129,9 @@ Options:
                      run once more with its history, which replays exactly) or as
                      JSON (any other name)
   --inject-bug NAME  plant a bug to see the checkers fail: ack-before-replicate,
-                     skip-tombstone, no-read-repair, no-anti-entropy,
-                     keep-failed-writes, or a regression fix switched off
+                     skip-tombstone, no-read-repair, no-anti-entropy, no-hints,
+                     keep-failed-writes (a comma list plants several), or a
+                     regression fix switched off
                      (exec-on-any-copy, no-takeover-catch-up, no-dead-reconnect,
                      lenient-replicas, ignore-views, no-owner-lease,
                      lease-counts-suspects, takeover-pull-as-holder,

@@ -16,6 +16,7 @@ export const BUGS = {
   "no-read-repair": { flag: "noReadRepair", breaks: "quorum reads return the newest copy but never repair stale replicas (or the owner)" },
   "keep-failed-writes": { flag: "keepFailedWrites", breaks: "a write whose quorum failed stays on the replicas that took it (no undo)" },
   "no-anti-entropy": { flag: "noAntiEntropy", breaks: "no anti-entropy rounds: replicas that missed writes stay behind" },
+  "no-hints": { flag: "noHints", breaks: "no hinted handoff: a replica that missed a write gets it only from anti-entropy or a read" },
   "exec-on-any-copy": { flag: "execOnAnyCopy", breaks: "F1: a forwarded command runs on the receiver's copy even when its table names another owner" },
   "no-takeover-catch-up": { flag: "noTakeoverCatchUp", breaks: "F3: a node that becomes a partition's owner serves it without catching up from the previous holders" },
   "no-dead-reconnect": { flag: "noDeadReconnect", breaks: "F4: membership never contacts members it holds dead, so healed halves stay apart" },

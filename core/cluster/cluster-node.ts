@@ -274,7 +274,7 @@ export class ClusterNode {
       forgotten: (map, key) => {
         if (this.syncing) this.warmCatchUp?.forgetIfStale(map, key);
       },
-      hint: (replicas, entries) => this.hints.add(replicas, entries),
+      hint: o.bugs?.noHints ? undefined : (replicas, entries) => this.hints.add(replicas, entries),
     });
     this.server = new PeerServer({
       self: o.self,
