@@ -24,6 +24,8 @@ export interface SimClusterConfig {
   peerTimeoutMs: number;
   timings: MembershipTimings;
   bugs: ClusterBugs;
+  /** Ownership mode (default: ClusterNode's, consensus). */
+  ownership?: "consensus" | "gossip";
   /** Anti-entropy settings (interval, keys per round, youngest tombstone collected early). */
   antiEntropy?: { intervalMs: number; maxKeys: number; confirmMinAgeMs?: number };
   /** Hinted handoff bounds and retry interval. */
@@ -92,6 +94,7 @@ export class SimCluster {
       partitionCount: c.partitionCount,
       peerTimeoutMs: c.peerTimeoutMs,
       bugs: c.bugs,
+      ownership: c.ownership,
       leaveTimeoutMs: 3000,
       antiEntropy: c.antiEntropy,
       hints: c.hints,

@@ -31,6 +31,8 @@ export interface SimOptions {
   clients?: number;
   /** Planted bugs (names from core/cluster/bugs.ts). */
   bugs?: readonly string[];
+  /** How nodes agree on partition ownership (default consensus; gossip: each node's own member list). */
+  ownership?: "consensus" | "gossip";
   /** Fault kinds drawn (default all). */
   kinds?: readonly FaultKind[];
   /** Nodes faulty at once (default 1). */
@@ -115,6 +117,7 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
       gossipToTheDeadMs: 5000,
     }),
     bugs: bugsFrom(o.bugs ?? []),
+    ownership: o.ownership,
     antiEntropy: { intervalMs: 1000, maxKeys: 10_000, confirmMinAgeMs: 4000 },
     hints: { maxEntries: 2000, maxBytes: 1 << 20, retryMs: 200 },
   });
