@@ -27,6 +27,7 @@ const OPTIONS = {
   "--faults": { key: "faults", value: true },
   "--workload": { key: "workload", value: true },
   "--link-faults": { key: "links", value: true },
+  "--ownership": { key: "ownership", value: true },
   "--max-faulty": { key: "maxFaulty", value: true },
   "--stop-on-failure": { key: "stop", value: false },
   "--json": { key: "json", value: false },
@@ -68,6 +69,8 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
   const seed = o.seed === undefined ? 1 : nonNegativeInt(o.seed, "--seed");
   // a planted bug only shows on some seeds (the cluster's own defences hide it on most): look further, stop at the first catch
   const seeds = o.seeds === undefined ? (o.seed === undefined ? (bugs.length > 0 ? 100 : 20) : 1) : positiveInt(o.seeds, "--seeds");
+  const ownership = o.ownership ?? "consensus";
+  if (ownership !== "consensus" && ownership !== "gossip") throw new UsageError(`--ownership expects consensus or gossip, got ${JSON.stringify(ownership)}`);
   const nodes = o.nodes === undefined ? 5 : positiveInt(o.nodes, "--nodes");
   if (nodes < 3) throw new UsageError("--nodes must be at least 3 (RF=3)");
   const quiet = o.quiet === "true" || o.json === "true";
@@ -89,6 +92,7 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
     kinds,
     linkSeverity: linkSeverity as "mild" | "harsh",
     workload: workload as "mixed" | "registers",
+    ownership: ownership as "consensus" | "gossip",
   };
   const summary = await runSeeds({
     firstSeed: seed,

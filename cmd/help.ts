@@ -123,6 +123,9 @@ Options:
   --link-faults S    mild or harsh drop/delay/reorder/corrupt (default: the
                      profile's; harsh for a list of kinds)
   --workload W       mixed (default) or registers (put/get/delete only)
+  --ownership O      consensus (default: agreed partition tables) or gossip
+                     (each node's own member list; the regression seeds of the
+                     gossip fixes run there)
   --report FILE      write one seed as a picture (.html: its faults against the
                      clients' throughput, errors and latency, the checkers'
                      verdicts; the first failing seed, else the first seed; it is
