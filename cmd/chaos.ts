@@ -26,8 +26,8 @@ const OPTIONS = {
   "--inject-bug": { key: "bug", value: true },
   "--faults": { key: "faults", value: true },
   "--workload": { key: "workload", value: true },
-  "--link-faults": { key: "links", value: true },
   "--ownership": { key: "ownership", value: true },
+  "--link-faults": { key: "links", value: true },
   "--max-faulty": { key: "maxFaulty", value: true },
   "--stop-on-failure": { key: "stop", value: false },
   "--json": { key: "json", value: false },
@@ -66,11 +66,13 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
   if (linkSeverity !== "mild" && linkSeverity !== "harsh") throw new UsageError(`--link-faults expects mild or harsh, got ${JSON.stringify(linkSeverity)}`);
   const workload = o.workload ?? (needsFailover && o.faults === undefined ? "registers" : "mixed");
   if (workload !== "mixed" && workload !== "registers") throw new UsageError(`--workload expects mixed or registers, got ${JSON.stringify(workload)}`);
+  // read-repair is a second line of defence under agreed tables (owners are never stale there): the planted bug
+  // shows where it is the first line, so it runs on gossip ownership unless told otherwise
+  const ownership = o.ownership ?? (bugs.includes("no-read-repair") ? "gossip" : "consensus");
+  if (ownership !== "consensus" && ownership !== "gossip") throw new UsageError(`--ownership expects consensus or gossip, got ${JSON.stringify(ownership)}`);
   const seed = o.seed === undefined ? 1 : nonNegativeInt(o.seed, "--seed");
   // a planted bug only shows on some seeds (the cluster's own defences hide it on most): look further, stop at the first catch
   const seeds = o.seeds === undefined ? (o.seed === undefined ? (bugs.length > 0 ? 100 : 20) : 1) : positiveInt(o.seeds, "--seeds");
-  const ownership = o.ownership ?? "consensus";
-  if (ownership !== "consensus" && ownership !== "gossip") throw new UsageError(`--ownership expects consensus or gossip, got ${JSON.stringify(ownership)}`);
   const nodes = o.nodes === undefined ? 5 : positiveInt(o.nodes, "--nodes");
   if (nodes < 3) throw new UsageError("--nodes must be at least 3 (RF=3)");
   const quiet = o.quiet === "true" || o.json === "true";
@@ -103,10 +105,10 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
     onSeed: (_r, done, s) => progress(done, s),
   });
   if (io.isTTY && !quiet && summary.seedsRun < seeds) io.err("\n");
-  const settings = { nodes, faults: kinds, linkSeverity, workload, bugs, replicaCount: 3, writeQuorum: 2, readQuorum: 2 };
+  const settings = { nodes, faults: kinds, linkSeverity, workload, bugs, ownership, replicaCount: 3, writeQuorum: 2, readQuorum: 2 };
   if (o.json === "true") io.out(`${JSON.stringify({ mode: "sim", settings, ...summary, ok: summary.failedSeeds.length === 0 })}\n`);
   else {
-    io.out(`shoal chaos --sim: ${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}\n\n`);
+    io.out(`shoal chaos --sim: ${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}, ${ownership} ownership${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}\n\n`);
     io.out(formatSummary(summary));
     if (summary.failedSeeds.length > 0) io.out(`\nreplay one: shoal chaos --sim --seed ${summary.failedSeeds[0]} ${replayFlags(args)}\n`);
   }
@@ -115,7 +117,7 @@ export async function runChaos(args: readonly string[], io: CommandIO): Promise<
     const pick = summary.failedSeeds[0] ?? seed;
     const one = await runSimSeed({ ...simOptions, seed: pick, keepHistory: true });
     const html = /\.html?$/i.test(o.report);
-    const settingsLine = `${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}`;
+    const settingsLine = `${nodes} nodes, RF=3 W=2 R=2, faults ${kinds.join(",") || "none"} (${linkSeverity} links), workload ${workload}, ${ownership} ownership${bugs.length ? `, planted bug ${bugs.join(",")}` : ""}`;
     const replay = `shoal chaos --sim --seed ${pick} ${replayFlags(args.filter((a, i) => a !== "--report" && args[i - 1] !== "--report" && !a.startsWith("--report=")))}`.trim();
     const text = html
       ? renderChaosHtml(pictureOfSim(one, { seeds: summary.seedsRun, failedSeeds: summary.failedSeeds, settings: settingsLine, replay }))

@@ -88,7 +88,7 @@ export const CHAOS_HELP = `Usage: shoal chaos --sim [--seed N] [--seeds K] [--no
                    [--faults PROFILE|KIND,…] [--link-faults mild|harsh]
                    [--workload mixed|registers]
                    [--inject-bug NAME] [--max-faulty N] [--stop-on-failure] [--json] [-q]
-                   [--report FILE.html]
+                   [--ownership consensus|gossip] [--report FILE.html]
        shoal chaos --real …     real \`shoal serve\` processes (see shoal chaos --real --help)
        shoal chaos --real --run "<command>" …
                                 your own tests against a cluster under faults (see
@@ -125,7 +125,9 @@ Options:
   --workload W       mixed (default) or registers (put/get/delete only)
   --ownership O      consensus (default: agreed partition tables) or gossip
                      (each node's own member list; the regression seeds of the
-                     gossip fixes run there)
+                     gossip fixes run there, and so does --inject-bug
+                     no-read-repair by default: agreed tables never leave an
+                     owner stale, so read-repair is only a second line there)
   --report FILE      write one seed as a picture (.html: its faults against the
                      clients' throughput, errors and latency, the checkers'
                      verdicts; the first failing seed, else the first seed; it is
