@@ -151,23 +151,32 @@ export class GossipOwnership implements OwnerAuthority, QuorumGate {
     // intersect: quorum traffic counts only between members that agree on the whole list (views converge
     // within a gossip round or two after a change; until then a write or read may get TRYAGAIN-like refusals).
     if (view !== undefined && view !== t.viewId && !this.o.bugs?.ignoreViews) return `members differ (${t.members.length} here): views not converged yet`;
-    for (const { key } of keys) {
-      const p = partitionOf(key, t.partitionCount);
-      if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
-    }
-    return null;
+    return notOwnerOfKeys(t, from, keys);
   }
 
   /** A pull is served only to a member this node's table names as a holder of every partition asked for. */
   refusePull(from: string | undefined, partitions: readonly number[], asOwner: boolean): string | null {
-    const t = this.current;
-    if (t === null || from === undefined) return "no partition table yet";
-    for (const p of partitions) {
-      if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
-      if (t.owner(p) === from) continue;
-      if (asOwner && !this.o.bugs?.takeoverPullAsHolder) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
-      if (!t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
-    }
-    return null;
+    return notHolderOf(this.current, from, partitions, asOwner && !this.o.bugs?.takeoverPullAsHolder);
   }
+}
+
+/** Why `from` is not the owner of every key's partition in `t`, or null when it is. */
+export function notOwnerOfKeys(t: PartitionTable, from: string | undefined, keys: readonly { key: Uint8Array }[]): string | null {
+  for (const { key } of keys) {
+    const p = partitionOf(key, t.partitionCount);
+    if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
+  }
+  return null;
+}
+
+/** Why `t` does not name `from` a holder (the owner, with `asOwner`) of every partition, or null when it does. */
+export function notHolderOf(t: PartitionTable | null, from: string | undefined, partitions: readonly number[], asOwner: boolean): string | null {
+  if (t === null || from === undefined) return "no partition table yet";
+  for (const p of partitions) {
+    if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
+    if (t.owner(p) === from) continue;
+    if (asOwner) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
+    if (!t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
+  }
+  return null;
 }

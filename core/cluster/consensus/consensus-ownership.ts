@@ -23,9 +23,8 @@
 import type { Clock, Rng, Timer } from "../../clock.ts";
 import type { Logger } from "../../discovery.ts";
 import type { Link, Listener, Transport } from "../../transport.ts";
-import { partitionOf } from "../hash.ts";
 import type { MembershipTimings } from "../membership-config.ts";
-import type { OwnerAuthority, QuorumGate } from "../ownership.ts";
+import { notHolderOf, notOwnerOfKeys, type OwnerAuthority, type QuorumGate } from "../ownership.ts";
 import { PartitionTable } from "../partition-table.ts";
 import type { ConsensusSnapshot } from "../snapshot.ts";
 import { isMember, isVoter, type MemberConfig, type MemberRef, memberNames, targetVoterCount } from "./member-config.ts";
@@ -265,24 +264,12 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     const t = this.current;
     if (t === null) return "no partition table yet";
     if (view !== undefined && view !== t.viewId) return `epoch differs (here: ${t.epoch}): tables not converged yet`;
-    for (const { key } of keys) {
-      const p = partitionOf(key, t.partitionCount);
-      if (t.owner(p) !== from) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
-    }
-    return null;
+    return notOwnerOfKeys(t, from, keys);
   }
 
   /** A pull only by a member this node's table names as a holder of every partition asked for. */
   refusePull(from: string | undefined, partitions: readonly number[], asOwner: boolean): string | null {
-    const t = this.current;
-    if (t === null || from === undefined) return "no partition table yet";
-    for (const p of partitions) {
-      if (p < 0 || p >= t.partitionCount) return `no partition ${p}`;
-      if (t.owner(p) === from) continue;
-      if (asOwner) return `not the owner of partition ${p} here (owner: ${t.owner(p)})`;
-      if (!t.replicas(p).includes(from)) return `not a holder of partition ${p} here`;
-    }
-    return null;
+    return notHolderOf(this.current, from, partitions, asOwner);
   }
 
   /** State for views and metrics (GET /v1/cluster `consensus`). */
