@@ -22,6 +22,13 @@ export interface Link {
   /** Sends a one-way message; best effort. */
   send(payload: Uint8Array): void;
   close(): void;
+  /**
+   * Optional: calls `listener` whenever an established connection of this
+   * link drops without a local close (the peer process died, or its host
+   * reset the connection): failure detection can check on the peer at once
+   * instead of at its next probe. Transports without connections omit it.
+   */
+  onDown?(listener: () => void): void;
 }
 
 /** A listening endpoint. */

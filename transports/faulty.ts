@@ -239,6 +239,10 @@ class FaultyLink implements Link {
     });
   }
 
+  onDown(listener: () => void): void {
+    this.inner.onDown?.(listener);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

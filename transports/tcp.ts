@@ -224,6 +224,7 @@ class TcpLink implements Link {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private readonly downListeners: (() => void)[] = [];
 
   constructor(
     private readonly transport: TcpTransport,
@@ -266,6 +267,10 @@ class TcpLink implements Link {
     this.closed = true;
     this.socket?.end();
     this.dropConnection(new TransportError(`link to ${this.address} was closed locally`, "closed"));
+  }
+
+  onDown(listener: () => void): void {
+    this.downListeners.push(listener);
   }
 
   /** Bytes encoded and queued on the socket but not yet written (back-pressure gauge). */
@@ -356,12 +361,14 @@ class TcpLink implements Link {
   }
 
   private dropConnection(error: TransportError): void {
+    const established = this.channel !== undefined;
     this.outbox = [];
     this.parked = 0;
     this.channel?.end();
     this.channel = undefined;
     this.socket = undefined;
     this.rejectAll(error);
+    if (established && !this.closed) for (const fn of this.downListeners) fn();
   }
 
   private rejectAll(error: TransportError): void {

@@ -46,6 +46,8 @@ export class MembershipView {
   private readonly table = new MemberTable();
   private readonly queue = new BroadcastQueue();
   private readonly suspicions = new Map<string, Suspicion>();
+  /** Set while {@link suspect} reports a refusal: the suspicion it starts uses this timeout, ms. */
+  private readonly refusals = new Map<string, number>();
   private readonly listeners: Array<(e: MembershipEvent) => void> = [];
   private incarnation = 0;
   private leaving = false;
@@ -111,11 +113,32 @@ export class MembershipView {
     return this.queue.take(max, retransmitLimit(this.o.timings, this.table.liveCount()));
   }
 
-  /** Reports `name` suspect on our own evidence (a failed probe). */
-  suspect(name: string, why: string): void {
+  /**
+   * Reports `name` suspect on our own evidence (a failed probe). With
+   * `refusedMs`, the evidence is a refused connection confirmed by other
+   * members (every helper's probe was refused too, none answered): the
+   * process is gone, not slow, so the suspicion ends after `refusedMs`
+   * instead of Lifeguard's timeout — shortened at once if it was already
+   * running. Members that hear only of the suspicion still run their own
+   * timers; our "dead" reaches them sooner.
+   */
+  suspect(name: string, why: string, refusedMs?: number): void {
     const cur = this.table.get(name);
     if (!cur || (cur.status !== "alive" && cur.status !== "suspect")) return;
-    this.apply({ name, status: "suspect", incarnation: cur.incarnation, from: this.self }, why);
+    if (refusedMs !== undefined && cur.status === "suspect") {
+      const running = this.suspicions.get(name);
+      if (running?.refused) return; // already on the short timer: later refusals must not push its end back
+      const u: MemberUpdate = { name, status: "suspect", incarnation: cur.incarnation, from: this.self };
+      running?.cancel();
+      this.arm(u, why, refusedMs, refusedMs, 0).refused = true;
+      return;
+    }
+    if (refusedMs !== undefined) this.refusals.set(name, refusedMs);
+    try {
+      this.apply({ name, status: "suspect", incarnation: cur.incarnation, from: this.self }, why);
+    } finally {
+      this.refusals.delete(name);
+    }
   }
 
   /** Marks this member as leaving and returns the update announcing it. */
@@ -213,7 +236,16 @@ export class MembershipView {
     const min = suspicionMinTimeout(t, n);
     const k = expectedConfirmations(t, n);
     const origin = u.from === this.self ? why : `suspected by ${u.from} (learned via ${why})`;
-    const s = new Suspicion(this.o.clock, u.from, k, min, min * t.suspicionMaxTimeoutMult, (confirmations) => {
+    const refused = u.from === this.self ? this.refusals.get(u.name) : undefined;
+    if (refused !== undefined) this.arm(u, origin, refused, refused, 0).refused = true;
+    else this.arm(u, origin, min, min * t.suspicionMaxTimeoutMult, k);
+    this.emit("suspect", this.table.get(u.name)!, origin);
+    if (u.from !== this.self) this.o.onSuspicionReported?.(u.name);
+  }
+
+  /** Runs the suspicion timer of `u` (Lifeguard's timeout between `min` and `max`, shrinking with `k` confirmations); the member is declared dead when it expires unrefuted. */
+  private arm(u: MemberUpdate, origin: string, min: number, max: number, k: number): Suspicion {
+    const s = new Suspicion(this.o.clock, u.from, k, min, max, (confirmations) => {
       this.suspicions.delete(u.name);
       const cur = this.table.get(u.name);
       if (cur?.status !== "suspect" || cur.incarnation !== u.incarnation) return;
@@ -223,8 +255,7 @@ export class MembershipView {
       this.apply({ name: u.name, status: "dead", incarnation: u.incarnation, from: this.self }, reason);
     });
     this.suspicions.set(u.name, s);
-    this.emit("suspect", this.table.get(u.name)!, origin);
-    if (u.from !== this.self) this.o.onSuspicionReported?.(u.name);
+    return s;
   }
 
   /** Somebody reports this member suspect, dead or with a newer incarnation: out-bid it. */

@@ -22,7 +22,8 @@ export type MembershipMessage =
   /** Ask the receiver to probe `target` on the sender's behalf. */
   | { t: "ping-req"; target: string; gossip: MemberUpdate[] }
   | { t: "ack"; gossip: MemberUpdate[] }
-  | { t: "nack"; gossip: MemberUpdate[] }
+  /** `refused`: the helper's own probe found nothing listening (connection refused), it did not merely time out. */
+  | { t: "nack"; gossip: MemberUpdate[]; refused?: boolean }
   /** One-way gossip round. */
   | { t: "gossip"; gossip: MemberUpdate[] }
   /** Push-pull: the sender's full state; answered with the receiver's (or `same` if checksums match). */

@@ -52,6 +52,8 @@ export interface MembershipStats {
   directFailures: number;
   /** Probes that failed directly and indirectly (the target became or stayed suspect). */
   probeFailures: number;
+  /** Of those, the ones refused directly and by every helper (suspicion shortened to one probe timeout). */
+  refusedSuspicions: number;
   gossipMessages: number;
   /** Push-pull exchanges initiated, and how many of them found equal checksums. */
   syncs: number;
@@ -65,6 +67,7 @@ export class Membership {
     probes: 0,
     directFailures: 0,
     probeFailures: 0,
+    refusedSuspicions: 0,
     gossipMessages: 0,
     syncs: 0,
     syncsSkipped: 0,
@@ -249,26 +252,42 @@ export class Membership {
       const indirect = await Promise.all(
         helpers.map((h) =>
           this.request(h, { t: "ping-req", target, gossip: this.piggyback() }, wait).then(
-            (m) => m.t === "ack",
-            () => false,
+            (m): "ack" | "refused" | "nack" => (m.t === "ack" ? "ack" : m.t === "nack" && m.refused === true ? "refused" : "nack"),
+            () => "nack" as const,
           ),
         ),
       );
-      if (indirect.some(Boolean) || !this.running) return;
+      if (indirect.includes("ack") || !this.running) return;
       this.stats.probeFailures++;
-      const first = direct === "timeout" ? `no ack to direct probe within ${t.probeTimeoutMs}ms` : "direct probe failed: peer unreachable (connection refused or closed)";
+      const first =
+        direct === "timeout"
+          ? `no ack to direct probe within ${t.probeTimeoutMs}ms`
+          : direct === "unreachable"
+            ? "direct probe failed: peer unreachable (connection refused or closed)"
+            : "direct probe failed";
+      // Refused here and by every helper (Lifeguard's independent confirmation, with the strongest evidence there is:
+      // nothing listens where the member was): the process is gone, not slow, and cannot refute. Its suspicion ends
+      // after one probe timeout instead of Lifeguard's seconds. A timeout anywhere keeps the usual path.
+      const refused = direct === "unreachable" && helpers.length > 0 && indirect.every((r) => r === "refused");
+      if (refused) this.stats.refusedSuspicions++;
       const second =
         helpers.length === 0
           ? "no other alive member to probe it indirectly"
-          : `no indirect ack within ${Math.round(wait)}ms via ${helpers.length} of ${t.indirectChecks} helpers (${helpers.join(", ")})`;
-      this.view.suspect(target, `${first} and ${second}`);
+          : refused
+            ? `refused to all ${helpers.length} helpers too (${helpers.join(", ")})`
+            : `no indirect ack within ${Math.round(wait)}ms via ${helpers.length} of ${t.indirectChecks} helpers (${helpers.join(", ")})`;
+      this.view.suspect(target, `${first} and ${second}`, refused ? t.probeTimeoutMs : undefined);
     } finally {
       this.probing.delete(target);
     }
   }
 
-  /** Pings `target`, carrying its suspicion if we hold one; never rejects. */
-  private async ping(target: string, timeoutMs: number): Promise<"ack" | "timeout" | "unreachable"> {
+  /**
+   * Pings `target`, carrying its suspicion if we hold one; never rejects.
+   * `unreachable`: the transport could not connect or the connection dropped
+   * (nothing listens there: a crashed process); `failed`: any other error.
+   */
+  private async ping(target: string, timeoutMs: number): Promise<"ack" | "timeout" | "unreachable" | "failed"> {
     const gossip = this.piggyback();
     const cur = this.view.member(target);
     if (cur?.status === "suspect") {
@@ -282,7 +301,8 @@ export class Membership {
       if (!reply.gossip?.some((u) => u.name === this.self && u.status !== "alive")) this.noteAnswer(target, sentAt);
       return "ack";
     } catch (e) {
-      return (e as { code?: string }).code === "timeout" ? "timeout" : "unreachable";
+      const code = (e as { code?: string }).code;
+      return code === "timeout" ? "timeout" : code === "unreachable" || code === "closed" ? "unreachable" : "failed";
     }
   }
 
@@ -357,7 +377,8 @@ export class Membership {
       case "ping-req": {
         this.view.merge(m.gossip, `ping-req from ${from}`);
         const result = await this.ping(m.target, this.o.timings.probeTimeoutMs);
-        return encodeMessage({ t: result === "ack" ? "ack" : "nack", gossip: this.piggyback() });
+        if (result === "ack") return encodeMessage({ t: "ack", gossip: this.piggyback() });
+        return encodeMessage(result === "unreachable" ? { t: "nack", gossip: this.piggyback(), refused: true } : { t: "nack", gossip: this.piggyback() });
       }
       case "sync": {
         const same = m.checksum === this.view.checksum();
@@ -402,7 +423,12 @@ export class Membership {
 
   private link(peer: string): Link {
     let l = this.links.get(peer);
-    if (!l) this.links.set(peer, (l = this.o.transport.connect(peer, this.self)));
+    if (!l) {
+      l = this.o.transport.connect(peer, this.self);
+      this.links.set(peer, l);
+      // a connection to it dropped (a killed process's kernel closes its sockets at once): check on it now
+      l.onDown?.(() => this.probeNow(peer));
+    }
     return l;
   }
 

@@ -10,6 +10,8 @@ import type { Clock, Timer } from "../clock.ts";
 
 /** A running suspicion about one member. */
 export class Suspicion {
+  /** Backed by refused connections (the short timeout of Membership's refusal path): further refusals leave it be. */
+  refused = false;
   private readonly confirmers = new Set<string>();
   private readonly start: number;
   private timer: Timer | undefined;

@@ -85,4 +85,8 @@ class TaggedLink implements Link {
   close(): void {
     this.inner.close();
   }
+
+  onDown(listener: () => void): void {
+    this.inner.onDown?.(listener);
+  }
 }

@@ -6,13 +6,18 @@ import { type SimCluster, startCluster } from "./sim-cluster.ts";
 
 const LAN = MEMBERSHIP_PRESETS.lan;
 
-/** Crashes the last member at a seed-dependent phase; returns first/last "dead" declaration times (ms after the crash). */
-async function crashAndMeasure(c: SimCluster, seed: number, hint: boolean): Promise<{ first: number; last: number }> {
+/**
+ * Crashes the last member at a seed-dependent phase; returns first/last "dead" declaration times (ms after the
+ * crash). `silent`: instead of stopping (nothing listens any more: connections are refused), it stops answering
+ * (every message to or from it is lost: probes time out), as a hung or cut-off process does.
+ */
+async function crashAndMeasure(c: SimCluster, seed: number, hint: boolean, silent = false): Promise<{ first: number; last: number }> {
   const victim = c.members.at(-1)!;
   const others = c.members.slice(0, -1);
   await c.clock.advance((seed * 137) % 1000);
   const t0 = c.clock.monotonic();
-  await victim.stop();
+  if (silent) c.net.setFilter((from, to) => from !== victim.self && to !== victim.self);
+  else await victim.stop();
   if (hint) for (const m of others) m.probeNow(victim.self);
   const done = await c.runUntil(() => others.every((m) => m.member(victim.self)?.status === "dead"), 60_000, 10);
   expect(done).toBe(true);
@@ -34,8 +39,7 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
     expect(c.events.filter((e) => e.type !== "join")).toEqual([]);
   });
 
-  test("a crashed member is declared dead by all others within the lan bound (Lifeguard confirmations)", async () => {
-    const bound = detectionBound(LAN, 5);
+  test("a crashed member (connections refused, here and by every helper) is declared dead one probe timeout after the probe", async () => {
     const firsts: number[] = [];
     const lasts: number[] = [];
     for (let seed = 1; seed <= 10; seed++) {
@@ -44,28 +48,85 @@ describe("Membership (5 members, simulated clock, memory transport)", () => {
       const { first, last } = await crashAndMeasure(c, seed, false);
       firsts.push(first);
       lasts.push(last);
+      const reason = c.events.find((e) => e.type === "dead" && e.reason.includes("no refutation"))?.reason;
+      expect(reason).toMatch(/suspicion timeout 0\.5s .*\(0\/0 confirmations\).*refused to all 3 helpers too/);
+      // the first probe to reach it comes within a round-robin cycle; then one probe timeout; then one gossip round
+      expect(last).toBeLessThan((2 * 4 - 1) * LAN.probeIntervalMs + LAN.probeTimeoutMs + LAN.gossipIntervalMs + 100);
+      expect(first).toBeGreaterThanOrEqual(LAN.probeTimeoutMs);
+    }
+    const mean = (a: number[]) => Math.round(a.reduce((s, x) => s + x, 0) / a.length);
+    console.log(`lan detection of a crash, 5 members, 10 seeds: first mean ${mean(firsts)} ms, all survivors mean ${mean(lasts)} ms (max ${Math.max(...lasts)})`);
+    expect(mean(lasts)).toBeLessThan(2000);
+  });
+
+  test("a member that stops answering (probes time out, nothing refused) is declared dead the Lifeguard way, within the lan bound", async () => {
+    const bound = detectionBound(LAN, 5);
+    const firsts: number[] = [];
+    const lasts: number[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = await startCluster({ size: 5, seed });
+      expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+      const { first, last } = await crashAndMeasure(c, seed, false, true);
+      firsts.push(first);
+      lasts.push(last);
       expect(last).toBeLessThan(bound);
       const reason = c.events.find((e) => e.type === "dead" && e.reason.includes("no refutation"))?.reason;
       expect(reason).toMatch(/2\/2 confirmations/);
     }
     const mean = (a: number[]) => Math.round(a.reduce((s, x) => s + x, 0) / a.length);
     console.log(
-      `lan detection, 5 members, 10 seeds: first declaration mean ${mean(firsts)} ms (max ${Math.max(...firsts)}), ` +
+      `lan detection of a silent member, 5 members, 10 seeds: first declaration mean ${mean(firsts)} ms (max ${Math.max(...firsts)}), ` +
         `all survivors mean ${mean(lasts)} ms (max ${Math.max(...lasts)}); bound ${bound} ms`,
     );
-    // Lifeguard's minimum suspicion timeout is the floor: nobody is declared dead before it.
-    expect(Math.min(...firsts)).toBeGreaterThanOrEqual(4000);
-    expect(mean(lasts)).toBeLessThan(5500);
+    // Lifeguard's minimum suspicion timeout (after a timed-out probe) is the floor: nobody is declared dead before it.
+    expect(Math.min(...firsts)).toBeGreaterThanOrEqual(suspicionMinTimeout(LAN, 5) + LAN.probeTimeoutMs);
+    expect(mean(lasts)).toBeLessThan(8000);
   });
 
-  test("local and wan presets also converge and detect a crash within their bounds", async () => {
+  test("local and wan presets also converge and detect a crash (refused) and a silent member within their bounds", async () => {
     for (const preset of ["local", "wan"] as const) {
-      const c = await startCluster({ size: 5, seed: 8, preset });
-      expect(await c.runUntil(() => c.converged(c.members, c.names), 5 * c.timings.probeIntervalMs)).toBe(true);
-      const { first, last } = await crashAndMeasure(c, 8, false);
-      expect(first).toBeGreaterThanOrEqual(suspicionMinTimeout(c.timings, 5));
-      expect(last).toBeLessThan(detectionBound(MEMBERSHIP_PRESETS[preset], 5));
+      for (const silent of [false, true]) {
+        const c = await startCluster({ size: 5, seed: 8, preset });
+        expect(await c.runUntil(() => c.converged(c.members, c.names), 5 * c.timings.probeIntervalMs)).toBe(true);
+        const { first, last } = await crashAndMeasure(c, 8, false, silent);
+        expect(first).toBeGreaterThanOrEqual(silent ? suspicionMinTimeout(c.timings, 5) : c.timings.probeTimeoutMs);
+        expect(last).toBeLessThan(detectionBound(MEMBERSHIP_PRESETS[preset], 5));
+      }
     }
+  });
+
+  test("the refusal path needs every helper's refusal: one helper whose probe times out keeps the Lifeguard timeout", async () => {
+    const c = await startCluster({ size: 5, seed: 3 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const victim = c.members.at(-1)!;
+    const slow = c.names[1]!;
+    // slow's messages to the victim are lost (its probes time out); the others are refused once the victim stops
+    c.net.setFilter((from, to) => !(from === slow && to === victim.self));
+    const t0 = c.clock.monotonic();
+    await victim.stop();
+    const others = c.members.slice(0, -1);
+    expect(await c.runUntil(() => others.every((m) => m.member(victim.self)?.status === "dead"), 60_000, 10)).toBe(true);
+    const dead = c.events.filter((e) => e.type === "dead" && e.member.name === victim.self);
+    expect(Math.min(...dead.map((e) => e.at - t0))).toBeGreaterThanOrEqual(suspicionMinTimeout(LAN, 5));
+    expect(dead.some((e) => e.reason.includes("refused to all"))).toBe(false);
+  });
+
+  test("refusals that keep coming (every failed request probes again) do not push the end of the short suspicion back", async () => {
+    const c = await startCluster({ size: 5, seed: 4 });
+    expect(await c.runUntil(() => c.converged(c.members, c.names), 5000)).toBe(true);
+    const victim = c.members.at(-1)!;
+    const others = c.members.slice(0, -1);
+    const t0 = c.clock.monotonic();
+    await victim.stop();
+    let dead = false;
+    for (let i = 0; i < 200 && !dead; i++) {
+      for (const m of others) m.probeNow(victim.self); // as the data channel does on every failed request
+      await c.clock.advance(10);
+      dead = others.every((m) => m.member(victim.self)?.status === "dead");
+    }
+    expect(dead).toBe(true);
+    const last = Math.max(...c.events.filter((e) => e.type === "dead" && e.member.name === victim.self).map((e) => e.at - t0));
+    expect(last).toBeLessThan(LAN.probeTimeoutMs + 200);
   });
 
   test("with a connection-drop hint (probeNow) detection is the minimum suspicion timeout, under 5 s", async () => {
