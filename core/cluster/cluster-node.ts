@@ -410,6 +410,7 @@ export class ClusterNode {
       const level = e.type === "suspect" || e.type === "dead" ? "warn" : "info";
       this.log[level](`member ${e.type}`, { member: e.member.name, incarnation: e.member.incarnation, reason: e.reason });
       if (this.consensus === null) this.rebuild();
+      else if (e.type === "dead" || e.type === "leave") this.consensus.memberDown(e.member.name);
       if (e.type === "alive" || e.type === "join") this.hints.deliverAll();
     });
     await this.membership.start();

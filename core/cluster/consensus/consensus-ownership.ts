@@ -205,6 +205,22 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     }
   }
 
+  /**
+   * The failure detector declared `name` dead (or it left): if it led the
+   * log, campaign now rather than after an election timeout; if this node
+   * leads, propose the configuration without it on the next turn rather
+   * than at the next steward tick.
+   */
+  memberDown(name: string): void {
+    if (this.stopped || name === this.o.self) return;
+    this.raft.leaderLost(name);
+    if (this.raft.role === "leader") {
+      this.o.clock.setTimer(0, () => {
+        if (!this.stopped && this.raft.role === "leader") this.steward.tick();
+      });
+    }
+  }
+
   // ---- OwnerAuthority ----
 
   table(): PartitionTable | null {

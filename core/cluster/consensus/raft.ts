@@ -467,6 +467,23 @@ export class RaftNode {
   }
 
 
+  /**
+   * The failure detector declared process `name` dead (SWIM, with
+   * confirmations). If it is the leader this member follows, stop holding
+   * on to it: forget its last contact, so this member grants votes at once
+   * (leader stickiness is for leaders that are alive) and campaigns within
+   * a heartbeat instead of a whole election timeout. Only liveness changes:
+   * a vote still needs an up-to-date log and a majority, and a leader that
+   * is alive after all keeps or regains its followers by appending.
+   */
+  leaderLost(name: string): void {
+    if (this.stopped || this.roleNow === "leader" || this.leaderName !== name) return;
+    this.leaderContact = Number.NEGATIVE_INFINITY;
+    this.leaderName = null;
+    this.resetElectionTimer(true);
+    this.o.onChange?.();
+  }
+
   // ---- elections ----
 
   private resetElectionTimer(soon = false): void {

@@ -7,7 +7,7 @@ import {
   normalize,
   targetVoterCount,
 } from "../../../core/cluster/consensus/member-config.ts";
-import { RaftWorld } from "./consensus-sim.ts";
+import { RaftWorld, TIMINGS } from "./consensus-sim.ts";
 
 const ref = (name: string, boot = 1): MemberRef => ({ name, boot });
 
@@ -87,6 +87,43 @@ describe("Raft for the member configuration (simulated network)", () => {
     expect(w.violations).toEqual([]);
     expect(w.converged()).toBe(true);
     expect(w.live()[0]!.committed.members.length).toBe(5);
+    w.stop();
+  });
+
+  test("told the leader is dead (the failure detector's verdict), followers elect a new one within heartbeats, not an election timeout", async () => {
+    for (const seed of [4, 5, 6]) {
+      const w = new RaftWorld({ size: 5, seed });
+      w.startAll();
+      await w.run(10_000);
+      const leader = w.slots.findIndex((s) => s.node?.role === "leader");
+      const name = w.slots[leader]!.name;
+      w.crash(leader);
+      const t0 = w.clock.monotonic();
+      for (const n of w.live()) n.leaderLost(name);
+      let elected = -1;
+      for (let t = 0; t < 3000 && elected < 0; t += 10) {
+        await w.run(10);
+        if (w.live().some((n) => n.role === "leader")) elected = w.clock.monotonic() - t0;
+      }
+      // without the hint nobody would even campaign before electionMinMs (400 ms here) has passed since the last heartbeat
+      expect(elected).toBeGreaterThanOrEqual(0);
+      expect(elected).toBeLessThan(TIMINGS.electionMinMs);
+      await w.run(5000);
+      expect(w.violations).toEqual([]);
+      w.stop();
+    }
+  });
+
+  test("a leaderLost verdict about a leader that is alive changes nothing for safety: it keeps or regains its followers", async () => {
+    const w = new RaftWorld({ size: 5, seed: 7 });
+    w.startAll();
+    await w.run(10_000);
+    const leader = w.slots.findIndex((s) => s.node?.role === "leader");
+    for (const n of w.live()) n.leaderLost(w.slots[leader]!.name); // a false verdict
+    await w.run(5000);
+    expect(w.violations).toEqual([]);
+    expect(w.converged()).toBe(true);
+    expect(w.live().filter((n) => n.role === "leader").length).toBe(1);
     w.stop();
   });
 
