@@ -44,11 +44,31 @@ export interface Incarnation {
   ended?: "crash" | "leave";
 }
 
+/**
+ * "Dead" verdicts of the failure detector, by what the member really was
+ * when it was declared dead: down (crashed or leaving, or down within the
+ * last `DOWN_WINDOW_MS`: a verdict may land after a quick restart), paused
+ * (a SIGSTOPped process: slow, not gone) or running (a false positive: it
+ * was alive, only unreachable or slow to answer).
+ */
+export interface DeadVerdicts {
+  down: number;
+  paused: number;
+  running: number;
+}
+
+/** A verdict this long after a member was last down is about that downtime (longer than any suspicion timeout). */
+const DOWN_WINDOW_MS = 30_000;
+
 /** The nodes of one simulation. */
 export class SimCluster {
   readonly names: string[];
   private readonly slots: (Incarnation | null)[];
   private incarnations = 0;
+  /** Every member's "dead" verdicts on others, classified (see {@link DeadVerdicts}). */
+  readonly verdicts: DeadVerdicts = { down: 0, paused: 0, running: 0 };
+  /** Per slot: simulated ms when it last went down (crash or leave), −∞ never. */
+  private readonly lastDown: number[];
 
   constructor(
     private readonly sim: SimClock,
@@ -58,6 +78,17 @@ export class SimCluster {
   ) {
     this.names = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}:7000`);
     this.slots = this.names.map(() => null);
+    this.lastDown = this.names.map(() => Number.NEGATIVE_INFINITY);
+  }
+
+  /** Classifies a "dead" verdict about `name` made now. */
+  private verdict(name: string): void {
+    const i = this.names.indexOf(name);
+    const inc = this.slots[i] ?? null;
+    const now = this.sim.monotonic();
+    if (i < 0 || inc === null || inc.ended !== undefined || now - this.lastDown[i]! < DOWN_WINDOW_MS) this.verdicts.down++;
+    else if (inc.clock.isPaused) this.verdicts.paused++;
+    else this.verdicts.running++;
   }
 
   /** The running incarnation in slot `i`, or null while it is down. */
@@ -100,6 +131,9 @@ export class SimCluster {
       hints: c.hints,
     };
     const cluster = new ClusterNode(options);
+    cluster.membership.onEvent((e) => {
+      if (e.type === "dead" && !clock.isDead) this.verdict(e.member.name);
+    });
     const inc: Incarnation = { name, node, cluster, clock, started: Promise.resolve() };
     inc.started = cluster.start().catch(() => undefined);
     this.slots[i] = inc;
@@ -112,6 +146,7 @@ export class SimCluster {
     if (!inc) return;
     this.slots[i] = null;
     inc.ended = "crash";
+    this.lastDown[i] = this.sim.monotonic();
     inc.clock.kill();
     inc.node.stop();
     await inc.cluster.stop();
@@ -122,9 +157,11 @@ export class SimCluster {
     const inc = this.slots[i];
     if (!inc) return;
     inc.ended = "leave";
+    this.lastDown[i] = this.sim.monotonic();
     try {
       await inc.cluster.leave();
     } finally {
+      this.lastDown[i] = this.sim.monotonic();
       this.slots[i] = null;
       inc.clock.kill();
       inc.node.stop();

@@ -4,9 +4,11 @@
  * (the first few reported in full), seeds per second.
  */
 import { formatViolation, type Violation } from "../checkers.ts";
+import type { DeadVerdicts } from "./cluster.ts";
 import { FAULT_KINDS, type FaultKind, type LinkSeverity } from "./nemesis.ts";
 import { runSimSeed, type SeedReport, type SimOptions } from "./run.ts";
 
+export type { DeadVerdicts } from "./cluster.ts";
 export { FAULT_KINDS, type FaultKind, type LinkSeverity } from "./nemesis.ts";
 export { runSimSeed, type SeedReport, type SimOptions } from "./run.ts";
 
@@ -75,6 +77,8 @@ export interface SimSummary {
   lockOverlaps: number;
   /** Slowest convergence after the faults stopped, simulated ms. */
   maxConvergenceMs: number;
+  /** "Dead" verdicts (one per member that declared one), by what the member was: running ones are false positives. */
+  deadVerdicts: DeadVerdicts;
   simulatedMs: number;
   wallMs: number;
   seedsPerSecond: number;
@@ -109,6 +113,7 @@ export async function runSeeds(o: BatchOptions): Promise<SimSummary> {
     inconclusive: 0,
     lockOverlaps: 0,
     maxConvergenceMs: 0,
+    deadVerdicts: { down: 0, paused: 0, running: 0 },
     simulatedMs: 0,
     wallMs: 0,
     seedsPerSecond: 0,
@@ -126,6 +131,9 @@ export async function runSeeds(o: BatchOptions): Promise<SimSummary> {
     s.inconclusive += r.inconclusive.length;
     s.lockOverlaps += r.lockOverlaps;
     s.simulatedMs += r.simulatedMs;
+    s.deadVerdicts.down += r.deadVerdicts.down;
+    s.deadVerdicts.paused += r.deadVerdicts.paused;
+    s.deadVerdicts.running += r.deadVerdicts.running;
     if (r.liveness.convergedAfterMs !== null) s.maxConvergenceMs = Math.max(s.maxConvergenceMs, r.liveness.convergedAfterMs);
     if (r.violations.length > 0) {
       s.failedSeeds.push(seed);
@@ -142,6 +150,18 @@ export async function runSeeds(o: BatchOptions): Promise<SimSummary> {
   return s;
 }
 
+/**
+ * The failure detector's verdicts: how many "dead" declarations were about
+ * members that were really down, paused, or running (false positives), and
+ * the false-positive rate (running / all, and per simulated hour).
+ */
+export function formatVerdicts(v: DeadVerdicts, simulatedMs: number): string {
+  const all = v.down + v.paused + v.running;
+  const rate = all === 0 ? "0%" : `${((100 * v.running) / all).toFixed(1)}%`;
+  const perHour = simulatedMs > 0 ? ((v.running * 3_600_000) / simulatedMs).toFixed(1) : "0";
+  return `${all} (down ${v.down}, paused ${v.paused}, running ${v.running}: false positives ${rate} of verdicts, ${perHour} per simulated hour)`;
+}
+
 /** The human summary: a table of faults, operations and violations, then the first violations in full. */
 export function formatSummary(s: SimSummary): string {
   const rows: [string, string][] = [
@@ -155,6 +175,7 @@ export function formatSummary(s: SimSummary): string {
     if ((s.network[k] ?? 0) > 0) rows.push([`messages ${k}`, String(s.network[k])]);
   }
   rows.push(["slowest convergence", `${s.maxConvergenceMs} ms (simulated, after faults stopped)`]);
+  rows.push(["dead verdicts", formatVerdicts(s.deadVerdicts, s.simulatedMs)]);
   if (s.inconclusive > 0) rows.push(["inconclusive keys", String(s.inconclusive)]);
   if (s.lockOverlaps > 0) rows.push(["lock overlaps", `${s.lockOverlaps} (holders told apart by fencing tokens)`]);
   const byChecker = Object.entries(s.violationsByChecker)

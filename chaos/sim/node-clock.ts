@@ -45,6 +45,11 @@ export class NodeClock implements Clock {
     };
   }
 
+  /** Whether this incarnation was killed. */
+  get isDead(): boolean {
+    return this.dead;
+  }
+
   /** Whether the node is paused. */
   get isPaused(): boolean {
     return this.paused;

@@ -12,7 +12,7 @@ import { SimClock } from "../../core/cluster/sim-clock.ts";
 import type { FaultStats } from "../../transports/faulty.ts";
 import { checkHistory, checkLiveness, lockOverlaps, type Violation } from "../checkers.ts";
 import { type History, HistoryRecorder, historyHash, type LivenessObservation, type Outcome } from "../history.ts";
-import { mix, SimCluster } from "./cluster.ts";
+import { type DeadVerdicts, mix, SimCluster } from "./cluster.ts";
 import { divergentPartitions } from "./convergence.ts";
 import { FAULT_KINDS, type FaultEvent, type FaultKind, type LinkSeverity, Nemesis } from "./nemesis.ts";
 import { SimNetwork } from "./network.ts";
@@ -77,6 +77,8 @@ export interface SeedReport {
   historyHash: string;
   /** Simulated ms the run took. */
   simulatedMs: number;
+  /** The failure detector's "dead" verdicts, by what the member really was (running = false positive). */
+  deadVerdicts: DeadVerdicts;
   history?: History;
 }
 
@@ -209,6 +211,7 @@ export async function runSimSeed(o: SimOptions): Promise<SeedReport> {
     liveness,
     historyHash: historyHash(history),
     simulatedMs: sim.monotonic(),
+    deadVerdicts: { ...cluster.verdicts },
     ...(o.keepHistory ? { history } : {}),
   };
 }
