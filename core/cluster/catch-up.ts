@@ -125,6 +125,22 @@ export class CatchUp {
   }
 
   /**
+   * The failure detector declared `member` dead (after this node's table
+   * changed, a commit can get here before the verdict does): it is no
+   * source any more, as it would not have been had the verdict come first
+   * ({@link noteTakeovers} keeps live sources only). A partition left with
+   * no source is caught up.
+   */
+  memberGone(member: string): void {
+    for (const [p, src] of this.catching) {
+      if (!src.includes(member)) continue;
+      const still = src.filter((m) => m !== member);
+      if (still.length === 0) this.catching.delete(p);
+      else this.catching.set(p, still);
+    }
+  }
+
+  /**
    * This node skipped table changes it never saw (it learned a newer
    * committed table at once, or it changed clusters): who held its
    * partitions in between is unknown, so each partition it owns catches up

@@ -409,6 +409,7 @@ export class ClusterNode {
       this.memberEvents[e.type]++;
       const level = e.type === "suspect" || e.type === "dead" ? "warn" : "info";
       this.log[level](`member ${e.type}`, { member: e.member.name, incarnation: e.member.incarnation, reason: e.reason });
+      if (e.type === "dead" || e.type === "leave") this.catchUp.memberGone(e.member.name);
       if (this.consensus === null) this.rebuild();
       else if (e.type === "dead" || e.type === "leave") this.consensus.memberDown(e.member.name);
       if (e.type === "alive" || e.type === "join") this.hints.deliverAll();
