@@ -10,7 +10,7 @@
  *   failure-detection bound of the preset, and its partitions move to the
  *   survivors on the map;
  * - screenshots (desktop and phone) are kept as artifacts; with
- *   SHOAL_README_SCREENSHOT=1 the desktop one replaces docs/dashboard.png.
+ *   SHOAL_TEST_README_SCREENSHOT=1 the desktop one replaces docs/dashboard.png.
  * And a synthetic cluster of 20 members × 1,000 partitions (15 minutes of
  * series each) served by the real page code renders legibly on a desktop and
  * a phone; its render time is printed (not asserted: shared machines).
@@ -38,7 +38,7 @@ import { REPO_ROOT } from "../helpers/processes.ts";
 import { killAll, launchAll, nodeSpecs, pipeline, type ShoalProc, until, waitMembers, waitReady } from "./cluster-harness.ts";
 
 const missing = chromiumPath() ? null : "chromium is not installed (apt-get install chromium)";
-const README_SHOT = process.env.SHOAL_README_SCREENSHOT === "1";
+const README_SHOT = process.env.SHOAL_TEST_README_SCREENSHOT === "1";
 
 let nodes: ShoalProc[] = [];
 let browser: TestBrowser | null = null;

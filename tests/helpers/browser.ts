@@ -61,9 +61,9 @@ export async function dumpDom(url: string, budgetMs = 5000, timeoutMs = 60_000):
   }
 }
 
-/** Where tests keep screenshots and dumps: $SHOAL_ARTIFACT_DIR, else $CI_LOG_DIR/artifacts, else dist/artifacts. */
+/** Where tests keep screenshots and dumps: $CI_ARTIFACT_DIR, else $CI_LOG_DIR/artifacts, else dist/artifacts. */
 export function artifactDir(): string {
-  const dir = process.env.SHOAL_ARTIFACT_DIR ?? (process.env.CI_LOG_DIR ? join(process.env.CI_LOG_DIR, "artifacts") : join(REPO_ROOT, "dist", "artifacts"));
+  const dir = process.env.CI_ARTIFACT_DIR ?? (process.env.CI_LOG_DIR ? join(process.env.CI_LOG_DIR, "artifacts") : join(REPO_ROOT, "dist", "artifacts"));
   mkdirSync(dir, { recursive: true });
   return dir;
 }

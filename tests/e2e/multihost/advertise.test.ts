@@ -5,7 +5,7 @@
  * whose CLUSTER NODES, MOVED and peers use IPv6 addresses that redis-cli -c
  * and ioredis Cluster follow.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { CLIENT_OPS } from "../../helpers/netns-client-ops.ts";
 import { describeIf } from "../../helpers/prerequisites.ts";
 import { redisCliPath } from "../../helpers/processes.ts";
@@ -14,8 +14,10 @@ import { HTTP_PORT, RESP_PORT, requireLab, ShoalHosts, UNAVAILABLE } from "./sho
 
 describeIf(UNAVAILABLE)("advertised addresses on namespace hosts", () => {
   let s: ShoalHosts | undefined;
-  afterAll(async () => {
+  // each test builds its own lab: a failed one must not leave its namespaces to the next
+  afterEach(async () => {
     await s?.destroy();
+    s = undefined;
   });
 
   test("wildcard bind without --advertise: the host's one address, or exit 2 naming --advertise when it has several", async () => {
@@ -37,8 +39,6 @@ describeIf(UNAVAILABLE)("advertised addresses on namespace hosts", () => {
     // with --advertise it starts and joins h0
     await s.start(h1!, ["--peers", peers]);
     await s.agent.call(OPS, "waitCluster", [[h0.ip, h1!.ip], HTTP_PORT, [s.peer(h0), s.peer(h1!)], 20_000]);
-    await s.destroy();
-    s = undefined;
   }, 60_000);
 
   test("IPv6: three hosts bound to :: advertising fd88::x form one cluster that redis-cli -c and ioredis Cluster follow", async () => {

@@ -121,3 +121,32 @@ describe("closestName", () => {
     expect(closestName("SHOAL_HTTP", ["SHOAL_HTTP_PORT", "SHOAL_HTTP_TLS_PORT"])).toBe("SHOAL_HTTP_PORT");
   });
 });
+
+describe("the repository's own scripts", () => {
+  // Every server a test starts inherits the test's environment: a SHOAL_* name
+  // that CI or a test helper sets and serve does not know stops every node.
+  test("every SHOAL_* variable .ci/run exports or tests read is one serve accepts", async () => {
+    const { Glob } = await import("bun");
+    const root = new URL("../../../", import.meta.url).pathname;
+    const names = new Set<string>();
+    const ci = await Bun.file(`${root}.ci/run`).text();
+    for (const m of ci.matchAll(/\bexport\s+(SHOAL_[A-Z0-9_]+)=/g)) names.add(m[1]!);
+    for await (const path of new Glob("tests/**/*.ts").scan(root)) {
+      const text = await Bun.file(`${root}${path}`).text();
+      for (const m of text.matchAll(/process\.env\.(SHOAL_[A-Z0-9_]+)/g)) names.add(m[1]!);
+    }
+    expect(names.size).toBeGreaterThan(0);
+    const refused = [...names].filter((name) => problems0(() => load([], { [name]: "1" })).some((p) => p.startsWith(`${name}: unknown setting`)));
+    expect(refused).toEqual([]);
+  });
+});
+
+/** The configuration problems `fn` reports, none when it succeeds. */
+function problems0(fn: () => unknown): string[] {
+  try {
+    fn();
+    return [];
+  } catch (err) {
+    return err instanceof ConfigError ? [...err.problems] : [String(err)];
+  }
+}
