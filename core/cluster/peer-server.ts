@@ -83,8 +83,7 @@ export class PeerServer {
       // (the owner then counts no ack from here), not applied and acknowledged
       const drift = req.strict ? firstRefusal(req.entries, c.sync) : null;
       if (drift) return encodePeer({ t: "error", message: drift });
-      let taken = 0;
-      for (const e of req.entries) if (c.sync.apply(e)) taken++;
+      const taken = c.sync.applyAll(req.entries);
       return encodePeer(req.strict && this.suspects(req.from) ? { t: "applied", taken, suspect: true } : { t: "applied", taken });
     }
     if (req.t === "undo") {
