@@ -120,6 +120,7 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
       timings: { heartbeatMs: t.heartbeatMs, electionMinMs: t.electionMinMs, electionMaxMs: t.electionMaxMs },
       send: (to, m) => this.send(to, { k: "raft", m }),
       onJoin: (who, wants) => this.steward.noteIncarnation(who, wants),
+      onLeave: (who) => this.memberLeaving(who),
       onCommitted: (changes, gap) => this.committed(changes, gap),
       onYield: (winner, self) => this.yielded(winner, self),
       onChange: () => undefined,
@@ -129,6 +130,7 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
       clock: o.clock,
       rng: o.rng,
       alive: () => (this.leaving ? o.alive().filter((n) => n !== o.self) : o.alive()),
+      leaving: () => this.leaving,
       tickMs: t.tickMs,
       leaseMs: t.leaseMs,
       bootstrapAfterMs: t.bootstrapAfterMs,
@@ -201,7 +203,19 @@ export class ConsensusOwnership implements OwnerAuthority, QuorumGate {
     const end = this.o.clock.monotonic() + timeoutMs;
     while (!this.stopped && this.o.clock.monotonic() < end && isMember(this.raft.committed, this.raft.self)) {
       if (this.raft.role === "leader") this.steward.tick();
+      else if (this.raft.leader !== null) this.raft.requestLeave(this.raft.leader);
       await new Promise<void>((resolve) => this.o.clock.setTimer(Math.max(10, this.o.timings.heartbeatMs), resolve));
+    }
+  }
+
+  /** A member asked to be dropped (its graceful leave): the leader proposes the configuration without it on the next turn. */
+  private memberLeaving(who: MemberRef): void {
+    if (this.stopped) return;
+    this.steward.noteLeaving(who);
+    if (this.raft.role === "leader") {
+      this.o.clock.setTimer(0, () => {
+        if (!this.stopped && this.raft.role === "leader") this.steward.tick();
+      });
     }
   }
 

@@ -95,6 +95,8 @@ export type RaftBody =
    * incarnation for a restart.
    */
   | { t: "join"; wants: ClusterClaim | null }
+  /** "Drop me": a member leaving gracefully asks the leader to propose the configuration without this incarnation. */
+  | { t: "leave" }
   /** The sender's committed configuration and the leader it knows, for joiners and removed members. */
   | { t: "hint"; term: number; leader: string | null; base: LogBase };
 
@@ -150,6 +152,8 @@ export interface RaftOptions {
   onChange?(): void;
   /** Called with every join announcement this member hears (the leader's proposer uses them). */
   onJoin?(who: MemberRef, wants: ClusterClaim | null): void;
+  /** Called when a member of this cluster asks to be dropped (a graceful leave; the leader's proposer uses it). */
+  onLeave?(who: MemberRef): void;
   /** Called when this member dropped its log to join cluster `winner` (it met a cluster that wins over its own). */
   onYield?(winner: ClusterId | null, self: MemberRef): void;
   /**
@@ -413,6 +417,9 @@ export class RaftNode {
         return this.onAppendResponse(msg);
       case "join":
         return this.onJoinRequest(msg.from, msg.wants);
+      case "leave":
+        if (sameCluster(msg.cid, this.cid)) this.o.onLeave?.(msg.from);
+        return;
       case "hint":
         return this.onHint(msg);
     }
@@ -421,6 +428,11 @@ export class RaftNode {
   /** Asks `to` to add this incarnation (sent by the cluster layer while this process is not a member). */
   announce(to: string): void {
     if (!this.stopped) this.post(to, { t: "join", wants: this.wanting });
+  }
+
+  /** Asks `to` (the leader, when known) to drop this incarnation from the configuration: a graceful leave. */
+  requestLeave(to: string): void {
+    if (!this.stopped && this.cid !== null && to !== this.me.name) this.post(to, { t: "leave" });
   }
 
   /** Tells `to` about this member's cluster (a hint), so two clusters that meet find out which one wins. */

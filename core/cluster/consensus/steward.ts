@@ -32,6 +32,8 @@ export interface StewardOptions {
   rng: Rng;
   /** Names of the processes the failure detector holds alive, this one included. */
   alive(): readonly string[];
+  /** True once this process is leaving gracefully: it only hands over (as leader it still proposes its own removal). */
+  leaving?(): boolean;
   /** How often to act, ms. */
   tickMs: number;
   /** Owner lease length: how long a lost voter's grants may still protect someone. */
@@ -62,6 +64,8 @@ export class ConfigSteward {
   readonly stats: StewardStats = { bootstraps: 0, recoveries: 0, proposals: 0, announcements: 0, abandoned: 0 };
   /** Newest announced incarnation per name, and when it was first heard (monotonic ms). */
   private readonly incarnations = new Map<string, { boot: number; since: number; wants: ClusterClaim | null }>();
+  /** Members that asked to leave, name → boot of the incarnation that asked (see {@link noteLeaving}). */
+  private readonly leaving = new Map<string, number>();
   private readonly startedAt: number;
   /** Since when the latest configuration's voters have been lost for good (+Infinity while they are not). */
   private lostSince = Number.POSITIVE_INFINITY;
@@ -81,6 +85,16 @@ export class ConfigSteward {
    * that left for a cluster that beats ours is followed there (RaftNode
    * does that), so it does not count towards a recovery.
    */
+  /**
+   * Records a member that asked to be dropped (a graceful leave): the
+   * leader proposes configurations without that incarnation from now on,
+   * although the failure detector still finds it alive while it hands its
+   * keys off. A later incarnation of the same name is not affected.
+   */
+  noteLeaving(who: MemberRef): void {
+    this.leaving.set(who.name, who.boot >>> 0);
+  }
+
   noteIncarnation(who: MemberRef, wants: ClusterClaim | null = null): void {
     const known = this.incarnations.get(who.name);
     if (known?.boot === who.boot && known.wants === wants) return;
@@ -130,6 +144,7 @@ export class ConfigSteward {
       this.propose(alive);
       return;
     }
+    if (this.o.leaving?.() === true) return; // leaving: neither announce itself again nor start a recovery
     const inLog = participants(raft.latest).some((m) => m.name === self.name && m.boot === self.boot);
     if (!inLog && raft.leader === null) {
       // a remnant: in no configuration of its cluster and no leader heard for a while; start over as a joiner
@@ -149,6 +164,7 @@ export class ConfigSteward {
 
   private propose(alive: readonly string[]): void {
     const raft = this.o.raft;
+    for (const name of this.leaving.keys()) if (!alive.includes(name)) this.leaving.delete(name); // gone: a later start is a new incarnation
     const latest = raft.latest;
     const wanted: MemberRef[] = [];
     for (const name of new Set(alive)) {
@@ -158,6 +174,9 @@ export class ConfigSteward {
       }
       const announced = this.incarnations.get(name);
       const member = memberOf(latest, name);
+      // the incarnation that asked to leave is not wanted (while it hands its keys off); a newer one (it restarted since) is
+      const left = this.leaving.get(name);
+      if (left !== undefined && (announced?.boot ?? member?.boot ?? left) === left) continue;
       if (announced && (!member || announced.boot !== member.boot)) wanted.push({ name, boot: announced.boot });
       else if (member) wanted.push(member);
       else raft.advertise(name); // alive but never announced: maybe the member of another cluster; let the better one win

@@ -121,6 +121,8 @@ function raftMessage(v: unknown): RaftMessage {
       return { ...header, t: "append-res", term: int(o.term, "term"), ok: bool(o.ok, "ok"), match: int(o.match, "match") };
     case "join":
       return { ...header, t: "join", wants: claim(o.wants, "wants") };
+    case "leave":
+      return { ...header, t: "leave" };
     case "hint":
       return { ...header, t: "hint", term: int(o.term, "term"), leader: o.leader === null ? null : str(o.leader, "leader"), base: base(o.base, "base") };
     default:

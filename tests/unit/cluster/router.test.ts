@@ -121,6 +121,7 @@ async function startCluster(
     replicationMode?: "sync" | "async";
     memberCountQuorum?: number;
     fastDetection?: boolean;
+    leaveTimeoutMs?: number;
   },
 ): Promise<TestCluster> {
   const net = new MemoryNetwork({ requestTimeoutMs: 1000 });
@@ -149,6 +150,7 @@ async function startCluster(
       memberCountQuorum: opts.memberCountQuorum ?? 1,
       partitionCount: 31,
       peerTimeoutMs: 300,
+      leaveTimeoutMs: opts.leaveTimeoutMs,
     });
     await c.start();
     nodes.push(node);
@@ -550,6 +552,21 @@ describe("cluster router on the memory transport", () => {
     for (const c of t.clusters.slice(0, 2)) await c.settled();
     expect(t.nodes[0]!.db.size() + t.nodes[1]!.db.size()).toBe(150);
     for (let i = 0; i < 150; i++) expect(await call(t.nodes[i % 2]!, "GET", `g${i}`)).toBe(`$${`v${i}`.length}\r\nv${i}\r\n`);
+  });
+
+  test("a follower's graceful leave asks the leader to drop it: no wait for the leave timeout or the failure detector", async () => {
+    // a leave timeout far beyond this test's own: waiting for the failure detector (which still sees the node alive
+    // while it hands off) would run into it
+    const t = await startCluster(3, { replicaCount: 2, writeQuorum: 2, leaveTimeoutMs: 120_000 });
+    const follower = t.clusters.findIndex((c) => c.consensus?.snapshot().role === "follower");
+    expect(follower).toBeGreaterThanOrEqual(0);
+    for (let i = 0; i < 60; i++) expect(await call(t.nodes[(follower + 1) % 3]!, "SET", `f${i}`, `v${i}`)).toBe("+OK\r\n");
+    await t.clusters[follower]!.leave();
+    const rest = t.clusters.filter((_, i) => i !== follower);
+    for (const c of rest) expect(c.partitions?.members).not.toContain(t.names[follower]);
+    for (const c of rest) await c.settled();
+    const other = t.nodes.findIndex((_, i) => i !== follower);
+    for (let i = 0; i < 60; i++) expect(await call(t.nodes[other]!, "GET", `f${i}`)).toBe(`$${`v${i}`.length}\r\nv${i}\r\n`);
   });
 
   test("a joining node receives the partitions it now holds (rebalance push)", async () => {
