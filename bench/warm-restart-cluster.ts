@@ -67,6 +67,7 @@ async function write(targets: ShoalMember[], total: number, opts: Parameters<typ
 interface View {
   migration: {
     rebalanced: number;
+    rebalancing?: boolean;
     pulled: number;
     pulledBytes: number;
     syncing: boolean;
@@ -99,7 +100,12 @@ async function kill(m: ShoalMember, survivors: ShoalMember[]): Promise<void> {
   await until(() => survivors.every((s) => tableMembers(s) === 2), 60_000, "the survivors' 2-member table", 50);
 }
 
-/** The survivors' views once their rebalance counters stayed put for 3 s (re-replication or hand-offs done). */
+/**
+ * The survivors' views once no rebalance pass runs on them and their
+ * counters stayed put for 3 s (re-replication or hand-offs done; a pass adds
+ * its pushes to the counter only when it ends, so a still counter alone can
+ * be a pass in the middle of its streams).
+ */
 async function pushesSettled(survivors: ShoalMember[]): Promise<View[]> {
   let views = await Promise.all(survivors.map(view));
   let last = "";
@@ -107,8 +113,8 @@ async function pushesSettled(survivors: ShoalMember[]): Promise<View[]> {
   await until(
     async () => {
       views = await Promise.all(survivors.map(view));
-      const now = views.map((v) => v.migration.rebalanced).join(",");
-      if (now !== last) {
+      const now = views.map((v) => `${v.migration.rebalanced}${v.migration.rebalancing ? "+" : ""}`).join(",");
+      if (now !== last || views.some((v) => v.migration.rebalancing)) {
         last = now;
         stableSince = performance.now();
       }

@@ -63,8 +63,10 @@ export interface ClusterSnapshot extends ClusterSettings {
   membershipChecksum: number;
   members: MemberSnapshot[];
   migration: {
-    /** Entries pushed to new holders by rebalancing since start. */
+    /** Entries pushed to new holders by rebalancing since start (counted when a pass ends). */
     rebalanced: number;
+    /** A rebalance pass is running (its pushes are not in `rebalanced` yet). */
+    rebalancing: boolean;
     /** Entries received by the initial pull after joining. */
     pulled: number;
     /** Bytes (keys, values, 16 per entry) the initial pull received. */

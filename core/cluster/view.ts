@@ -26,6 +26,7 @@ export interface SnapshotSource {
   settings: ClusterSettings;
   isSyncing: boolean;
   rebalanced: number;
+  rebalancing: boolean;
   pulled: number;
   pulledBytes: number;
   warm: WarmCatchUpStats | null;
@@ -90,6 +91,7 @@ export function clusterSnapshot(cluster: SnapshotSource): ClusterSnapshot {
     members,
     migration: {
       rebalanced: cluster.rebalanced,
+      rebalancing: cluster.rebalancing,
       pulled: cluster.pulled,
       pulledBytes: cluster.pulledBytes,
       syncing: cluster.isSyncing,

@@ -244,7 +244,7 @@ describe("GET /v1/cluster and STATS (cluster view)", () => {
       liveMembers: 3,
       quorumMet: true,
       epoch: h.clusters[0]!.partitions!.epoch,
-      migration: { syncing: false },
+      migration: { syncing: false, rebalancing: false },
       tombstones: 0,
     });
     expect(v.members.map((m) => m.name)).toEqual([...h.names].sort());
