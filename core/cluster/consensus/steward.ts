@@ -85,6 +85,12 @@ export class ConfigSteward {
    * that left for a cluster that beats ours is followed there (RaftNode
    * does that), so it does not count towards a recovery.
    */
+  noteIncarnation(who: MemberRef, wants: ClusterClaim | null = null): void {
+    const known = this.incarnations.get(who.name);
+    if (known?.boot === who.boot && known.wants === wants) return;
+    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: known?.boot === who.boot ? known.since : this.o.clock.monotonic(), wants });
+  }
+
   /**
    * Records a member that asked to be dropped (a graceful leave): the
    * leader proposes configurations without that incarnation from now on,
@@ -93,12 +99,6 @@ export class ConfigSteward {
    */
   noteLeaving(who: MemberRef): void {
     this.leaving.set(who.name, who.boot >>> 0);
-  }
-
-  noteIncarnation(who: MemberRef, wants: ClusterClaim | null = null): void {
-    const known = this.incarnations.get(who.name);
-    if (known?.boot === who.boot && known.wants === wants) return;
-    this.incarnations.set(who.name, { boot: who.boot >>> 0, since: known?.boot === who.boot ? known.since : this.o.clock.monotonic(), wants });
   }
 
   /**
