@@ -3,9 +3,12 @@
  * process: `put` stores the caller's Uint8Array itself and `get` returns
  * that same array — no copy into an arena and none out of it, the way
  * `lru-cache` keeps its values. Same {@link DMap} behaviour as the arena
- * map (TTL, max-idle, MaxKeys and MaxInuse eviction, locks, read-through),
- * with exact LRU order (a doubly linked list over typed arrays, as
- * lru-cache does) instead of sampled LRU.
+ * map (TTL, max-idle, MaxKeys and MaxInuse eviction, locks, read-through).
+ * Eviction is approximated LRU as in Redis and the arena maps: a read or
+ * write stamps the entry with a use counter (one typed-array store, where
+ * lru-cache relinks a list on every hit) and eviction drops the least
+ * recently used of {@link EVICTION_SAMPLES} sampled entries — of all of them
+ * while the map has at most {@link EXACT_LRU_SLOTS} slots.
  *
  * Trade-offs, by design: values are shared with the caller (mutating an
  * array after `put` changes the stored value); keys are JS strings (byte
@@ -28,6 +31,10 @@ const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 /** Bytes MaxInuse charges per entry beyond its key and value (slot arrays, index entry, string header), estimated. */
 export const REF_ENTRY_OVERHEAD = 96;
+/** Entries sampled per eviction (Redis' maxmemory-samples default). */
+export const EVICTION_SAMPLES = 5;
+/** Up to this many slots eviction looks at every entry (exact LRU for small maps). */
+export const EXACT_LRU_SLOTS = 64;
 /** Marks a key given as bytes that are not valid UTF-8 (a lone surrogate never comes out of a UTF-8 decode). */
 const RAW = "\uD800";
 
@@ -58,11 +65,9 @@ export class RefMap implements DMap {
   private values: (Uint8Array | null)[] = [];
   private expiry = new Float64Array(16);
   private access = new Float64Array(16);
-  /** LRU list: `prev` towards the least recently used end (`head`), `next` towards `tail`. */
-  private prev = new Int32Array(16);
-  private next = new Int32Array(16);
-  private head = -1;
-  private tail = -1;
+  /** Recency: the value of {@link uses} at the entry's last read or write (eviction drops low stamps). */
+  private stamp = new Float64Array(16);
+  private uses = 0;
   private readonly free: number[] = [];
   /** One past the highest slot ever used (scan cursors run over slots). */
   private hiWater = 0;
@@ -111,22 +116,43 @@ export class RefMap implements DMap {
   get(key: Bytes): Uint8Array | null {
     const idx = this.index.get(typeof key === "string" ? key : keyOf(key));
     if (idx === undefined) return null;
+    if (this.expiry[idx] !== 0 || this.maxIdleMs > 0) return this.getTimed(idx);
+    this.stamp[idx] = ++this.uses;
+    return this.values[idx]!;
+  }
+
+  /** {@link get} of an entry with an expiry, or in a map with max-idle. */
+  private getTimed(idx: number): Uint8Array | null {
+    const now = this.clock.now();
     const exp = this.expiry[idx]!;
     const idle = this.maxIdleMs;
-    if (exp !== 0 || idle > 0) {
-      const now = this.clock.now();
-      if ((exp !== 0 && exp <= now) || (idle > 0 && this.access[idx]! + idle <= now)) {
-        this.remove(idx);
-        return null;
-      }
-      this.access[idx] = now;
+    if ((exp !== 0 && exp <= now) || (idle > 0 && this.access[idx]! + idle <= now)) {
+      this.remove(idx);
+      return null;
     }
-    if (idx !== this.tail) this.touch(idx);
+    this.access[idx] = now;
+    this.stamp[idx] = ++this.uses;
     return this.values[idx]!;
   }
 
   put(key: Bytes, value: Bytes, opts?: PutOptions): boolean {
     const k = typeof key === "string" ? key : keyOf(key);
+    const idx = this.index.get(k);
+    // The common overwrite (no options, no TTL on either side, no max-idle) stays in this small
+    // function, which the JIT inlines into the caller's loop; everything else is in write().
+    if (idx !== undefined && opts === undefined && typeof value !== "string" && this.expiry[idx] === 0 && this.ttlMs === 0 && this.maxIdleMs === 0) {
+      const old = this.values[idx]!;
+      if (old !== value) this.bytes += value.byteLength - old.byteLength;
+      this.values[idx] = value;
+      this.stamp[idx] = ++this.uses;
+      if (this.bounded) this.evict(idx);
+      return true;
+    }
+    return this.write(k, value, opts);
+  }
+
+  /** {@link put} in full: options, TTLs, max-idle, new keys. */
+  private write(k: string, value: Bytes, opts: PutOptions | undefined): boolean {
     let idx = this.liveIndex(k);
     let at = 0;
     if (opts !== undefined) {
@@ -142,7 +168,7 @@ export class RefMap implements DMap {
       if (old !== v) this.bytes += v.byteLength - old.byteLength;
       this.values[idx] = v;
       if (at !== 0 || this.expiry[idx] !== 0) this.setExpiry(idx, at);
-      if (idx !== this.tail) this.touch(idx);
+      this.stamp[idx] = ++this.uses;
     } else {
       idx = this.insert(k, v, at);
     }
@@ -247,11 +273,9 @@ export class RefMap implements DMap {
     this.values = [];
     this.expiry = new Float64Array(16);
     this.access = new Float64Array(16);
-    this.prev = new Int32Array(16);
-    this.next = new Int32Array(16);
-    this.head = this.tail = -1;
+    this.stamp = new Float64Array(16);
     this.free.length = 0;
-    this.hiWater = this.bytes = this.volatile = 0;
+    this.hiWater = this.bytes = this.volatile = this.uses = 0;
   }
 
   getOrLoad(key: Bytes, loader: Loader, opts?: LoadOptions): Promise<Uint8Array | null> {
@@ -340,12 +364,7 @@ export class RefMap implements DMap {
     this.expiry[idx] = 0;
     this.setExpiry(idx, at);
     this.bytes += k.length * 2 + v.byteLength + REF_ENTRY_OVERHEAD;
-    // append at the most recently used end
-    this.prev[idx] = this.tail;
-    this.next[idx] = -1;
-    if (this.tail >= 0) this.next[this.tail] = idx;
-    else this.head = idx;
-    this.tail = idx;
+    this.stamp[idx] = ++this.uses;
     return idx;
   }
 
@@ -354,40 +373,46 @@ export class RefMap implements DMap {
     this.index.delete(k);
     this.bytes -= k.length * 2 + this.values[idx]!.byteLength + REF_ENTRY_OVERHEAD;
     this.setExpiry(idx, 0);
-    this.unlink(idx);
     this.keys[idx] = "";
     this.values[idx] = null;
     this.free.push(idx);
   }
 
-  /** Moves `idx` to the most recently used end. */
-  private touch(idx: number): void {
-    if (idx === this.tail) return;
-    this.unlink(idx);
-    this.prev[idx] = this.tail;
-    this.next[idx] = -1;
-    this.next[this.tail] = idx;
-    this.tail = idx;
-    if (this.head < 0) this.head = idx;
-  }
-
-  private unlink(idx: number): void {
-    const p = this.prev[idx]!;
-    const n = this.next[idx]!;
-    if (p >= 0) this.next[p] = n;
-    else this.head = n;
-    if (n >= 0) this.prev[n] = p;
-    else this.tail = p;
-  }
-
   /** MaxKeys / MaxInuse: drops least recently used entries (never `keep`, the one just written). */
   private evict(keep: number): void {
-    const { maxKeys, maxInuse } = this.limits;
+    const { maxKeys, maxInuse } = this.mapLimits;
     while ((maxKeys > 0 && this.index.size > maxKeys) || (maxInuse > 0 && this.bytes > maxInuse)) {
-      const victim = this.head === keep ? this.next[this.head]! : this.head;
+      const victim = this.leastRecent(keep);
       if (victim < 0) return;
       this.remove(victim);
     }
+  }
+
+  /** The live slot other than `keep` with the lowest stamp among a sample (every slot in a small map), or −1. */
+  private leastRecent(keep: number): number {
+    const hi = this.hiWater;
+    let victim = -1;
+    let oldest = Number.POSITIVE_INFINITY;
+    let found = 0;
+    const consider = (i: number): void => {
+      if (i === keep || this.values[i] === null) return;
+      found++;
+      if (this.stamp[i]! < oldest) {
+        oldest = this.stamp[i]!;
+        victim = i;
+      }
+    };
+    if (hi <= EXACT_LRU_SLOTS) {
+      for (let i = 0; i < hi; i++) consider(i);
+      return victim;
+    }
+    for (let tries = 0; found < EVICTION_SAMPLES && tries < 100; tries++) consider(this.rng.int(hi));
+    if (found === 0) {
+      // most slots are free: random probes miss, so walk on from a random start
+      const start = this.rng.int(hi);
+      for (let k = 0; k < hi && found < EVICTION_SAMPLES; k++) consider((start + k) % hi);
+    }
+    return victim;
   }
 
   private grow(): void {
@@ -397,14 +422,8 @@ export class RefMap implements DMap {
       b.set(a);
       return b;
     };
-    const i = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
     this.expiry = f(this.expiry);
     this.access = f(this.access);
-    this.prev = i(this.prev);
-    this.next = i(this.next);
+    this.stamp = f(this.stamp);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The by-reference map (storage "reference") against the arena map: the
  * same DMap answers for any sequence of operations and clock moves (a
- * differential property test), values kept and returned by reference, exact
- * LRU eviction under MaxKeys and MaxInuse, max-idle, active expiry, scan
+ * differential property test), values kept and returned by reference, LRU
+ * eviction under MaxKeys and MaxInuse (exact in a small map, sampled in a
+ * large one), max-idle, active expiry, scan
  * cursors, byte keys and the embedded API's choice of storage.
  */
 import { describe, expect, test } from "bun:test";
@@ -12,7 +13,7 @@ import { SeededRng } from "../../../core/clock.ts";
 import { Shoal } from "../../../core/mod.ts";
 import { NodeStats } from "../../../core/stats.ts";
 import { MapStore } from "../../../core/store/map-store.ts";
-import { REF_ENTRY_OVERHEAD, RefMap } from "../../../core/store/ref-map.ts";
+import { EXACT_LRU_SLOTS, REF_ENTRY_OVERHEAD, RefMap } from "../../../core/store/ref-map.ts";
 
 class ManualClock implements Clock {
   t = 1_700_000_000_000;
@@ -145,6 +146,27 @@ describe("RefMap", () => {
     ref.put("b", "b");
     expect(ref.get("c")).toBeNull();
     expect(["a", "d", "b"].map((k) => text(ref.get(k)))).toEqual(["a", "d", "b"]);
+  });
+
+  test("in a large map eviction samples: what goes was almost always not used since the recent half was read", () => {
+    const n = 10_000;
+    expect(n).toBeGreaterThan(EXACT_LRU_SLOTS);
+    const { ref } = pair({ maxKeys: n });
+    for (let i = 0; i < n; i++) ref.put(`k${i}`, "v");
+    for (let i = n / 2; i < n; i++) ref.get(`k${i}`); // the second half is now the most recently used
+    for (let i = 0; i < 1000; i++) ref.put(`new${i}`, "v");
+    expect(ref.size()).toBe(n);
+    let oldGone = 0;
+    let recentGone = 0;
+    for (let i = 0; i < n; i++) {
+      if (ref.get(`k${i}`) !== null) continue;
+      if (i < n / 2) oldGone++;
+      else recentGone++;
+    }
+    expect(oldGone + recentGone).toBe(1000);
+    // 5 samples all from the recent half happen 1 time in 32: allow twice that
+    expect(recentGone).toBeLessThan(1000 / 16);
+    for (let i = 0; i < 1000; i++) expect(ref.get(`new${i}`)).not.toBeNull(); // a new entry goes only if all five samples are new ones
   });
 
   test("MaxInuse counts keys, values and the per-entry overhead; the entry just written stays", () => {
