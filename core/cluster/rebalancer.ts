@@ -69,7 +69,10 @@ export class Rebalancer {
   private async passes(old: PartitionTable | null): Promise<void> {
     for (let round = 0; round < 50 && !this.c.stopped(); round++) {
       this.again = false;
-      await this.pushChanged(old, this.c.table()!);
+      // no table: the agreed configuration has no members (every member left at once): nothing to hand to anyone
+      const next = this.c.table();
+      if (next === null) return;
+      await this.pushChanged(old, next);
       if (!this.again) return;
       old = null; // tables changed meanwhile: compare against nothing (push every entry to every other holder)
     }
