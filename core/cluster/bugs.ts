@@ -30,6 +30,7 @@ export const BUGS = {
   "join-catch-up-once": { flag: "joinCatchUpOnce", breaks: "F7: a joining node arms its catch-up for its first table only, not for the tables it builds while syncing" },
   "dirty-reads": { flag: "dirtyReads", breaks: "F8: a read on the owner does not wait for the key's write whose quorum is still pending" },
   "read-during-gather": { flag: "readDuringGather", breaks: "F8: a quorum read does not wait for a write on its keys that started while the replicas answered" },
+  "push-new-holders-only": { flag: "pushNewHoldersOnly", breaks: "F10: a node that stops holding a partition pushes its copies only to the new holders before dropping them, trusting the holders that stay to have every acknowledged write" },
 } as const;
 
 /** Names accepted by `--inject-bug`. */

@@ -211,7 +211,7 @@ export class ClusterNode {
     const table = (): PartitionTable | null => this.ownership.table();
     const turn = (): Promise<void> => this.pause(0);
     const common = { self: o.self, node: o.node, sync: this.sync, clock: o.clock, log: this.log, table, request, stopped: () => this.stopped };
-    this.rebalancer = new Rebalancer({ ...common, batchSize: o.batchSize });
+    this.rebalancer = new Rebalancer({ ...common, batchSize: o.batchSize, bugs: o.bugs });
     this.catchUp = new CatchUp({
       ...common,
       probeIntervalMs: o.timings.probeIntervalMs,

@@ -3,7 +3,10 @@
  * holders changed to their new holders (`apply` in batches of up to
  * `batchSize` entries or about 1 MiB, streamed from the scan with one batch
  * in flight per target: memory stays bounded whatever the key count), and
- * drops the ones it no longer holds once every push succeeded. One pass
+ * drops the ones it no longer holds once every push succeeded. Entries it
+ * drops go to every holder of the new table whose digests differ, not only
+ * to the new ones: a holder that stays may lack an acknowledged write (W of
+ * N copies), and this copy may be the last one besides the owner's. One pass
  * runs at a time; a table change during a pass starts another one that
  * compares against nothing (every entry to every other holder).
  */
@@ -12,6 +15,7 @@ import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
 import { askChildDigests, type Bucket, type BucketSet, bucketSet, differingLeaves, digestPartitionsPaced, inBuckets } from "./buckets.ts";
+import type { ClusterBugs } from "./bugs.ts";
 import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
@@ -34,6 +38,8 @@ export interface RebalancerContext {
   table(): PartitionTable | null;
   request(peer: string, msg: PeerRequest): Promise<PeerResponse>;
   stopped(): boolean;
+  /** Planted bugs (simulator only). */
+  bugs?: ClusterBugs;
 }
 
 /** Moves entries to their holders after table changes. */
@@ -168,11 +174,15 @@ export class Rebalancer {
     const keep: boolean[] = [];
     for (let p = 0; p < next.partitionCount; p++) {
       const holders = [next.owner(p), ...next.replicas(p)];
+      const kept = holders.includes(self);
       const before = old ? [old.owner(p), ...old.replicas(p)] : [];
-      const targets = holders.filter((h) => h !== self && !before.includes(h));
+      // a copy this node is about to drop goes to every holder where it differs, the ones that stay too: a write
+      // needs only W of the N copies, so a holder that stays may lack one that this node has (CHAOS.md F10)
+      const dropping = !kept && !this.c.bugs?.pushNewHoldersOnly;
+      const targets = holders.filter((h) => h !== self && (dropping || !before.includes(h)));
       targetsOf.push(targets);
       streamsOf.push(targets.map(streamTo));
-      keep.push(holders.includes(self));
+      keep.push(kept);
     }
     // a new holder is sent only the key-hash buckets where it holds something else than this node (a member back
     // from a restart with its snapshot, or one that caught up meanwhile, already has most of it)
@@ -221,10 +231,8 @@ export class Rebalancer {
     // tombstones move with their partitions too (never dropped here: they expire by the GC horizon)
     for (const e of this.c.sync.tombstones()) {
       const p = partitionOf(e.key, next.partitionCount);
-      const before = old ? [old.owner(p), ...old.replicas(p)] : [];
       const kh = hashBytes(e.key, 0, e.key.length);
-      for (const h of [next.owner(p), ...next.replicas(p)]) {
-        if (h === self || before.includes(h)) continue;
+      for (const h of targetsOf[p]!) {
         const set = differ.get(h);
         if (set && !inBuckets(set, p, kh)) continue;
         const s = streamTo(h);

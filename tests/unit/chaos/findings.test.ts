@@ -36,8 +36,9 @@ const cases: Finding[] = [
   { finding: "F1 exec on a handed-off copy", seed: 3003, faults: "crash", bug: "exec-on-any-copy", ownership: "gossip" },
   { finding: "F3 takeover owner with a stale counter", seed: 3029, faults: "partition", bug: "no-takeover-catch-up", ownership: "gossip" },
   { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers", bug: "no-dead-reconnect", ownership: "consensus" },
-  { finding: "F5/F6 a node the others replaced writes with its old view", seed: 3053, faults: "pause", bug: "lenient-replicas", ownership: "gossip" },
+  { finding: "F5/F6 a node the others replaced writes with its old view", seed: 3091, faults: "pause", bug: "lenient-replicas", ownership: "gossip" },
   { finding: "TTL expiry without a tombstone, an older copy came back", seed: 5152, faults: "failover", bug: "no-expiry-tombstone", ownership: "gossip" },
+  { finding: "F10 a node dropped the last copy of an acknowledged write but the owner's", seed: 41290, faults: "all", bug: "push-new-holders-only", ownership: "consensus" },
 ];
 
 describe("chaos --sim regression seeds (CHAOS.md findings), each with its fix switched off too", () => {
