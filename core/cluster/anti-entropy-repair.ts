@@ -17,8 +17,8 @@ export interface RoundContext {
   stats: AntiEntropyStats;
   /** Yields to the event loop on the injected clock. */
   pause(): Promise<void>;
-  /** A member's digests of `partitions`, or null when it did not answer. */
-  digestsOf(peer: string, partitions: number[]): Promise<PartitionDigests | null>;
+  /** A member's digests of `partitions` (only versions up to `before`, if given), or null when it did not answer. */
+  digestsOf(peer: string, partitions: number[], before?: number): Promise<PartitionDigests | null>;
 }
 
 /** Entries per apply or fetch request. */
@@ -30,14 +30,17 @@ export const latin1 = (b: Uint8Array): string => {
   return s;
 };
 
-/** Brings the differing ranges up to date on this node and on every replica of their partitions. */
-export async function repairRanges(c: RoundContext, t: PartitionTable, differ: Map<number, string[]>, budget: number): Promise<void> {
+/**
+ * Brings the differing ranges up to date on this node and on every replica of their partitions, as far as versions
+ * up to `before` go (the round's cutoff: younger writes are left to replication and the next round).
+ */
+export async function repairRanges(c: RoundContext, t: PartitionTable, differ: Map<number, string[]>, budget: number, before = Number.POSITIVE_INFINITY): Promise<void> {
   const o = c.o;
   const ranges = [...differ.keys()].map((id) => ({ partition: Math.floor(id / DIGEST_RANGES), range: id % DIGEST_RANGES }));
   // what this node holds in those ranges, and what each differing replica holds there
   const mine = new Map<string, number>();
   const keys = new Map<string, { map: string; key: Uint8Array }>();
-  for (const e of await entriesInRangesPaced(o.node, o.sync, t.partitionCount, ranges, false, c.pause)) {
+  for (const e of await entriesInRangesPaced(o.node, o.sync, t.partitionCount, ranges, false, c.pause, before)) {
     const k = `${e.map}\0${latin1(e.key)}`;
     mine.set(k, e.version);
     keys.set(k, { map: e.map, key: e.key });
@@ -50,7 +53,7 @@ export async function repairRanges(c: RoundContext, t: PartitionTable, differ: M
       const flat = ids.flatMap((id) => [Math.floor(id / DIGEST_RANGES), id % DIGEST_RANGES]);
       let res: PeerResponse;
       try {
-        res = await o.request(h, { t: "range", ranges: flat, values: false });
+        res = await o.request(h, Number.isFinite(before) ? { t: "range", ranges: flat, values: false, before } : { t: "range", ranges: flat, values: false });
       } catch {
         c.stats.failures++;
         return;
@@ -72,7 +75,10 @@ export async function repairRanges(c: RoundContext, t: PartitionTable, differ: M
     if (plan.length >= budget) break;
     const p = partitionOf(mk.key, t.partitionCount);
     const r = rangeOfHash(hashBytes(mk.key, 0, mk.key.length));
-    const own = mine.get(k) ?? 0;
+    let own = mine.get(k);
+    // not listed here: absent, or written after the cutoff (then this round leaves the key alone)
+    if (own === undefined && Number.isFinite(before) && o.sync.current(mk.map, mk.key).version > before) continue;
+    own ??= 0;
     let newest = own;
     let from: string | null = null;
     for (const h of differ.get(p * DIGEST_RANGES + r) ?? []) {

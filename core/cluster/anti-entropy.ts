@@ -16,8 +16,12 @@
  * 4. copies of partitions this node no longer holds (orphans: a hand-off
  *    that failed, or a newer version that arrived during it) are pushed to
  *    their holders and dropped once they took them.
- * Divergence found in one round is repaired in that round, so a replica
- * that missed writes holds them again within one interval of being
+ * A round leaves out writes younger than `settleMs` (versions above its
+ * cutoff, on both sides): under a steady write load every range would
+ * otherwise differ by the writes still on their way to a replica, and the
+ * round would list and re-send them. Divergence older than that found in
+ * one round is repaired in that round, so a replica that missed writes
+ * holds them again within one interval (plus `settleMs`) of being
  * reachable. Everything goes through the injected Clock and request
  * function, so the simulator runs it like the rest.
  */
@@ -29,6 +33,7 @@ import { type RoundContext, repairRanges } from "./anti-entropy-repair.ts";
 import type { ClusterBugs } from "./bugs.ts";
 import { DIGEST_RANGES, digestPartitionsPaced, entriesInRangesPaced, PartitionDigests, type PartitionRange, } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
+import { encodeVersion } from "./hlc.ts";
 import type { PartitionTable } from "./partition-table.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
@@ -70,6 +75,8 @@ export interface AntiEntropyOptions {
   intervalMs: number;
   /** Most keys one round repairs (bounds its rate). */
   maxKeys: number;
+  /** Writes younger than this (ms, by version) are left to replication and the next round (default 1000; 0: none). */
+  settleMs?: number;
   /** Youngest a tombstone may be to be collected early (confirmed on every holder), ms (default 3 intervals, at least 30 s). */
   confirmMinAgeMs?: number;
   table(): PartitionTable | null;
@@ -106,7 +113,7 @@ export class AntiEntropy {
   private readonly ctx: RoundContext;
 
   constructor(private readonly o: AntiEntropyOptions) {
-    this.ctx = { o, stats: this.stats, pause: () => this.pause(), digestsOf: (peer, partitions) => this.digestsOf(peer, partitions) };
+    this.ctx = { o, stats: this.stats, pause: () => this.pause(), digestsOf: (peer, partitions, before) => this.digestsOf(peer, partitions, before) };
   }
 
   /** Starts the background rounds (no-op with intervalMs 0). */
@@ -152,10 +159,11 @@ export class AntiEntropy {
     const owned: number[] = [];
     for (let p = 0; p < t.partitionCount; p++) if (t.owner(p) === o.self && t.replicas(p).length > 0) owned.push(p);
     if (owned.length > 0 && budget > 0) {
-      const local = await digestPartitionsPaced(o.node, o.sync, t.partitionCount, owned, this.pause);
+      const before = this.cutoff();
+      const local = await digestPartitionsPaced(o.node, o.sync, t.partitionCount, owned, this.pause, before);
       const replicas = [...new Set(owned.flatMap((p) => t.replicas(p)))];
       const theirs = new Map<string, PartitionDigests | null>();
-      await Promise.all(replicas.map(async (r) => theirs.set(r, await this.digestsOf(r, owned.filter((p) => t.replicas(p).includes(r))))));
+      await Promise.all(replicas.map(async (r) => theirs.set(r, await this.digestsOf(r, owned.filter((p) => t.replicas(p).includes(r)), before))));
       // per range: the replicas that differ; ranges every replica answered for and matched are confirmed alike
       const differ = new Map<number, string[]>();
       const alike: PartitionRange[] = [];
@@ -181,16 +189,27 @@ export class AntiEntropy {
         }
       }
       this.stats.divergentRanges += differ.size;
-      if (differ.size > 0) await repairRanges(this.ctx, t, differ, budget);
+      if (differ.size > 0) await repairRanges(this.ctx, t, differ, budget, before);
       if (settled && !o.bugs?.noAntiEntropy) await confirmTombstones(this.ctx, t, alike, local);
     }
     this.stats.lastRoundMs = o.clock.monotonic() - started;
   }
 
-  /** A replica's digests of `partitions`, or null when it did not answer. */
-  private async digestsOf(peer: string, partitions: number[]): Promise<PartitionDigests | null> {
+  /**
+   * The newest version a round compares: this node's clock (the newest version it issued or took, or its wall
+   * time if later) less `settleMs`; writes after it may still be on their way to a replica. Infinity with settleMs 0.
+   */
+  private cutoff(): number {
+    const settle = this.o.settleMs ?? 1000;
+    if (settle <= 0) return Number.POSITIVE_INFINITY;
+    const now = Math.max(encodeVersion(Math.floor(this.o.clock.now()), 0), this.o.sync.latestVersion());
+    return Math.max(0, now - encodeVersion(settle, 0));
+  }
+
+  /** A replica's digests of `partitions` (only versions up to `before`, if given), or null when it did not answer. */
+  private async digestsOf(peer: string, partitions: number[], before = Number.POSITIVE_INFINITY): Promise<PartitionDigests | null> {
     try {
-      const res = await this.o.request(peer, { t: "digest", partitions });
+      const res = await this.o.request(peer, Number.isFinite(before) ? { t: "digest", partitions, before } : { t: "digest", partitions });
       if (res.t === "digests" && res.partitions.length === partitions.length) return new PartitionDigests(res.partitions, res.words);
     } catch {
       // counted below
@@ -201,21 +220,21 @@ export class AntiEntropy {
 
   // ---- the answers to other owners' rounds ----
 
-  /** This node's digests of `partitions`. */
-  async digest(partitions: number[]): Promise<PeerResponse> {
+  /** This node's digests of `partitions` (only versions up to `before`, if given). */
+  async digest(partitions: number[], before?: number): Promise<PeerResponse> {
     const pc = this.o.partitionCount;
     const ps = partitions.filter((p) => p < pc);
-    const d = await digestPartitionsPaced(this.o.node, this.o.sync, pc, ps, this.pause);
+    const d = await digestPartitionsPaced(this.o.node, this.o.sync, pc, ps, this.pause, before);
     return { t: "digests", partitions: ps, words: d.words };
   }
 
-  /** This node's entries (or versions) in the given ranges (flat pairs partition, range). */
-  async range(flat: number[], values: boolean): Promise<PeerResponse> {
+  /** This node's entries (or versions) in the given ranges (flat pairs partition, range), only versions up to `before` if given. */
+  async range(flat: number[], values: boolean, before?: number): Promise<PeerResponse> {
     const ranges: PartitionRange[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       if (flat[i]! < this.o.partitionCount && flat[i + 1]! < DIGEST_RANGES) ranges.push({ partition: flat[i]!, range: flat[i + 1]! });
     }
-    return { t: "entries", entries: await entriesInRangesPaced(this.o.node, this.o.sync, this.o.partitionCount, ranges, values, this.pause), next: null };
+    return { t: "entries", entries: await entriesInRangesPaced(this.o.node, this.o.sync, this.o.partitionCount, ranges, values, this.pause, before), next: null };
   }
 
   /** Yields to the event loop (a fresh timer turn on the injected clock). */

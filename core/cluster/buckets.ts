@@ -17,10 +17,10 @@
  */
 import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
-import type { MapStore } from "../store/map-store.ts";
 import { fingerprint, PartitionDigests, rangeOfHash } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
-import { crc16, partitionOf, SLOT_COUNT, utf8 } from "./hash.ts";
+import { partitionOf, utf8 } from "./hash.ts";
+import { partitionAt, partitionCache } from "./partition-cache.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
 /** Resolves on a later event-loop turn (scans of a big node pause there, so SWIM and clients are answered). */
@@ -51,18 +51,9 @@ async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wa
       const end = Math.min(t.hiWater, from + SLICE);
       for (let i = from; i < end; i++) {
         if (!t.isLive(i)) continue;
-        const h = t.hash[i]!;
-        let p: number;
-        if (c.known[i] === 1 && c.hash[i] === h) p = c.part[i]!;
-        else {
-          const r = t.ref[i]!;
-          p = Math.floor((slotOf(t.arena.bufferOf(r), t.arena.offsetOf(r), t.keyLen[i]!) * partitionCount) / SLOT_COUNT);
-          c.part[i] = p;
-          c.hash[i] = h;
-          c.known[i] = 1;
-        }
+        const p = partitionAt(c, t, i);
         if (wanted[p] !== 1) continue;
-        visit(name, mapHash, p, h, t.version[i]!, i, null);
+        visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
       }
       seen += end - from;
       await pause();
@@ -75,57 +66,6 @@ async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wa
     const b = utf8(e.map);
     visit(e.map, hashBytes(b, 0, b.length), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
   }
-}
-
-/**
- * Partition of each entry index of a map, remembered with the key hash it
- * was computed for: the scans of one catch-up visit every entry several
- * times, and CRC16 over every key each time was most of their cost.
- */
-interface PartitionCache {
-  count: number;
-  part: Int16Array;
-  hash: Uint32Array;
-  known: Uint8Array;
-}
-const caches = new WeakMap<MapStore, PartitionCache>();
-
-/** The partition cache of map `m`, sized for its table. */
-function partitionCache(m: MapStore, partitionCount: number): PartitionCache {
-  const t = m.table;
-  let c = caches.get(m);
-  if (!c || c.count !== partitionCount || c.part.length < t.hiWater) {
-    const size = Math.max(1024, t.hiWater * 2);
-    const next: PartitionCache = { count: partitionCount, part: new Int16Array(size), hash: new Uint32Array(size), known: new Uint8Array(size) };
-    if (c && c.count === partitionCount) {
-      next.part.set(c.part);
-      next.hash.set(c.hash);
-      next.known.set(c.known);
-    }
-    caches.set(m, (c = next));
-  }
-  return c;
-}
-
-/** hash.ts's keySlot over `buf[off, off+len)` without copying the key out. */
-function slotOf(buf: Uint8Array, off: number, len: number): number {
-  const end = off + len;
-  let open = -1;
-  for (let j = off; j < end; j++) {
-    if (buf[j] === 0x7b) {
-      open = j;
-      break;
-    }
-  }
-  if (open >= 0) {
-    for (let j = open + 1; j < end; j++) {
-      if (buf[j] === 0x7d) {
-        if (j > open + 1) return crc16(buf, open + 1, j) & (SLOT_COUNT - 1);
-        break;
-      }
-    }
-  }
-  return crc16(buf, off, end) & (SLOT_COUNT - 1);
 }
 
 /** digest.ts's partition digests, computed by a scan that pauses (digest.ts's blocks for a whole big node). */

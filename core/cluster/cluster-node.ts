@@ -88,8 +88,8 @@ export interface ClusterNodeOptions {
   batchSize?: number;
   /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
   leaveTimeoutMs?: number;
-  /** Anti-entropy: time between rounds (default 10 000 ms; 0 = off), keys repaired per round (default 100 000), youngest tombstone collected early. */
-  antiEntropy?: { intervalMs?: number; maxKeys?: number; confirmMinAgeMs?: number };
+  /** Anti-entropy: time between rounds (default 10 000 ms; 0 = off), keys repaired per round (default 100 000), youngest tombstone collected early, writes younger than settleMs left to replication (default 1000). */
+  antiEntropy?: { intervalMs?: number; maxKeys?: number; confirmMinAgeMs?: number; settleMs?: number };
   /** Hinted handoff bounds (default 100 000 hints, 64 MiB; maxEntries 0 = off) and retry interval (default: the probe interval). */
   hints?: { maxEntries?: number; maxBytes?: number; retryMs?: number };
   /** What the node's discovery last saw (shown in the view as `discovery`). */
@@ -238,6 +238,7 @@ export class ClusterNode {
       intervalMs: o.antiEntropy?.intervalMs ?? 10_000,
       maxKeys: o.antiEntropy?.maxKeys ?? 100_000,
       confirmMinAgeMs: o.antiEntropy?.confirmMinAgeMs,
+      settleMs: o.antiEntropy?.settleMs,
       allAlive: () => this.membership.members().every((m) => m.status === "alive" || m.status === "left"),
       ready: () => !this.syncing && !this.stopped && !this.leaving && !this.rebalancer.busy,
       bugs: o.bugs,

@@ -19,6 +19,7 @@ import type { ShoalNode } from "../node.ts";
 import { hashBytes } from "../store/hash.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf, utf8 } from "./hash.ts";
+import { partitionAt, partitionCache } from "./partition-cache.ts";
 import type { EntryState } from "./peer-protocol.ts";
 
 /** Key-hash ranges per partition. */
@@ -119,20 +120,25 @@ type Visit = (map: string, mapHash: number, p: number, keyHash: number, version:
  * replaced meanwhile is read from its new table.
  */
 function* scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted: Uint8Array, visit: Visit): Generator<void> {
-  let seen = 0;
   for (const name of node.mapNames()) {
     const mapHash = hashName(name);
-    for (let i = 0; ; i++) {
+    for (let from = 0; ; from += SLICE) {
+      // the map, its arrays and the partition cache are looked up again after every pause (a write may replace them)
       const m = node.findMap(name);
-      if (!m || i >= m.table.hiWater) break;
-      if (++seen % SLICE === 0) yield;
+      if (!m || from >= m.table.hiWater) break;
       const t = m.table;
-      if (!t.isLive(i)) continue;
-      const p = partitionOf(t.keyView(i), partitionCount);
-      if (wanted[p] !== 1) continue;
-      visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
+      const c = partitionCache(m, partitionCount);
+      const end = Math.min(t.hiWater, from + SLICE);
+      for (let i = from; i < end; i++) {
+        if (!t.isLive(i)) continue;
+        const p = partitionAt(c, t, i);
+        if (wanted[p] !== 1) continue;
+        visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
+      }
+      yield;
     }
   }
+  let seen = 0;
   for (const e of [...sync.tombstones()]) {
     if (++seen % SLICE === 0) yield;
     const p = partitionOf(e.key, partitionCount);
@@ -170,29 +176,33 @@ function wantedOf(partitionCount: number, partitions: readonly number[]): Uint8A
   return wanted;
 }
 
-function digestScan(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[], d: PartitionDigests): Generator<void> {
-  return scan(node, sync, partitionCount, wantedOf(partitionCount, partitions), (_map, mapHash, p, keyHash, version) =>
-    d.add(p, rangeOfHash(keyHash), fingerprint(mapHash, keyHash, version)),
-  );
+function digestScan(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[], d: PartitionDigests, before: number): Generator<void> {
+  return scan(node, sync, partitionCount, wantedOf(partitionCount, partitions), (_map, mapHash, p, keyHash, version) => {
+    if (version <= before) d.add(p, rangeOfHash(keyHash), fingerprint(mapHash, keyHash, version));
+  });
 }
 
 /** The digests of `partitions` on `node` (one scan of its tables and tombstones, at once). */
 export function digestPartitions(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[]): PartitionDigests {
   const d = new PartitionDigests(partitions);
-  runNow(digestScan(node, sync, partitionCount, partitions, d));
+  runNow(digestScan(node, sync, partitionCount, partitions, d, Number.POSITIVE_INFINITY));
   return d;
 }
 
-/** {@link digestPartitions}, awaiting `pause` every few thousand entries (anti-entropy on a big node). */
+/**
+ * {@link digestPartitions}, awaiting `pause` every few thousand entries (anti-entropy on a big node); with `before`,
+ * only entries at a version up to it count (anti-entropy leaves out writes that may still be on their way).
+ */
 export async function digestPartitionsPaced(
   node: ShoalNode,
   sync: EntrySync,
   partitionCount: number,
   partitions: readonly number[],
   pause: () => Promise<void>,
+  before = Number.POSITIVE_INFINITY,
 ): Promise<PartitionDigests> {
   const d = new PartitionDigests(partitions);
-  await runPaced(digestScan(node, sync, partitionCount, partitions, d), pause);
+  await runPaced(digestScan(node, sync, partitionCount, partitions, d, before), pause);
   return d;
 }
 
@@ -203,14 +213,14 @@ export interface KeyVersion {
   version: number;
 }
 
-function rangeScan(node: ShoalNode, sync: EntrySync, partitionCount: number, ranges: readonly PartitionRange[], values: boolean, out: EntryState[]): Generator<void> {
+function rangeScan(node: ShoalNode, sync: EntrySync, partitionCount: number, ranges: readonly PartitionRange[], values: boolean, out: EntryState[], before: number): Generator<void> {
   const wanted = wantedOf(
     partitionCount,
     ranges.map((r) => r.partition),
   );
   const rangeSet = new Set(ranges.map((r) => r.partition * DIGEST_RANGES + r.range));
   return scan(node, sync, partitionCount, wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
-    if (!rangeSet.has(p * DIGEST_RANGES + rangeOfHash(keyHash))) return;
+    if (version > before || !rangeSet.has(p * DIGEST_RANGES + rangeOfHash(keyHash))) return;
     if (tombKey !== null) out.push({ map, key: tombKey, value: null, expireAt: 0, version });
     else if (values) out.push(sync.read(map, idx));
     else out.push({ map, key: node.findMap(map)!.table.key(idx), value: null, expireAt: 0, version });
@@ -224,11 +234,11 @@ function rangeScan(node: ShoalNode, sync: EntrySync, partitionCount: number, ran
  */
 export function entriesInRanges(node: ShoalNode, sync: EntrySync, partitionCount: number, ranges: readonly PartitionRange[], values = true): EntryState[] {
   const out: EntryState[] = [];
-  runNow(rangeScan(node, sync, partitionCount, ranges, values, out));
+  runNow(rangeScan(node, sync, partitionCount, ranges, values, out, Number.POSITIVE_INFINITY));
   return out;
 }
 
-/** {@link entriesInRanges}, awaiting `pause` every few thousand entries. */
+/** {@link entriesInRanges}, awaiting `pause` every few thousand entries; `before` as for {@link digestPartitionsPaced}. */
 export async function entriesInRangesPaced(
   node: ShoalNode,
   sync: EntrySync,
@@ -236,8 +246,9 @@ export async function entriesInRangesPaced(
   ranges: readonly PartitionRange[],
   values: boolean,
   pause: () => Promise<void>,
+  before = Number.POSITIVE_INFINITY,
 ): Promise<EntryState[]> {
   const out: EntryState[] = [];
-  await runPaced(rangeScan(node, sync, partitionCount, ranges, values, out), pause);
+  await runPaced(rangeScan(node, sync, partitionCount, ranges, values, out, before), pause);
   return out;
 }

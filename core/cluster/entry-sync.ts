@@ -195,6 +195,11 @@ export class EntrySync {
    * node's wall clock than the HLC allows: the sender's clock drifted), or
    * null.
    */
+  /** The newest version this node issued or took (its clock, not ticked): anti-entropy's "now" in version terms. */
+  latestVersion(): number {
+    return this.hlc.peek();
+  }
+
   refusal(e: EntryState): string | null {
     return this.hlc.refusal(e.version);
   }

@@ -77,10 +77,13 @@ export type PeerRequest =
   | { t: "fetch"; keys: { map: string; key: Uint8Array }[]; from?: string; strict?: boolean; view?: number }
   | { t: "hello" }
   | { t: "undo"; entries: EntryState[]; versions: number[]; from?: string }
-  /** `strict` (a restarted node's catch-up): answered only once the receiver's table names `from` a holder of every partition. */
-  | { t: "digest"; partitions: number[]; from?: string; strict?: boolean }
-  /** `ranges`: pairs partition, range (flat); `values`: full states, else versions only (value null). */
-  | { t: "range"; ranges: number[]; values: boolean }
+  /**
+   * `strict` (a restarted node's catch-up): answered only once the receiver's table names `from` a holder of every
+   * partition. `before`: only entries at a version up to it count (anti-entropy leaves writes still in flight out).
+   */
+  | { t: "digest"; partitions: number[]; from?: string; strict?: boolean; before?: number }
+  /** `ranges`: pairs partition, range (flat); `values`: full states, else versions only (value null); `before` as for `digest`. */
+  | { t: "range"; ranges: number[]; values: boolean; before?: number }
   | { t: "forget"; entries: EntryState[] }
   /** buckets.ts: the children's digests of key-hash buckets (flat: partition, depth, prefix per bucket). */
   | { t: "buckets"; buckets: number[] }
@@ -218,12 +221,13 @@ export function decodeRequest(bytes: Uint8Array): PeerRequest {
   }
   if (m?.t === "hello") return { t: "hello" };
   if (m?.t === "digest" && Array.isArray(m.partitions)) {
-    return { t: "digest", partitions: intList(m.partitions), from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true };
+    const before = typeof m.before === "number" && m.before >= 0 ? m.before : undefined;
+    return { t: "digest", partitions: intList(m.partitions), from: typeof m.from === "string" ? m.from : undefined, strict: m.strict === true, before };
   }
   if (m?.t === "range" && Array.isArray(m.ranges)) {
     const ranges = intList(m.ranges);
     if (ranges.length % 2 !== 0) throw new TypeError("peer protocol: malformed range request");
-    return { t: "range", ranges, values: m.values === true };
+    return { t: "range", ranges, values: m.values === true, before: typeof m.before === "number" && m.before >= 0 ? m.before : undefined };
   }
   if (m?.t === "forget" && m.entries) return { t: "forget", entries: decodeEntries(m.entries) };
   if ((m?.t === "buckets" || m?.t === "bucketEntries") && Array.isArray(m.buckets)) {

@@ -38,8 +38,8 @@ export interface PeerServerContext {
   page(partitions: number[], after: PullCursor | null): PeerResponse;
   /** Anti-entropy's questions (digests, ranges, forgetting confirmed tombstones). */
   repair: {
-    digest(partitions: number[]): Promise<PeerResponse>;
-    range(ranges: number[], values: boolean): Promise<PeerResponse>;
+    digest(partitions: number[], before?: number): Promise<PeerResponse>;
+    range(ranges: number[], values: boolean, before?: number): Promise<PeerResponse>;
     forget(entries: EntryState[]): PeerResponse;
   };
   /** Runs a forwarded command here as ACL user `user`; resolves with its reply bytes. */
@@ -98,9 +98,9 @@ export class PeerServer {
     if (req.t === "digest") {
       const refused = req.strict ? c.gate.refusePull(req.from, req.partitions, false) : null;
       if (refused) return encodePeer({ t: "error", message: refused });
-      return encodePeer(await c.repair.digest(req.partitions));
+      return encodePeer(await c.repair.digest(req.partitions, req.before));
     }
-    if (req.t === "range") return encodePeer(await c.repair.range(req.ranges, req.values));
+    if (req.t === "range") return encodePeer(await c.repair.range(req.ranges, req.values, req.before));
     if (req.t === "forget") return encodePeer(c.repair.forget(req.entries));
     return encodePeer({ t: "reply", resp: await c.exec(req.args, req.proto, req.hops, req.owned === true, req.user) });
   }

@@ -53,7 +53,7 @@ interface Cluster {
 
 async function startCluster(
   size: number,
-  o: { replicaCount: number; writeQuorum: number; hints?: { maxEntries: number; maxBytes?: number; retryMs?: number }; confirmMinAgeMs?: number },
+  o: { replicaCount: number; writeQuorum: number; hints?: { maxEntries: number; maxBytes?: number; retryMs?: number }; confirmMinAgeMs?: number; settleMs?: number },
 ): Promise<Cluster> {
   const c: Cluster = { net: new MemoryNetwork({ requestTimeoutMs: 1000 }), names: [], nodes: [], clusters: [] };
   for (let i = 0; i < size; i++) {
@@ -74,7 +74,7 @@ async function startCluster(
       memberCountQuorum: 1,
       partitionCount: P,
       peerTimeoutMs: 200,
-      antiEntropy: { intervalMs: 0, maxKeys: 100_000, confirmMinAgeMs: o.confirmMinAgeMs ?? 0 },
+      antiEntropy: { intervalMs: 0, maxKeys: 100_000, confirmMinAgeMs: o.confirmMinAgeMs ?? 0, settleMs: o.settleMs ?? 0 },
       hints: { maxEntries: 0, retryMs: 60_000, ...o.hints },
     });
     await cl.start();
@@ -177,6 +177,26 @@ describe("anti-entropy", () => {
     // the view and /metrics carry the counters
     const view = c.nodes[0]!.clusterView()!;
     expect(view.antiEntropy.rounds).toBeGreaterThanOrEqual(2);
+  });
+
+  test("a round leaves writes younger than settleMs to replication (no divergence found, nothing re-sent), then repairs them", async () => {
+    const c = await startCluster(3, { replicaCount: 3, writeQuorum: 2, settleMs: 400 });
+    const keys = notOwnedBy(c, 2, "young", 100);
+    cut(c, 2);
+    for (let i = 0; i < keys.length; i++) expect(await call(c.nodes[i % 2]!, "SET", keys[i]!, `v${i}`)).toBe("+OK\r\n");
+    cut(c, undefined);
+    expect(divergent(c).length).toBeGreaterThan(0);
+    await repairAll(c); // the writes are younger than 400 ms: as if still on their way
+    const found = () => c.clusters.reduce((n, x) => n + x.repairs.divergentRanges, 0);
+    const repaired = () => c.clusters.reduce((n, x) => n + x.repairs.keysRepaired, 0);
+    expect([found(), repaired()]).toEqual([0, 0]);
+    expect(c.nodes[2]!.db.get(keys[0]!)).toBeNull();
+    await Bun.sleep(450);
+    await repairAll(c);
+    expect(found()).toBeGreaterThan(0);
+    expect(repaired()).toBe(keys.length);
+    expect(divergent(c)).toEqual([]);
+    for (let i = 0; i < keys.length; i++) expect(dec.decode(c.nodes[2]!.db.get(keys[i]!)!)).toBe(`v${i}`);
   });
 
   test("a newer copy on a replica wins over the owner's, and reaches the other replica", async () => {

@@ -47,6 +47,15 @@ describe("peer protocol entry lists", () => {
     if (res.t === "entries") expect(plain(res.entries)).toEqual(plain(es));
   });
 
+  test("anti-entropy's cutoff travels with digest and range requests; without one (an older sender) every version counts", () => {
+    const v = 1_796_000_000_000 * 4096 + 17;
+    expect(decodeRequest(encodePeer({ t: "digest", partitions: [1, 2], before: v }))).toMatchObject({ t: "digest", partitions: [1, 2], before: v });
+    expect(decodeRequest(encodePeer({ t: "range", ranges: [1, 3], values: false, before: v }))).toEqual({ t: "range", ranges: [1, 3], values: false, before: v });
+    expect(decodeRequest(encodePeer({ t: "digest", partitions: [1] }))).toMatchObject({ t: "digest", before: undefined });
+    const packr = new Packr({ useRecords: false });
+    expect(decodeRequest(packr.pack({ t: "range", ranges: [0, 0], values: false, before: "soon" }))).toMatchObject({ before: undefined });
+  });
+
   test("strict quorum traffic keeps its sender, strictness and view through the codec", () => {
     const es: EntryState[] = [{ map: "default", key: bytes("a"), value: bytes("1"), expireAt: 0, version: 7 }];
     const apply = decodeRequest(encodePeer({ t: "apply", entries: es, from: "n1:7000", strict: true, view: 0xdeadbeef }));
