@@ -16,12 +16,17 @@
  * 4. copies of partitions this node no longer holds (orphans: a hand-off
  *    that failed, or a newer version that arrived during it) are pushed to
  *    their holders and dropped once they took them.
- * A round leaves out writes younger than `settleMs` (versions above its
- * cutoff, on both sides): under a steady write load every range would
- * otherwise differ by the writes still on their way to a replica, and the
- * round would list and re-send them. Divergence older than that found in
- * one round is repaired in that round, so a replica that missed writes
- * holds them again within one interval (plus `settleMs`) of being
+ * A round compares only versions up to a cutoff taken when it starts (this
+ * node's clock, less `settleMs` if set), on both sides. Without it, under
+ * a steady write load every range differed by the writes still on their
+ * way to a replica, and the round listed and re-sent them. The cutoff is
+ * enough on its own: an owner's writes and its digest request travel to a
+ * replica in order on one connection, the request leaves after the round's
+ * own paced scan (so after every batch stamped up to the cutoff), and a
+ * replica applies a batch whole when it reads it, so the replica's digest
+ * counts every write of this owner up to the cutoff that was not lost.
+ * Divergence found in one round is repaired in that round, so a replica
+ * that missed writes holds them again within one interval of being
  * reachable. Everything goes through the injected Clock and request
  * function, so the simulator runs it like the rest.
  */
@@ -75,7 +80,7 @@ export interface AntiEntropyOptions {
   intervalMs: number;
   /** Most keys one round repairs (bounds its rate). */
   maxKeys: number;
-  /** Writes younger than this (ms, by version) are left to replication and the next round (default 1000; 0: none). */
+  /** Writes younger than this (ms, by version) are also left to replication and the next round (default 0: see the module doc). */
   settleMs?: number;
   /** Youngest a tombstone may be to be collected early (confirmed on every holder), ms (default 3 intervals, at least 30 s). */
   confirmMinAgeMs?: number;
@@ -196,14 +201,11 @@ export class AntiEntropy {
   }
 
   /**
-   * The newest version a round compares: this node's clock (the newest version it issued or took, or its wall
-   * time if later) less `settleMs`; writes after it may still be on their way to a replica. Infinity with settleMs 0.
+   * The newest version a round compares: the newest version this node issued or took when the round starts, less
+   * `settleMs`. Later writes may still be on their way to a replica; the next round compares them.
    */
   private cutoff(): number {
-    const settle = this.o.settleMs ?? 1000;
-    if (settle <= 0) return Number.POSITIVE_INFINITY;
-    const now = Math.max(encodeVersion(Math.floor(this.o.clock.now()), 0), this.o.sync.latestVersion());
-    return Math.max(0, now - encodeVersion(settle, 0));
+    return Math.max(0, this.o.sync.latestVersion() - encodeVersion(this.o.settleMs ?? 0, 0));
   }
 
   /** A replica's digests of `partitions` (only versions up to `before`, if given), or null when it did not answer. */

@@ -88,7 +88,7 @@ export interface ClusterNodeOptions {
   batchSize?: number;
   /** Bound on the partition hand-off of a graceful leave, ms (default 5000). */
   leaveTimeoutMs?: number;
-  /** Anti-entropy: time between rounds (default 10 000 ms; 0 = off), keys repaired per round (default 100 000), youngest tombstone collected early, writes younger than settleMs left to replication (default 1000). */
+  /** Anti-entropy: time between rounds (default 10 000 ms; 0 = off), keys repaired per round (default 100 000), youngest tombstone collected early, writes younger than settleMs also left to the next round (default 0). */
   antiEntropy?: { intervalMs?: number; maxKeys?: number; confirmMinAgeMs?: number; settleMs?: number };
   /** Hinted handoff bounds (default 100 000 hints, 64 MiB; maxEntries 0 = off) and retry interval (default: the probe interval). */
   hints?: { maxEntries?: number; maxBytes?: number; retryMs?: number };
