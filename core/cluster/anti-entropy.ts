@@ -17,7 +17,8 @@
  *    that failed, or a newer version that arrived during it) are pushed to
  *    their holders and dropped once they took them.
  * A round compares only versions up to a cutoff taken when it starts (this
- * node's clock, less `settleMs` if set), on both sides. Without it, under
+ * node's clock, less `settleMs` if set), on both sides; a version ahead of
+ * this node's clock waits for the next round its clock has passed it. Without it, under
  * a steady write load every range differed by the writes still on their
  * way to a replica, and the round listed and re-sent them. The cutoff is
  * enough on its own: an owner's writes and its digest request travel to a
@@ -201,11 +202,13 @@ export class AntiEntropy {
   }
 
   /**
-   * The newest version a round compares: the newest version this node issued or took when the round starts, less
-   * `settleMs`. Later writes may still be on their way to a replica; the next round compares them.
+   * The newest version a round compares: this node's clock when the round starts (the newest version it issued or
+   * took, or just below its wall time if that is later: an idle owner must still compare a replica's newer copy),
+   * less `settleMs`. Later writes may still be on their way to a replica; the next round compares them.
    */
   private cutoff(): number {
-    return Math.max(0, this.o.sync.latestVersion() - encodeVersion(this.o.settleMs ?? 0, 0));
+    const clock = Math.max(this.o.sync.latestVersion(), encodeVersion(Math.floor(this.o.clock.now()), 0) - 1);
+    return Math.max(0, clock - encodeVersion(this.o.settleMs ?? 0, 0));
   }
 
   /** A replica's digests of `partitions` (only versions up to `before`, if given), or null when it did not answer. */
