@@ -116,6 +116,9 @@ export async function repairRanges(c: RoundContext, t: PartitionTable, differ: M
     const mk = keys.get(step.k)!;
     const now = o.sync.current(mk.map, mk.key);
     if (now.version < step.newest) continue; // the pull failed: next round
+    // written again after the cutoff (the replicas' listings leave such keys out): replication carries that write,
+    // and a later round compares it
+    if (now.version > before) continue;
     const differing = differ.get(step.p * DIGEST_RANGES + step.r) ?? [];
     for (const h of t.replicas(step.p)) {
       const has = differing.includes(h) ? (theirs.get(h)?.get(step.k) ?? (theirs.has(h) ? 0 : Number.POSITIVE_INFINITY)) : (mine.get(step.k) ?? 0);
