@@ -126,11 +126,16 @@ export class AntiEntropy {
   start(): void {
     if (this.o.intervalMs <= 0 || this.o.bugs?.noAntiEntropy) return;
     // bounded rate: a round that took d ms is followed by at least 4·d ms of rest, so anti-entropy takes at most a
-    // fifth of this node's time however big its tables are (the interval then stretches, and the metrics show it)
+    // fifth of this node's time however big its tables are (the interval then stretches, and the metrics show it).
+    // Not after a round in which a member did not answer: its time went on waiting for the peer timeout, not on
+    // work, and resting 4x that would leave what this round could not repair unrepaired for that long
     const tick = (): void => {
       if (this.stopped) return;
+      const failures = this.stats.failures;
       void this.round().finally(() => {
-        if (!this.stopped) this.timer = this.o.clock.setTimer(Math.max(this.o.intervalMs, 4 * this.stats.lastRoundMs), tick);
+        const waited = this.stats.failures > failures;
+        const rest = waited ? this.o.intervalMs : Math.max(this.o.intervalMs, 4 * this.stats.lastRoundMs);
+        if (!this.stopped) this.timer = this.o.clock.setTimer(rest, tick);
       });
     };
     this.timer = this.o.clock.setTimer(this.o.intervalMs, tick);
