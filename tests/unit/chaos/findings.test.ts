@@ -38,7 +38,8 @@ const cases: Finding[] = [
   { finding: "F4 halves never merge again", seed: 10, faults: "failover", workload: "registers", bug: "no-dead-reconnect", ownership: "consensus" },
   { finding: "F5/F6 a node the others replaced writes with its old view", seed: 3091, faults: "pause", bug: "lenient-replicas", ownership: "gossip" },
   { finding: "TTL expiry without a tombstone, an older copy came back", seed: 5152, faults: "failover", bug: "no-expiry-tombstone", ownership: "gossip" },
-  { finding: "F10 a node dropped the last copy of an acknowledged write but the owner's", seed: 41290, faults: "all", bug: "push-new-holders-only", ownership: "consensus" },
+  // F10 (push-new-holders-only) is pinned by tests/unit/cluster/rebalance-drop.test.ts: its seed 41290 still passes but
+  // stopped failing with the switch on once anti-entropy's cutoff moved its history, and none of 1,640 seeds searched did
 ];
 
 describe("chaos --sim regression seeds (CHAOS.md findings), each with its fix switched off too", () => {
