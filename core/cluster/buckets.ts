@@ -16,66 +16,12 @@
  * to travel. With N keys per partition about log16(N) levels.
  */
 import type { ShoalNode } from "../node.ts";
-import { hashBytes } from "../store/hash.ts";
-import { fingerprint, PartitionDigests, rangeOfHash } from "./digest.ts";
+import { fingerprint, scanPaced } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
-import { partitionOf, utf8 } from "./hash.ts";
-import { partitionAt, partitionCache } from "./partition-cache.ts";
 import type { EntryState, PeerRequest, PeerResponse } from "./peer-protocol.ts";
 
 /** Resolves on a later event-loop turn (scans of a big node pause there, so SWIM and clients are answered). */
 export type Pause = () => Promise<void>;
-
-/** Entries a scan visits between pauses. */
-const SLICE = 16_384;
-
-type Visit = (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void;
-
-/**
- * Calls `visit` for every entry and tombstone of `node` in a wanted
- * partition, pausing every {@link SLICE} entries. Entry indices are stable,
- * so the walk resumes where it was (entries changed meanwhile are seen as
- * they are then).
- */
-async function scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted: Uint8Array, visit: Visit, pause: Pause): Promise<void> {
-  let seen = 0;
-  for (const name of node.mapNames()) {
-    const b = utf8(name);
-    const mapHash = hashBytes(b, 0, b.length);
-    for (let from = 0; ; from += SLICE) {
-      // the map, its arrays and the partition cache are looked up again after every pause (a write may replace them)
-      const m = node.findMap(name);
-      if (!m || from >= m.table.hiWater) break;
-      const t = m.table;
-      const c = partitionCache(m, partitionCount);
-      const end = Math.min(t.hiWater, from + SLICE);
-      for (let i = from; i < end; i++) {
-        if (!t.isLive(i)) continue;
-        const p = partitionAt(c, t, i);
-        if (wanted[p] !== 1) continue;
-        visit(name, mapHash, p, t.hash[i]!, t.version[i]!, i, null);
-      }
-      seen += end - from;
-      await pause();
-    }
-  }
-  for (const e of [...sync.tombstones()]) {
-    if (++seen % SLICE === 0) await pause();
-    const p = partitionOf(e.key, partitionCount);
-    if (wanted[p] !== 1) continue;
-    const b = utf8(e.map);
-    visit(e.map, hashBytes(b, 0, b.length), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
-  }
-}
-
-/** digest.ts's partition digests, computed by a scan that pauses (digest.ts's blocks for a whole big node). */
-export async function digestPartitionsPaced(node: ShoalNode, sync: EntrySync, partitionCount: number, partitions: readonly number[], pause: Pause): Promise<PartitionDigests> {
-  const d = new PartitionDigests(partitions);
-  const wanted = new Uint8Array(partitionCount);
-  for (const p of partitions) if (p >= 0 && p < partitionCount) wanted[p] = 1;
-  await scan(node, sync, partitionCount, wanted, (_map, mapHash, p, keyHash, version) => d.add(p, rangeOfHash(keyHash), fingerprint(mapHash, keyHash, version)), pause);
-  return d;
-}
 
 /** A partition's key-hash bucket: keys whose store hash starts with the 4·(depth+1)-bit `prefix`. */
 export interface Bucket {
@@ -149,7 +95,7 @@ function positionIn(index: BucketIndex, p: number, depth: number, h: number): nu
 export async function childDigests(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<Uint32Array> {
   const words = new Uint32Array(buckets.length * 16 * WORDS);
   const index = indexOf(partitionCount, buckets);
-  await scan(node, sync, partitionCount, index.wanted, (_map, mapHash, p, keyHash, version) => {
+  await scanPaced(node, sync, partitionCount, index.wanted, (_map, mapHash, p, keyHash, version) => {
     for (const d of index.depths) {
       if (d >= MAX_DEPTH) continue;
       const i = positionIn(index, p, d, keyHash);
@@ -168,7 +114,7 @@ export async function childDigests(node: ShoalNode, sync: EntrySync, partitionCo
 export async function entriesInBuckets(node: ShoalNode, sync: EntrySync, partitionCount: number, buckets: readonly Bucket[], pause: Pause): Promise<EntryState[]> {
   const index = indexOf(partitionCount, buckets);
   const out: EntryState[] = [];
-  await scan(node, sync, partitionCount, index.wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
+  await scanPaced(node, sync, partitionCount, index.wanted, (map, _mh, p, keyHash, version, idx, tombKey) => {
     if (!index.depths.some((d) => positionIn(index, p, d, keyHash) !== undefined)) return;
     out.push(tombKey !== null ? { map, key: tombKey, value: null, expireAt: 0, version } : sync.read(map, idx));
   }, pause);

@@ -111,7 +111,8 @@ export class PartitionDigests {
 /** Entries a scan visits between yields (the async forms pause there so a big table does not block the event loop). */
 const SLICE = 16_384;
 
-type Visit = (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void;
+/** What a scan reports per entry or tombstone (idx −1 and the key for a tombstone). */
+export type Visit = (map: string, mapHash: number, p: number, keyHash: number, version: number, idx: number, tombKey: Uint8Array | null) => void;
 
 /**
  * Calls `visit` for every entry and tombstone of `node` in a wanted
@@ -145,6 +146,14 @@ function* scan(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted:
     if (wanted[p] !== 1) continue;
     visit(e.map, hashName(e.map), p, hashBytes(e.key, 0, e.key.length), e.version, -1, e.key);
   }
+}
+
+/**
+ * Calls `visit` for every entry and tombstone of `node` in a wanted partition (`wanted[p] === 1`), awaiting `pause`
+ * every few thousand entries (buckets.ts's scans, which visit a big node several times a round).
+ */
+export function scanPaced(node: ShoalNode, sync: EntrySync, partitionCount: number, wanted: Uint8Array, visit: Visit, pause: () => Promise<void>): Promise<void> {
+  return runPaced(scan(node, sync, partitionCount, wanted, visit), pause);
 }
 
 /** Runs a scan to the end at once. */

@@ -57,8 +57,8 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../discovery.ts";
 import type { ShoalNode } from "../node.ts";
-import { askChildDigests, type Bucket, type BucketSet, batchesOf, bucketSet, differingLeaves, digestPartitionsPaced, flatBuckets, inBuckets } from "./buckets.ts";
-import { DIGEST_RANGES, PartitionDigests } from "./digest.ts";
+import { askChildDigests, type Bucket, type BucketSet, batchesOf, bucketSet, differingLeaves, flatBuckets, inBuckets } from "./buckets.ts";
+import { DIGEST_RANGES, digestPartitionsPaced, PartitionDigests } from "./digest.ts";
 import type { EntrySync } from "./entry-sync.ts";
 import { partitionOf } from "./hash.ts";
 import type { PartitionTable } from "./partition-table.ts";
