@@ -190,16 +190,16 @@ export class EntrySync {
     }
   }
 
-  /**
-   * Why `e` must not be applied here (its version is further ahead of this
-   * node's wall clock than the HLC allows: the sender's clock drifted), or
-   * null.
-   */
   /** The newest version this node issued or took (its clock, not ticked): anti-entropy's "now" in version terms. */
   latestVersion(): number {
     return this.hlc.peek();
   }
 
+  /**
+   * Why `e` must not be applied here (its version is further ahead of this
+   * node's wall clock than the HLC allows: the sender's clock drifted), or
+   * null.
+   */
   refusal(e: EntryState): string | null {
     return this.hlc.refusal(e.version);
   }
